@@ -1,0 +1,1 @@
+//! Interop test support against the C ENet library.

@@ -1,0 +1,2 @@
+//! enet-multiplayer crate (work in progress).
+#![warn(missing_docs)]

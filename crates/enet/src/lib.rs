@@ -1,0 +1,2 @@
+//! enet crate (work in progress).
+#![warn(missing_docs)]
