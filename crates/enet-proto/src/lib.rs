@@ -4,3 +4,6 @@
 //! events come out. The engine is deterministic for a given sequence of inputs.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod compress;
+pub use compress::Compressor;
