@@ -7,3 +7,5 @@
 
 pub mod compress;
 pub use compress::Compressor;
+pub mod protocol;
+pub mod time;
