@@ -9,3 +9,12 @@ pub mod compress;
 pub use compress::Compressor;
 pub mod protocol;
 pub mod time;
+pub mod event;
+pub mod host;
+pub mod packet;
+pub mod peer;
+
+pub use event::{DisconnectReason, DropReason, DropStats, Error, Event, PeerId};
+pub use host::{Host, HostConfig, HostTotals, PeerInfo};
+pub use packet::{Packet, PacketFlags};
+pub use peer::{PeerCounters, PeerState};

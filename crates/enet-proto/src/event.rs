@@ -1,0 +1,181 @@
+//! Events the host hands to the application, and the host's error and drop accounting.
+
+use crate::packet::Packet;
+
+/// Identifies a peer slot of a host: its index in the host's peer table.
+///
+/// Ids are reused after a peer disconnects and its disconnect event has been polled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub u16);
+
+impl PeerId {
+    /// The slot index as `usize`.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Why a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// The remote peer disconnected (its data is in the event).
+    Remote,
+    /// Our own graceful disconnect completed (the remote acknowledged it).
+    Local,
+    /// The peer stopped answering: retransmissions ran past the timeout limits.
+    Timeout,
+    /// The connection attempt was answered with an invalid VERIFY_CONNECT.
+    Refused,
+}
+
+/// Something the application should know about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A connection was established. `data` is the CONNECT data on the server, 0 on the client.
+    Connect {
+        /// The peer.
+        peer: PeerId,
+        /// User data from the connection request (0 on the connecting side).
+        data: u32,
+    },
+    /// A connection ended. The peer slot is freed once this event is polled.
+    Disconnect {
+        /// The peer.
+        peer: PeerId,
+        /// User data of the remote's DISCONNECT; 0 otherwise.
+        data: u32,
+        /// Why the connection ended.
+        reason: DisconnectReason,
+    },
+    /// A packet arrived.
+    Receive {
+        /// The sender.
+        peer: PeerId,
+        /// The channel it arrived on.
+        channel_id: u8,
+        /// The packet; its flags say how it travelled.
+        packet: Packet,
+    },
+}
+
+/// Errors of host operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(&'static str),
+    /// No peer slot with that id, or it is not in a usable state.
+    #[error("invalid peer")]
+    InvalidPeer,
+    /// Every peer slot is in use.
+    #[error("no free peer slot")]
+    NoFreePeer,
+    /// The peer is not connected.
+    #[error("peer is not connected")]
+    NotConnected,
+    /// The channel id is not below the peer's channel count.
+    #[error("invalid channel")]
+    InvalidChannel,
+    /// The packet exceeds the host's maximum packet size.
+    #[error("packet too large")]
+    PacketTooLarge,
+}
+
+/// Why an incoming datagram, or the rest of one, was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(usize)]
+pub enum DropReason {
+    /// Shorter than its header.
+    Truncated = 0,
+    /// Header names a peer id beyond the peer table.
+    UnknownPeer,
+    /// The addressed peer slot is free or finished.
+    InactivePeer,
+    /// The source address is not the peer's.
+    AddressMismatch,
+    /// The session id does not match the peer's.
+    SessionMismatch,
+    /// Compressed, but this host has no decompressor.
+    NoDecompressor,
+    /// Decompression failed.
+    DecompressFailed,
+    /// The checksum did not match.
+    ChecksumMismatch,
+    /// A command number outside 1..=12.
+    UnknownCommand,
+    /// A command's fixed part runs past the end of the datagram.
+    TruncatedCommand,
+    /// A payload runs past the end of the datagram.
+    PayloadOverrun,
+    /// A command addressed to no peer that is not CONNECT.
+    NoPeer,
+    /// A channel id at or above the peer's channel count.
+    InvalidChannel,
+    /// A command the peer's state does not allow.
+    UnexpectedCommand,
+    /// Fragment fields that contradict each other or an earlier fragment.
+    InvalidFragment,
+    /// A packet above the maximum packet size.
+    PacketTooLarge,
+    /// The peer has too much undelivered data waiting.
+    WaitingDataLimit,
+    /// A connection request refused (host full, duplicate, too many from one address, bad channel count).
+    ConnectRefused,
+    /// An acknowledgement the peer's state does not allow.
+    UnexpectedAcknowledge,
+    /// A VERIFY_CONNECT that does not match our CONNECT.
+    InvalidVerifyConnect,
+    /// A reliable command in a datagram without sent time (it cannot be acknowledged).
+    MissingSentTime,
+}
+
+impl DropReason {
+    /// Number of reasons.
+    pub const COUNT: usize = DropReason::MissingSentTime as usize + 1;
+    /// Every reason, in numbering order.
+    pub const ALL: [DropReason; DropReason::COUNT] = [
+        DropReason::Truncated,
+        DropReason::UnknownPeer,
+        DropReason::InactivePeer,
+        DropReason::AddressMismatch,
+        DropReason::SessionMismatch,
+        DropReason::NoDecompressor,
+        DropReason::DecompressFailed,
+        DropReason::ChecksumMismatch,
+        DropReason::UnknownCommand,
+        DropReason::TruncatedCommand,
+        DropReason::PayloadOverrun,
+        DropReason::NoPeer,
+        DropReason::InvalidChannel,
+        DropReason::UnexpectedCommand,
+        DropReason::InvalidFragment,
+        DropReason::PacketTooLarge,
+        DropReason::WaitingDataLimit,
+        DropReason::ConnectRefused,
+        DropReason::UnexpectedAcknowledge,
+        DropReason::InvalidVerifyConnect,
+        DropReason::MissingSentTime,
+    ];
+}
+
+/// Counters of dropped input, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DropStats {
+    counts: [u64; DropReason::COUNT],
+}
+
+impl DropStats {
+    /// How often `reason` occurred.
+    pub fn get(&self, reason: DropReason) -> u64 {
+        self.counts[reason as usize]
+    }
+
+    /// Total drops over all reasons.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    pub(crate) fn add(&mut self, reason: DropReason) {
+        self.counts[reason as usize] += 1;
+    }
+}

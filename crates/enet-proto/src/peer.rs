@@ -1,0 +1,395 @@
+//! Per-peer and per-channel protocol state.
+//!
+//! The host ([`crate::Host`]) owns a table of peers; everything here is reached through it.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::packet::PacketFlags;
+use crate::protocol::{Command, CommandHeader, MAXIMUM_WINDOW_SIZE};
+
+/// Reliable sequence numbers are split into this many windows.
+pub(crate) const RELIABLE_WINDOWS: u16 = 16;
+/// Sequence numbers per reliable window.
+pub(crate) const RELIABLE_WINDOW_SIZE: u16 = 0x1000;
+/// Windows a receiver accepts ahead of its position, plus one.
+pub(crate) const FREE_RELIABLE_WINDOWS: u16 = 8;
+/// Bits in the unsequenced duplicate bitmap.
+pub(crate) const UNSEQUENCED_WINDOW_SIZE: u32 = 1024;
+/// How many unsequenced blocks ahead a group may be.
+pub(crate) const FREE_UNSEQUENCED_WINDOWS: u32 = 32;
+
+/// Default initial round-trip time estimate, in ms.
+pub const DEFAULT_ROUND_TRIP_TIME: u32 = 500;
+/// Packet throttle value meaning "send everything".
+pub const PACKET_THROTTLE_SCALE: u32 = 32;
+/// Default packet throttle.
+pub const DEFAULT_PACKET_THROTTLE: u32 = 32;
+/// Step of the throttle drop counter.
+pub(crate) const PACKET_THROTTLE_COUNTER: u32 = 7;
+/// Default throttle acceleration.
+pub const DEFAULT_PACKET_THROTTLE_ACCELERATION: u32 = 2;
+/// Default throttle deceleration.
+pub const DEFAULT_PACKET_THROTTLE_DECELERATION: u32 = 2;
+/// Default throttle interval, in ms.
+pub const DEFAULT_PACKET_THROTTLE_INTERVAL: u32 = 5000;
+/// Fixed-point scale of the packet-loss statistic (65536 = 100%).
+pub const PACKET_LOSS_SCALE: u32 = 1 << 16;
+/// Length of a packet-loss statistics epoch, in ms.
+pub(crate) const PACKET_LOSS_INTERVAL: u32 = 10_000;
+/// Bytes per second per window step.
+pub(crate) const WINDOW_SIZE_SCALE: u32 = 64 * 1024;
+/// Default number of doubling retransmissions before a timeout is possible.
+pub const DEFAULT_TIMEOUT_LIMIT: u32 = 32;
+/// Default minimum time without acknowledgement before a timeout, in ms.
+pub const DEFAULT_TIMEOUT_MINIMUM: u32 = 5000;
+/// Default maximum time without acknowledgement before a timeout, in ms.
+pub const DEFAULT_TIMEOUT_MAXIMUM: u32 = 30_000;
+/// Default ping interval, in ms.
+pub const DEFAULT_PING_INTERVAL: u32 = 500;
+
+/// The state of a peer slot. The numbering equals the C library's `ENetPeerState`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum PeerState {
+    /// Free slot.
+    Disconnected = 0,
+    /// Client: CONNECT sent, waiting for VERIFY_CONNECT.
+    Connecting = 1,
+    /// Server: VERIFY_CONNECT sent, waiting for its acknowledgement.
+    AcknowledgingConnect = 2,
+    /// Server: connected, event not yet delivered (unused by this engine).
+    ConnectionPending = 3,
+    /// Client: connected, event not yet delivered (unused by this engine).
+    ConnectionSucceeded = 4,
+    /// Connected.
+    Connected = 5,
+    /// Disconnecting once the outgoing queues drain.
+    DisconnectLater = 6,
+    /// Our DISCONNECT is in flight.
+    Disconnecting = 7,
+    /// The remote's DISCONNECT arrived; our acknowledgement is queued.
+    AcknowledgingDisconnect = 8,
+    /// Finished; the disconnect event is waiting to be polled.
+    Zombie = 9,
+}
+
+/// A command waiting to be sent, or sent and waiting for its acknowledgement.
+#[derive(Debug)]
+pub(crate) struct OutgoingCommand {
+    pub header: CommandHeader,
+    pub command: Command,
+    /// Fragment (or whole packet) payload; empty for commands without payload.
+    pub payload: Bytes,
+    /// Whether the command carries a packet (even a zero-length one).
+    pub has_packet: bool,
+    pub fragment_offset: u32,
+    pub unreliable_sequence_number: u16,
+    pub sent_time: u32,
+    pub round_trip_timeout: u32,
+    pub queue_time: u32,
+    pub send_attempts: u16,
+}
+
+impl OutgoingCommand {
+    pub fn fragment_length(&self) -> u32 {
+        self.payload.len() as u32
+    }
+}
+
+/// An acknowledgement waiting to be sent.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Acknowledgement {
+    pub channel_id: u8,
+    pub reliable_sequence_number: u16,
+    pub sent_time: u16,
+    pub command_number: u8,
+}
+
+/// What kind of incoming command an entry in an incoming queue is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IncomingKind {
+    Reliable,
+    Fragment,
+    Unreliable,
+    UnreliableFragment,
+    Unsequenced,
+}
+
+/// A received packet or fragment group waiting for in-order delivery.
+#[derive(Debug)]
+pub(crate) struct IncomingCommand {
+    pub kind: IncomingKind,
+    pub reliable_sequence_number: u16,
+    pub unreliable_sequence_number: u16,
+    pub fragment_count: u32,
+    pub fragments_remaining: u32,
+    /// Bitmap of received fragments (empty for whole packets).
+    pub fragments: Vec<u32>,
+    pub data: BytesMut,
+    pub flags: PacketFlags,
+}
+
+/// Per-channel sequencing state.
+#[derive(Debug, Default)]
+pub(crate) struct Channel {
+    pub outgoing_reliable_sequence_number: u16,
+    pub outgoing_unreliable_sequence_number: u16,
+    pub used_reliable_windows: u16,
+    pub reliable_windows: [u16; RELIABLE_WINDOWS as usize],
+    pub incoming_reliable_sequence_number: u16,
+    pub incoming_unreliable_sequence_number: u16,
+    pub incoming_reliable_commands: VecDeque<IncomingCommand>,
+    pub incoming_unreliable_commands: VecDeque<IncomingCommand>,
+}
+
+impl Channel {
+    pub fn reset(&mut self) {
+        self.outgoing_reliable_sequence_number = 0;
+        self.outgoing_unreliable_sequence_number = 0;
+        self.used_reliable_windows = 0;
+        self.reliable_windows = [0; RELIABLE_WINDOWS as usize];
+        self.incoming_reliable_sequence_number = 0;
+        self.incoming_unreliable_sequence_number = 0;
+        self.incoming_reliable_commands.clear();
+        self.incoming_unreliable_commands.clear();
+    }
+}
+
+/// Whether reliable seq `seq` lies inside the receive window that starts at `current`.
+pub(crate) fn in_receive_window(seq: u16, current: u16) -> bool {
+    let mut w = seq / RELIABLE_WINDOW_SIZE;
+    let cw = current / RELIABLE_WINDOW_SIZE;
+    if seq < current {
+        w += RELIABLE_WINDOWS;
+    }
+    w >= cw && w < cw + FREE_RELIABLE_WINDOWS - 1
+}
+
+/// Cumulative per-peer traffic counters, never reset by the engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerCounters {
+    /// Datagrams sent to this peer.
+    pub datagrams_sent: u64,
+    /// Bytes sent to this peer (on the wire, after compression).
+    pub bytes_sent: u64,
+    /// Datagrams accepted from this peer.
+    pub datagrams_received: u64,
+    /// Bytes accepted from this peer (after decompression).
+    pub bytes_received: u64,
+    /// Packets delivered to the application.
+    pub packets_received: u64,
+    /// Packets queued by the application.
+    pub packets_sent: u64,
+    /// Reliable commands retransmitted.
+    pub retransmissions: u64,
+}
+
+/// One peer slot.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub incoming_peer_id: u16,
+    pub outgoing_peer_id: u16,
+    pub state: PeerState,
+    pub address: SocketAddr,
+    pub connect_id: [u8; 4],
+    pub incoming_session_id: u8,
+    pub outgoing_session_id: u8,
+    pub incoming_bandwidth: u32,
+    pub outgoing_bandwidth: u32,
+    pub incoming_bandwidth_throttle_epoch: u32,
+    pub outgoing_bandwidth_throttle_epoch: u32,
+    pub incoming_data_total: u32,
+    pub outgoing_data_total: u32,
+    pub last_send_time: u32,
+    pub last_receive_time: u32,
+    pub next_timeout: u32,
+    pub earliest_timeout: u32,
+    pub packet_loss_epoch: u32,
+    pub packets_sent: u32,
+    pub packets_lost: u32,
+    pub packet_loss: u32,
+    pub packet_loss_variance: u32,
+    pub packet_throttle: u32,
+    pub packet_throttle_limit: u32,
+    pub packet_throttle_counter: u32,
+    pub packet_throttle_epoch: u32,
+    pub packet_throttle_acceleration: u32,
+    pub packet_throttle_deceleration: u32,
+    pub packet_throttle_interval: u32,
+    pub ping_interval: u32,
+    pub timeout_limit: u32,
+    pub timeout_minimum: u32,
+    pub timeout_maximum: u32,
+    pub last_round_trip_time: u32,
+    pub lowest_round_trip_time: u32,
+    pub last_round_trip_time_variance: u32,
+    pub highest_round_trip_time_variance: u32,
+    pub round_trip_time: u32,
+    pub round_trip_time_variance: u32,
+    pub mtu: u32,
+    pub window_size: u32,
+    pub reliable_data_in_transit: u32,
+    pub outgoing_reliable_sequence_number: u16,
+    pub acknowledgements: VecDeque<Acknowledgement>,
+    pub sent_reliable_commands: VecDeque<OutgoingCommand>,
+    pub outgoing_commands: VecDeque<OutgoingCommand>,
+    pub outgoing_send_reliable_commands: VecDeque<OutgoingCommand>,
+    pub incoming_unsequenced_group: u16,
+    pub outgoing_unsequenced_group: u16,
+    pub unsequenced_window: [u32; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
+    pub event_data: u32,
+    pub total_waiting_data: usize,
+    pub channels: Vec<Channel>,
+    /// Number of channels in use (the vector may be longer and is reused).
+    pub channel_count: usize,
+    pub continue_sending: bool,
+    /// Queued for a send pass.
+    pub in_send_queue: bool,
+    /// Timer deadline currently registered in the host's timer heap.
+    pub timer: Option<u64>,
+    /// Bumped on every reset, so stale events and timers can be recognised.
+    pub incarnation: u32,
+    /// Whether the peer is registered in the host's duplicate-detection maps.
+    pub registered: bool,
+    /// Counted in `connected_peers`.
+    pub counted_connected: bool,
+    pub counters: PeerCounters,
+}
+
+impl Peer {
+    pub fn new(index: u16, mtu: u32, placeholder: SocketAddr) -> Peer {
+        Peer {
+            incoming_peer_id: index,
+            outgoing_peer_id: crate::protocol::MAXIMUM_PEER_ID,
+            state: PeerState::Disconnected,
+            address: placeholder,
+            connect_id: [0; 4],
+            incoming_session_id: 0xFF,
+            outgoing_session_id: 0xFF,
+            incoming_bandwidth: 0,
+            outgoing_bandwidth: 0,
+            incoming_bandwidth_throttle_epoch: 0,
+            outgoing_bandwidth_throttle_epoch: 0,
+            incoming_data_total: 0,
+            outgoing_data_total: 0,
+            last_send_time: 0,
+            last_receive_time: 0,
+            next_timeout: 0,
+            earliest_timeout: 0,
+            packet_loss_epoch: 0,
+            packets_sent: 0,
+            packets_lost: 0,
+            packet_loss: 0,
+            packet_loss_variance: 0,
+            packet_throttle: DEFAULT_PACKET_THROTTLE,
+            packet_throttle_limit: PACKET_THROTTLE_SCALE,
+            packet_throttle_counter: 0,
+            packet_throttle_epoch: 0,
+            packet_throttle_acceleration: DEFAULT_PACKET_THROTTLE_ACCELERATION,
+            packet_throttle_deceleration: DEFAULT_PACKET_THROTTLE_DECELERATION,
+            packet_throttle_interval: DEFAULT_PACKET_THROTTLE_INTERVAL,
+            ping_interval: DEFAULT_PING_INTERVAL,
+            timeout_limit: DEFAULT_TIMEOUT_LIMIT,
+            timeout_minimum: DEFAULT_TIMEOUT_MINIMUM,
+            timeout_maximum: DEFAULT_TIMEOUT_MAXIMUM,
+            last_round_trip_time: DEFAULT_ROUND_TRIP_TIME,
+            lowest_round_trip_time: DEFAULT_ROUND_TRIP_TIME,
+            last_round_trip_time_variance: 0,
+            highest_round_trip_time_variance: 0,
+            round_trip_time: DEFAULT_ROUND_TRIP_TIME,
+            round_trip_time_variance: 0,
+            mtu,
+            window_size: MAXIMUM_WINDOW_SIZE,
+            reliable_data_in_transit: 0,
+            outgoing_reliable_sequence_number: 0,
+            acknowledgements: VecDeque::new(),
+            sent_reliable_commands: VecDeque::new(),
+            outgoing_commands: VecDeque::new(),
+            outgoing_send_reliable_commands: VecDeque::new(),
+            incoming_unsequenced_group: 0,
+            outgoing_unsequenced_group: 0,
+            unsequenced_window: [0; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
+            event_data: 0,
+            total_waiting_data: 0,
+            channels: Vec::new(),
+            channel_count: 0,
+            continue_sending: false,
+            in_send_queue: false,
+            timer: None,
+            incarnation: 0,
+            registered: false,
+            counted_connected: false,
+            counters: PeerCounters::default(),
+        }
+    }
+
+    /// Drops every queued command and packet and releases the channels (`enet_peer_reset_queues`).
+    pub fn reset_queues(&mut self) {
+        self.acknowledgements.clear();
+        self.sent_reliable_commands.clear();
+        self.outgoing_commands.clear();
+        self.outgoing_send_reliable_commands.clear();
+        for c in &mut self.channels[..self.channel_count] {
+            c.reset();
+        }
+        self.channel_count = 0;
+        self.total_waiting_data = 0;
+    }
+
+    /// Resets the slot to its defaults (`enet_peer_reset`). Session ids survive.
+    pub fn reset(&mut self, host_mtu: u32) {
+        let keep = (
+            self.incoming_peer_id,
+            self.incoming_session_id,
+            self.outgoing_session_id,
+            self.address,
+            self.incarnation,
+            self.counters,
+        );
+        self.reset_queues();
+        // Reuse allocated queues and channels: swap them out, rebuild, and swap back.
+        let acks = std::mem::take(&mut self.acknowledgements);
+        let sent = std::mem::take(&mut self.sent_reliable_commands);
+        let out = std::mem::take(&mut self.outgoing_commands);
+        let out_rel = std::mem::take(&mut self.outgoing_send_reliable_commands);
+        let channels = std::mem::take(&mut self.channels);
+        *self = Peer::new(keep.0, host_mtu, keep.3);
+        self.incoming_session_id = keep.1;
+        self.outgoing_session_id = keep.2;
+        self.incarnation = keep.4.wrapping_add(1);
+        self.counters = keep.5;
+        self.acknowledgements = acks;
+        self.sent_reliable_commands = sent;
+        self.outgoing_commands = out;
+        self.outgoing_send_reliable_commands = out_rel;
+        self.channels = channels;
+    }
+
+    /// Allocates `count` channels with zeroed state.
+    pub fn setup_channels(&mut self, count: usize) {
+        if self.channels.len() < count {
+            self.channels.resize_with(count, Channel::default);
+        }
+        for c in &mut self.channels[..count] {
+            c.reset();
+        }
+        self.channel_count = count;
+    }
+
+    pub fn has_outgoing_commands(&self) -> bool {
+        !self.outgoing_commands.is_empty()
+            || !self.outgoing_send_reliable_commands.is_empty()
+            || !self.sent_reliable_commands.is_empty()
+    }
+
+    /// Whether the peer counts as connected for bandwidth bookkeeping.
+    pub fn is_connected_state(&self) -> bool {
+        matches!(
+            self.state,
+            PeerState::Connected | PeerState::DisconnectLater
+        )
+    }
+}
