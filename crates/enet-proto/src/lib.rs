@@ -7,3 +7,4 @@
 
 pub mod compress;
 pub use compress::Compressor;
+pub mod sim;
