@@ -7,3 +7,5 @@
 
 pub mod compress;
 pub use compress::Compressor;
+pub mod range_coder;
+pub use range_coder::RangeCoder;
