@@ -50,7 +50,8 @@ const ROOT: u16 = 0;
 /// Upper bound on context-chain walks. A well-formed model never has more than
 /// [`SUBCONTEXT_ORDER`] contexts above the root; the bound only guards against a logic error.
 const MAX_CHAIN: usize = SUBCONTEXT_ORDER + 2;
-/// Upper bound on renormalisation steps per coded symbol (at most 6 are possible).
+/// Upper bound on renormalisation steps per coded symbol. At most about 8 can occur, even on
+/// corrupt input; the bound only makes termination obvious.
 const MAX_NORMALISE_STEPS: usize = 16;
 
 /// One model node. It is both a symbol in the binary search tree of its context and the
