@@ -150,6 +150,10 @@ struct Assembly {
 
 const HEADER_RESERVE: usize = 8;
 
+/// Service time at the host's time origin. ENet's clock is wall-clock milliseconds, so zero
+/// timestamps ("never") always lie far in the past; starting well above zero keeps that true.
+const SERVICE_TIME_BASE: u32 = 1_000_000;
+
 /// A sans-IO ENet host.
 pub struct Host {
     config: HostConfig,
@@ -219,7 +223,7 @@ impl Host {
             peers,
             epoch: now,
             now_ms: 0,
-            service_time: 0,
+            service_time: SERVICE_TIME_BASE,
             random_seed: seed,
             total_queued: 0,
             connected_peers: 0,
@@ -390,7 +394,7 @@ impl Host {
         if ms > self.now_ms {
             self.now_ms = ms;
         }
-        self.service_time = self.now_ms as u32;
+        self.service_time = (self.now_ms as u32).wrapping_add(SERVICE_TIME_BASE);
     }
 
     /// Converts a wrapping service-time deadline into the host's monotonic ms scale.
@@ -425,7 +429,13 @@ impl Host {
     }
 
     fn refresh_timer(&mut self, idx: usize) {
+        self.refresh_timer_after(idx, 0);
+    }
+
+    /// Registers the peer's next deadline, but no earlier than `now + min_delay` ms.
+    fn refresh_timer_after(&mut self, idx: usize, min_delay: u64) {
         if let Some(d) = self.peer_deadline(idx) {
+            let d = d.max(self.now_ms + min_delay);
             let p = &mut self.peers[idx];
             if p.timer.is_none_or(|t| d < t) {
                 p.timer = Some(d);
@@ -491,7 +501,8 @@ impl Host {
                 continue;
             }
             self.schedule(idx);
-            self.refresh_timer(idx);
+            // Whatever was due has been acted on; never report the same instant again.
+            self.refresh_timer_after(idx, 1);
         }
     }
 
@@ -785,7 +796,7 @@ impl Host {
                     },
                 )
             } else if flags.contains(PacketFlags::RELIABLE)
-                || chan.outgoing_unreliable_sequence_number >= 0xFFFF
+                || chan.outgoing_unreliable_sequence_number == 0xFFFF
             {
                 (
                     CommandKind::SendReliable as u8 | COMMAND_FLAG_ACKNOWLEDGE,
@@ -951,7 +962,11 @@ impl Host {
     ) -> Result<(), Error> {
         let idx = self.peer_index(peer)?;
         let p = &mut self.peers[idx];
-        p.timeout_limit = if limit == 0 { DEFAULT_TIMEOUT_LIMIT } else { limit };
+        p.timeout_limit = if limit == 0 {
+            DEFAULT_TIMEOUT_LIMIT
+        } else {
+            limit
+        };
         p.timeout_minimum = if minimum == 0 {
             DEFAULT_TIMEOUT_MINIMUM
         } else {
@@ -1025,7 +1040,8 @@ impl Host {
             .wrapping_add(kind_size + cmd.fragment_length());
         let ch = cmd.header.channel_id;
         if ch == CONTROL_CHANNEL {
-            p.outgoing_reliable_sequence_number = p.outgoing_reliable_sequence_number.wrapping_add(1);
+            p.outgoing_reliable_sequence_number =
+                p.outgoing_reliable_sequence_number.wrapping_add(1);
             cmd.header.reliable_sequence_number = p.outgoing_reliable_sequence_number;
             cmd.unreliable_sequence_number = 0;
         } else {
@@ -1198,11 +1214,10 @@ impl Host {
         } else if time_difference(st, p.packet_loss_epoch) >= PACKET_LOSS_INTERVAL
             && p.packets_sent > 0
         {
-            let loss = ((p.packets_lost as u64 * PACKET_LOSS_SCALE as u64)
-                / p.packets_sent as u64) as u32;
-            p.packet_loss_variance = (p.packet_loss_variance * 3
-                + loss.abs_diff(p.packet_loss))
-                / 4;
+            let loss =
+                ((p.packets_lost as u64 * PACKET_LOSS_SCALE as u64) / p.packets_sent as u64) as u32;
+            p.packet_loss_variance =
+                (p.packet_loss_variance * 3 + loss.abs_diff(p.packet_loss)) / 4;
             p.packet_loss = (p.packet_loss * 7 + loss) / 8;
             p.packet_loss_epoch = st;
             p.packets_sent = 0;
@@ -1330,8 +1345,7 @@ impl Host {
                 if has_channel && cmd.send_attempts < 1 && seq % RELIABLE_WINDOW_SIZE == 0 {
                     let chan = &p.channels[ch];
                     let prev = ((window + RELIABLE_WINDOWS - 1) % RELIABLE_WINDOWS) as usize;
-                    let mask = ((0x3FFu32 << window) | (0x3FFu32 >> (16 - window as u32)))
-                        & 0xFFFF;
+                    let mask = ((0x3FFu32 << window) | (0x3FFu32 >> (16 - window as u32))) & 0xFFFF;
                     if chan.reliable_windows[prev] >= RELIABLE_WINDOW_SIZE
                         || (chan.used_reliable_windows as u32) & mask != 0
                     {
@@ -1341,9 +1355,7 @@ impl Host {
                 }
                 if cmd.has_packet {
                     let window_size = (p.packet_throttle * p.window_size) / PACKET_THROTTLE_SCALE;
-                    if p.reliable_data_in_transit + cmd.fragment_length()
-                        > window_size.max(p.mtu)
-                    {
+                    if p.reliable_data_in_transit + cmd.fragment_length() > window_size.max(p.mtu) {
                         reliable_blocked = true;
                         continue;
                     }
@@ -1389,10 +1401,15 @@ impl Host {
                 p.packet_throttle_counter =
                     (p.packet_throttle_counter + PACKET_THROTTLE_COUNTER) % PACKET_THROTTLE_SCALE;
                 if p.packet_throttle_counter > p.packet_throttle {
-                    let key = (cmd.header.reliable_sequence_number, cmd.unreliable_sequence_number);
+                    let key = (
+                        cmd.header.reliable_sequence_number,
+                        cmd.unreliable_sequence_number,
+                    );
                     while let Some(next) = p.outgoing_commands.front() {
-                        if (next.header.reliable_sequence_number, next.unreliable_sequence_number)
-                            != key
+                        if (
+                            next.header.reliable_sequence_number,
+                            next.unreliable_sequence_number,
+                        ) != key
                         {
                             break;
                         }
@@ -1453,7 +1470,17 @@ impl Host {
             }
             let mut c = p.sent_reliable_commands.remove(i).expect("index checked");
             p.packets_lost += 1;
-            c.round_trip_timeout = c.round_trip_timeout.saturating_mul(2);
+            // ENet doubles the RTO without bound, so on a lossy link the last unacknowledged
+            // packet is probed ever more rarely and a live peer can time out. We cap the
+            // backoff so that at least 16 probes fit in the timeout minimum (never below
+            // twice the current RTO estimate). The wire format is unaffected.
+            let cap = (p.timeout_minimum / 16)
+                .max(2 * (p.round_trip_time + 4 * p.round_trip_time_variance));
+            c.round_trip_timeout = c
+                .round_trip_timeout
+                .saturating_mul(2)
+                .min(cap)
+                .max(c.round_trip_timeout);
             if c.has_packet {
                 p.reliable_data_in_transit -= c.fragment_length();
                 p.outgoing_send_reliable_commands.insert(insert_reliable, c);
@@ -1514,8 +1541,7 @@ impl Host {
                 {
                     continue;
                 }
-                let peer_bandwidth =
-                    ((p.incoming_bandwidth as u64 * elapsed as u64) / 1000) as u32;
+                let peer_bandwidth = ((p.incoming_bandwidth as u64 * elapsed as u64) / 1000) as u32;
                 if (throttle as u64 * p.outgoing_data_total as u64) / PACKET_THROTTLE_SCALE as u64
                     <= peer_bandwidth as u64
                 {
@@ -1639,8 +1665,7 @@ impl Host {
             if p.address != from {
                 return Err(DropReason::AddressMismatch);
             }
-            if p.outgoing_peer_id < MAXIMUM_PEER_ID && header.session_id != p.incoming_session_id
-            {
+            if p.outgoing_peer_id < MAXIMUM_PEER_ID && header.session_id != p.incoming_session_id {
                 return Err(DropReason::SessionMismatch);
             }
             Some(idx)
@@ -1648,10 +1673,7 @@ impl Host {
         let mut scratch = std::mem::take(&mut self.recv_scratch);
         let result = (|| {
             let body: &[u8] = if header.compressed {
-                let c = self
-                    .compressor
-                    .as_mut()
-                    .ok_or(DropReason::NoDecompressor)?;
+                let c = self.compressor.as_mut().ok_or(DropReason::NoDecompressor)?;
                 let limit = MAXIMUM_MTU as usize - hsize;
                 let n = c
                     .decompress(&datagram[hsize..], &mut scratch[..limit])
@@ -2034,7 +2056,7 @@ impl Host {
             }
         } else {
             p.round_trip_time = rtt;
-            p.round_trip_time_variance = (rtt + 1) / 2;
+            p.round_trip_time_variance = rtt.div_ceil(2);
         }
         p.lowest_round_trip_time = p.lowest_round_trip_time.min(p.round_trip_time);
         p.highest_round_trip_time_variance = p
@@ -2065,11 +2087,9 @@ impl Host {
                 }
                 self.notify_disconnect(idx, DisconnectReason::Local);
             }
-            PeerState::DisconnectLater => {
-                if !self.peers[idx].has_outgoing_commands() {
-                    let data = self.peers[idx].event_data;
-                    self.disconnect_index(idx, data);
-                }
+            PeerState::DisconnectLater if !self.peers[idx].has_outgoing_commands() => {
+                let data = self.peers[idx].event_data;
+                self.disconnect_index(idx, data);
             }
             _ => {}
         }

@@ -18,6 +18,7 @@ pub mod peer;
 pub mod protocol;
 pub mod range_coder;
 pub mod sim;
+pub mod testbed;
 pub mod time;
 
 pub use compress::Compressor;

@@ -616,7 +616,8 @@ mod tests {
     #[test]
     fn decodes_captured_data_datagram() {
         // Spec §A.2: reliable, unreliable and unsequenced in one datagram.
-        let d = hex("8000 59c5 86000001 0005 68656c6c6f 07010000 0001 0002 7531 49000000 0001 0001 78");
+        let d =
+            hex("8000 59c5 86000001 0005 68656c6c6f 07010000 0001 0002 7531 49000000 0001 0001 78");
         let (h, mut pos) = Header::read(&d).unwrap();
         assert_eq!(h.peer_id, 0);
         let mut seen = Vec::new();
@@ -660,7 +661,10 @@ mod tests {
         assert_eq!(h.write(&mut b), 2);
         assert_eq!(&b[..2], &[0x60, 0x05]);
         assert_eq!(Header::read(&b[..2]).unwrap(), (h, 2));
-        assert_eq!(Header::read(&[0x80, 0x00, 0x01]), Err(DecodeError::Truncated));
+        assert_eq!(
+            Header::read(&[0x80, 0x00, 0x01]),
+            Err(DecodeError::Truncated)
+        );
         assert_eq!(Header::read(&[0x80]), Err(DecodeError::Truncated));
     }
 
