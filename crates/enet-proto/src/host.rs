@@ -179,6 +179,7 @@ pub struct Host {
     send_scratch: Vec<u8>,
     drops: DropStats,
     totals: HostTotals,
+    refuse_connections: bool,
 }
 
 impl std::fmt::Debug for Host {
@@ -241,6 +242,7 @@ impl Host {
             send_scratch: vec![0; MAXIMUM_MTU as usize],
             drops: DropStats::default(),
             totals: HostTotals::default(),
+            refuse_connections: false,
             config,
         })
     }
@@ -359,6 +361,18 @@ impl Host {
         } else {
             limit
         };
+    }
+
+    /// Refuses (or accepts again) incoming connection requests; refused requests are
+    /// dropped silently (ENet has no refusal message) and counted as
+    /// [`DropReason::ConnectRefused`].
+    pub fn refuse_new_connections(&mut self, refuse: bool) {
+        self.refuse_connections = refuse;
+    }
+
+    /// Whether incoming connection requests are refused.
+    pub fn is_refusing_new_connections(&self) -> bool {
+        self.refuse_connections
     }
 
     /// Changes the MTU used for new connections.
@@ -1785,6 +1799,9 @@ impl Host {
     }
 
     fn handle_connect(&mut self, from: SocketAddr, c: &Connect) -> Result<usize, DropReason> {
+        if self.refuse_connections {
+            return Err(DropReason::ConnectRefused);
+        }
         if !(MINIMUM_CHANNEL_COUNT..=MAXIMUM_CHANNEL_COUNT).contains(&c.channel_count) {
             return Err(DropReason::ConnectRefused);
         }

@@ -609,3 +609,35 @@ fn many_clients_on_one_server() {
         .count();
     assert_eq!(n, 40 * 50);
 }
+
+#[test]
+fn refusing_new_connections_keeps_existing_ones() {
+    let (mut tb, server, client, cpeer, _) = connect_pair(20);
+    tb.host_mut(server).refuse_new_connections(true);
+    let late = tb.add_host(HostConfig::default());
+    let addr = tb.addr(server);
+    let now = tb.now();
+    let lpeer = tb.host_mut(late).connect(now, addr, 1, 0).unwrap();
+    tb.host_mut(client)
+        .send(cpeer, 0, Packet::reliable(&b"still here"[..]))
+        .unwrap();
+    tb.run_for(Duration::from_secs(40));
+    assert!(tb.events(late).contains(&Event::Disconnect {
+        peer: lpeer,
+        data: 0,
+        reason: DisconnectReason::Timeout
+    }));
+    assert!(
+        tb.host(server)
+            .drop_stats()
+            .get(enet_proto::DropReason::ConnectRefused)
+            > 0
+    );
+    assert_eq!(receives(&mut tb, server).len(), 1);
+    assert_eq!(tb.host(server).connected_peers(), 1);
+    tb.host_mut(server).refuse_new_connections(false);
+    let now = tb.now();
+    tb.host_mut(late).connect(now, addr, 1, 0).unwrap();
+    tb.run_for(Duration::from_millis(100));
+    assert_eq!(tb.host(server).connected_peers(), 2);
+}
