@@ -1,2 +1,823 @@
-//! enet-multiplayer crate (work in progress).
+//! Godot 4's `MultiplayerPeer` and `ENetMultiplayerPeer` in Rust: server, client and mesh
+//! modes, wire-compatible with Godot/Redot 4 games.
+//!
+//! ```no_run
+//! use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
+//!
+//! let mut server = EnetMultiplayerPeer::new();
+//! server.create_server(7777, 32, 0, 0, 0)?;
+//! loop {
+//!     server.poll();
+//!     while let Some(ev) = server.poll_event() {
+//!         if let MultiplayerEvent::PeerConnected(id) = ev {
+//!             println!("peer {id} joined");
+//!         }
+//!     }
+//!     while server.get_available_packet_count() > 0 {
+//!         let from = server.get_packet_peer();
+//!         let packet = server.get_packet()?;
+//!         server.set_transfer_mode(TransferMode::Reliable);
+//!         server.set_target_peer(from);
+//!         server.put_packet(&packet)?; // echo
+//!     }
+//!     std::thread::sleep(std::time::Duration::from_millis(5));
+//! }
+//! # Ok::<(), enet::Error>(())
+//! ```
+//!
+//! Godot conventions, exactly: the server's id is 1; a client sends its random id
+//! (2..=2³¹−1) as the CONNECT data; the server refuses ids below 2 and duplicates; ENet
+//! channel 0 carries reliable traffic, channel 1 unreliable and unreliable-ordered traffic,
+//! and user channel `k ≥ 1` travels on ENet channel `k + 1`; packets carry no extra header.
 #![warn(missing_docs)]
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use bytes::Bytes;
+use enet::{
+    EnetConnection, Error, EventType, PeerHandle, PeerState, Result, FLAG_RELIABLE,
+    FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED,
+};
+
+/// `MultiplayerPeer.TARGET_PEER_BROADCAST`.
+pub const TARGET_PEER_BROADCAST: i32 = 0;
+/// `MultiplayerPeer.TARGET_PEER_SERVER`.
+pub const TARGET_PEER_SERVER: i32 = 1;
+/// What `get_max_packet_size` reports (Godot's constant).
+pub const MAX_PACKET_SIZE: usize = 1 << 24;
+
+const SYSCH_RELIABLE: u8 = 0;
+const SYSCH_UNRELIABLE: u8 = 1;
+const SYSCH_MAX: usize = 2;
+
+/// `MultiplayerPeer.TransferMode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum TransferMode {
+    /// May be lost or arrive out of order.
+    Unreliable = 0,
+    /// May be lost; never arrives out of order.
+    UnreliableOrdered = 1,
+    /// Always arrives, in order.
+    #[default]
+    Reliable = 2,
+}
+
+/// `MultiplayerPeer.ConnectionStatus`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ConnectionStatus {
+    /// Not connected.
+    #[default]
+    Disconnected = 0,
+    /// Connecting (client).
+    Connecting = 1,
+    /// Connected (or serving).
+    Connected = 2,
+}
+
+/// The two `MultiplayerPeer` signals, delivered as events after [`MultiplayerPeer::poll`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MultiplayerEvent {
+    /// `peer_connected(id)`.
+    PeerConnected(i32),
+    /// `peer_disconnected(id)`.
+    PeerDisconnected(i32),
+}
+
+/// Godot's `generate_unique_id`: a random id in `2..=0x7FFF_FFFF`.
+pub fn generate_unique_id() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        let id = (h.finish() as u32) & 0x7FFF_FFFF;
+        if id >= 2 {
+            return id;
+        }
+    }
+}
+
+/// Godot's `MultiplayerPeer` (with `PacketPeer`'s packet methods).
+///
+/// Packet getters describe the *next* packet [`MultiplayerPeer::get_packet`] would return.
+pub trait MultiplayerPeer {
+    /// Sends a packet to the target peer with the current transfer mode and channel.
+    fn put_packet(&mut self, packet: &[u8]) -> Result<()>;
+    /// Pops the next received packet ([`Error::Unavailable`] if none).
+    fn get_packet(&mut self) -> Result<Bytes>;
+    /// Number of received packets waiting.
+    fn get_available_packet_count(&self) -> usize;
+    /// The largest packet size accepted (1 << 24).
+    fn get_max_packet_size(&self) -> usize {
+        MAX_PACKET_SIZE
+    }
+    /// Sets the transfer mode of future sends.
+    fn set_transfer_mode(&mut self, mode: TransferMode);
+    /// The transfer mode of future sends.
+    fn get_transfer_mode(&self) -> TransferMode;
+    /// Sets the user channel of future sends (0 = the default channel of each mode).
+    fn set_transfer_channel(&mut self, channel: i32);
+    /// The user channel of future sends.
+    fn get_transfer_channel(&self) -> i32;
+    /// Sets the target of future sends: 0 everyone, `id` one peer, `-id` everyone but one.
+    fn set_target_peer(&mut self, id: i32);
+    /// The target of future sends.
+    fn get_target_peer(&self) -> i32;
+    /// Sender id of the next packet.
+    fn get_packet_peer(&self) -> i32;
+    /// User channel of the next packet.
+    fn get_packet_channel(&self) -> i32;
+    /// Transfer mode of the next packet.
+    fn get_packet_mode(&self) -> TransferMode;
+    /// Moves network traffic and queues packets and events.
+    fn poll(&mut self);
+    /// Closes every connection (no events are emitted).
+    fn close(&mut self);
+    /// Disconnects one peer; with `force` at once and without a `PeerDisconnected` event.
+    fn disconnect_peer(&mut self, id: i32, force: bool);
+    /// The connection status.
+    fn get_connection_status(&self) -> ConnectionStatus;
+    /// Our own id (1 for a server; 0 when inactive).
+    fn get_unique_id(&self) -> i32;
+    /// Whether this peer is a server.
+    fn is_server(&self) -> bool;
+    /// Whether the server relays packets between clients.
+    fn is_server_relay_supported(&self) -> bool {
+        false
+    }
+    /// Refuses or accepts new connections.
+    fn set_refuse_new_connections(&mut self, refuse: bool);
+    /// Whether new connections are refused.
+    fn is_refusing_new_connections(&self) -> bool;
+    /// A random id in `2..=0x7FFF_FFFF`.
+    fn generate_unique_id(&self) -> u32 {
+        generate_unique_id()
+    }
+    /// The next `peer_connected` / `peer_disconnected` event.
+    fn poll_event(&mut self) -> Option<MultiplayerEvent>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    None,
+    Server,
+    Client,
+    Mesh,
+}
+
+struct Incoming {
+    data: Bytes,
+    from: i32,
+    channel: u8,
+    mode: TransferMode,
+}
+
+/// Godot's `ENetMultiplayerPeer`.
+pub struct EnetMultiplayerPeer {
+    mode: Mode,
+    unique_id: i32,
+    target_peer: i32,
+    transfer_mode: TransferMode,
+    transfer_channel: i32,
+    refuse: bool,
+    status: ConnectionStatus,
+    /// Server and client use key 0; mesh uses the peer id.
+    hosts: BTreeMap<i32, EnetConnection>,
+    /// Peer id → (host key, handle).
+    peers: BTreeMap<i32, (i32, PeerHandle)>,
+    /// Server: handle → peer id.
+    net_ids: HashMap<PeerHandle, i32>,
+    incoming: VecDeque<Incoming>,
+    events: VecDeque<MultiplayerEvent>,
+    bind_ip: String,
+}
+
+impl Default for EnetMultiplayerPeer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for EnetMultiplayerPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnetMultiplayerPeer")
+            .field("mode", &self.mode)
+            .field("unique_id", &self.unique_id)
+            .field("status", &self.status)
+            .field("peers", &self.peers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn mode_of_flags(flags: u32) -> TransferMode {
+    if flags & FLAG_RELIABLE != 0 {
+        TransferMode::Reliable
+    } else if flags & FLAG_UNSEQUENCED != 0 {
+        TransferMode::Unreliable
+    } else {
+        TransferMode::UnreliableOrdered
+    }
+}
+
+impl EnetMultiplayerPeer {
+    /// An inactive peer; use `create_server`, `create_client` or `create_mesh`.
+    pub fn new() -> EnetMultiplayerPeer {
+        EnetMultiplayerPeer {
+            mode: Mode::None,
+            unique_id: 0,
+            target_peer: 0,
+            transfer_mode: TransferMode::Reliable,
+            transfer_channel: 0,
+            refuse: false,
+            status: ConnectionStatus::Disconnected,
+            hosts: BTreeMap::new(),
+            peers: BTreeMap::new(),
+            net_ids: HashMap::new(),
+            incoming: VecDeque::new(),
+            events: VecDeque::new(),
+            bind_ip: "*".to_string(),
+        }
+    }
+
+    fn is_active(&self) -> bool {
+        self.mode != Mode::None
+    }
+
+    /// Sets the address `create_server` (and `create_client` with a local port) binds to:
+    /// `"*"` or an IP literal.
+    pub fn set_bind_ip(&mut self, ip: &str) -> Result<()> {
+        enet::address::BindAddress::parse(ip)?;
+        self.bind_ip = ip.to_string();
+        Ok(())
+    }
+
+    /// Starts a server on `port` for up to `max_clients` (1..=4095) clients.
+    ///
+    /// `max_channels` (0 = 255) limits the user channels; the two system channels come on
+    /// top. Godot 4.3 passes these arguments shifted by one position to ENet (the server
+    /// then ignores `in_bandwidth` and advertises `max_channels + 2` bytes/s as its incoming
+    /// bandwidth, godotengine/godot#123254); this crate does what Godot's documentation
+    /// promises instead: the channel limit is `max_channels + 2` and the bandwidths are the
+    /// ones given.
+    pub fn create_server(
+        &mut self,
+        port: u16,
+        max_clients: usize,
+        max_channels: usize,
+        in_bandwidth: u32,
+        out_bandwidth: u32,
+    ) -> Result<()> {
+        if self.is_active() {
+            return Err(Error::AlreadyInUse);
+        }
+        self.refuse = false;
+        if max_channels > 255 {
+            return Err(Error::InvalidParameter("max_channels must be 0..=255"));
+        }
+        let limit = if max_channels > 0 {
+            (max_channels + SYSCH_MAX).min(255)
+        } else {
+            0
+        };
+        let mut host = EnetConnection::new();
+        host.create_host_bound(
+            &self.bind_ip,
+            port,
+            max_clients,
+            limit,
+            in_bandwidth,
+            out_bandwidth,
+        )?;
+        self.hosts.insert(0, host);
+        self.mode = Mode::Server;
+        self.unique_id = 1;
+        self.status = ConnectionStatus::Connected;
+        Ok(())
+    }
+
+    /// Connects to a server at `address` (IP literal or host name) and `port`.
+    ///
+    /// `channel_count` user channels are requested (0 = as many as possible); `local_port`
+    /// binds the client to a fixed port (0 = ephemeral). The client's id is random and
+    /// travels in the CONNECT data. Failure to start the connection (bad port, unresolvable
+    /// name) gives [`Error::CantCreate`]-like errors as Godot's `ERR_CANT_CREATE`.
+    pub fn create_client(
+        &mut self,
+        address: &str,
+        port: u16,
+        channel_count: usize,
+        in_bandwidth: u32,
+        out_bandwidth: u32,
+        local_port: u16,
+    ) -> Result<()> {
+        if self.is_active() {
+            return Err(Error::AlreadyInUse);
+        }
+        self.refuse = false;
+        if channel_count > 253 {
+            return Err(Error::InvalidParameter("channel_count must be 0..=253"));
+        }
+        let mut host = EnetConnection::new();
+        if local_port != 0 {
+            host.create_host_bound(
+                &self.bind_ip,
+                local_port,
+                1,
+                255,
+                in_bandwidth,
+                out_bandwidth,
+            )?;
+        } else {
+            host.create_host(1, 255, in_bandwidth, out_bandwidth)?;
+        }
+        let id = generate_unique_id();
+        let channels = if channel_count > 0 {
+            channel_count + SYSCH_MAX
+        } else {
+            0
+        };
+        let handle = host.connect_to_host(address, port, channels, id)?;
+        self.unique_id = id as i32;
+        self.hosts.insert(0, host);
+        self.peers.insert(1, (0, handle));
+        self.mode = Mode::Client;
+        self.status = ConnectionStatus::Connecting;
+        Ok(())
+    }
+
+    /// Starts mesh mode with our own id (> 0); peers are added with [`Self::add_mesh_peer`].
+    pub fn create_mesh(&mut self, unique_id: i32) -> Result<()> {
+        if unique_id <= 0 {
+            return Err(Error::InvalidParameter("unique_id must be > 0"));
+        }
+        if self.is_active() {
+            return Err(Error::AlreadyInUse);
+        }
+        self.mode = Mode::Mesh;
+        self.unique_id = unique_id;
+        self.status = ConnectionStatus::Connected;
+        Ok(())
+    }
+
+    /// Adds a mesh peer: `host` must have exactly one peer, connected. Emits
+    /// `PeerConnected(peer_id)` at once.
+    pub fn add_mesh_peer(&mut self, peer_id: i32, mut host: EnetConnection) -> Result<()> {
+        if self.mode != Mode::Mesh {
+            return Err(Error::Unconfigured);
+        }
+        let peers = host.get_peers();
+        if peers.len() != 1 || host.peer(peers[0]).get_state() != PeerState::Connected {
+            return Err(Error::InvalidParameter(
+                "the host must have exactly one connected peer",
+            ));
+        }
+        if peer_id <= 0 {
+            return Err(Error::InvalidParameter("peer_id must be > 0"));
+        }
+        self.hosts.insert(peer_id, host);
+        self.peers.insert(peer_id, (peer_id, peers[0]));
+        self.events
+            .push_back(MultiplayerEvent::PeerConnected(peer_id));
+        Ok(())
+    }
+
+    /// The host of a server or client (not in mesh mode).
+    pub fn host(&mut self) -> Option<&mut EnetConnection> {
+        match self.mode {
+            Mode::Server | Mode::Client => self.hosts.get_mut(&0),
+            _ => None,
+        }
+    }
+
+    /// The ENet peer of a connected peer id (client: only id 1).
+    pub fn get_peer(&mut self, id: i32) -> Option<enet::EnetPacketPeer<'_>> {
+        if !self.is_active() || (self.mode == Mode::Client && id != 1) {
+            return None;
+        }
+        let (key, h) = *self.peers.get(&id)?;
+        Some(self.hosts.get_mut(&key)?.peer(h))
+    }
+
+    /// The ids of the connected peers.
+    pub fn peer_ids(&self) -> Vec<i32> {
+        self.peers.keys().copied().collect()
+    }
+
+    fn enet_channel_and_flags(&self) -> Result<(u8, u32)> {
+        let (mut channel, flags) = match self.transfer_mode {
+            TransferMode::Unreliable => (
+                SYSCH_UNRELIABLE,
+                FLAG_UNSEQUENCED | FLAG_UNRELIABLE_FRAGMENT,
+            ),
+            TransferMode::UnreliableOrdered => (SYSCH_UNRELIABLE, FLAG_UNRELIABLE_FRAGMENT),
+            TransferMode::Reliable => (SYSCH_RELIABLE, FLAG_RELIABLE),
+        };
+        if self.transfer_channel > 0 {
+            let c = self.transfer_channel as usize + 1;
+            if c > 254 {
+                return Err(Error::InvalidParameter("transfer_channel must be 0..=253"));
+            }
+            channel = c as u8;
+        }
+        Ok((channel, flags))
+    }
+
+    fn send_to(&mut self, id: i32, channel: u8, data: &Bytes, flags: u32) -> Result<()> {
+        let (key, h) = *self
+            .peers
+            .get(&id)
+            .ok_or(Error::InvalidParameter("invalid target peer"))?;
+        let host = self.hosts.get_mut(&key).ok_or(Error::Unconfigured)?;
+        let r = host.peer(h).send_bytes(channel, data.clone(), flags);
+        let _ = host.flush();
+        r
+    }
+
+    fn drain_host(&mut self, key: i32) -> bool {
+        // Returns false if the host asked to be dropped (mesh) or was closed.
+        let mut first = true;
+        loop {
+            let Some(host) = self.hosts.get_mut(&key) else {
+                return false;
+            };
+            let ev = if first {
+                first = false;
+                host.service(Duration::ZERO)
+            } else {
+                host.check_events()
+            };
+            let ev = match ev {
+                Ok(e) => e,
+                Err(_) => return self.on_error(key),
+            };
+            match ev.kind {
+                EventType::None => return true,
+                EventType::Error => return self.on_error(key),
+                EventType::Connect => {
+                    self.on_connect(key, ev.peer.expect("connect has a peer"), ev.data)
+                }
+                EventType::Disconnect => {
+                    if !self.on_disconnect(key, ev.peer.expect("disconnect has a peer")) {
+                        return false;
+                    }
+                }
+                EventType::Receive => self.on_receive(key, ev.peer.expect("receive has a peer")),
+            }
+        }
+    }
+
+    fn on_error(&mut self, key: i32) -> bool {
+        match self.mode {
+            Mode::Mesh => {
+                self.drop_mesh_host(key);
+                false
+            }
+            _ => {
+                self.close();
+                false
+            }
+        }
+    }
+
+    fn on_connect(&mut self, key: i32, h: PeerHandle, data: u32) {
+        match self.mode {
+            Mode::Client => {
+                self.status = ConnectionStatus::Connected;
+                self.events.push_back(MultiplayerEvent::PeerConnected(1));
+            }
+            Mode::Server => {
+                let host = self.hosts.get_mut(&key).expect("host exists");
+                let id = data as i32;
+                if self.refuse || data < 2 || data > i32::MAX as u32 || self.peers.contains_key(&id)
+                {
+                    let _ = host.peer(h).reset();
+                    return;
+                }
+                self.net_ids.insert(h, id);
+                self.peers.insert(id, (key, h));
+                self.events.push_back(MultiplayerEvent::PeerConnected(id));
+            }
+            Mode::Mesh => {
+                // Mesh hosts never accept new peers.
+                if let Some(host) = self.hosts.get_mut(&key) {
+                    let _ = host.peer(h).reset();
+                }
+            }
+            Mode::None => {}
+        }
+    }
+
+    fn on_disconnect(&mut self, key: i32, h: PeerHandle) -> bool {
+        match self.mode {
+            Mode::Client => {
+                if self.status == ConnectionStatus::Connected {
+                    self.events.push_back(MultiplayerEvent::PeerDisconnected(1));
+                }
+                self.close();
+                false
+            }
+            Mode::Server => {
+                if let Some(id) = self.net_ids.remove(&h) {
+                    if self.peers.get(&id).is_some_and(|(_, ph)| *ph == h) {
+                        self.events
+                            .push_back(MultiplayerEvent::PeerDisconnected(id));
+                        self.peers.remove(&id);
+                    }
+                }
+                true
+            }
+            Mode::Mesh => {
+                self.drop_mesh_host(key);
+                false
+            }
+            Mode::None => false,
+        }
+    }
+
+    fn drop_mesh_host(&mut self, key: i32) {
+        if self.peers.remove(&key).is_some() {
+            self.events
+                .push_back(MultiplayerEvent::PeerDisconnected(key));
+        }
+        self.hosts.remove(&key);
+    }
+
+    fn on_receive(&mut self, key: i32, h: PeerHandle) {
+        let from = match self.mode {
+            Mode::Client => 1,
+            Mode::Server => match self.net_ids.get(&h) {
+                Some(id) => *id,
+                None => {
+                    // A refused peer's packet: drop it.
+                    if let Some(host) = self.hosts.get_mut(&key) {
+                        while host.peer(h).get_packet().is_ok() {}
+                    }
+                    return;
+                }
+            },
+            Mode::Mesh => key,
+            Mode::None => return,
+        };
+        let Some(host) = self.hosts.get_mut(&key) else {
+            return;
+        };
+        let mut p = host.peer(h);
+        while let Ok((data, channel, flags)) = p.get_packet_with_info() {
+            self.incoming.push_back(Incoming {
+                data,
+                from,
+                channel,
+                mode: mode_of_flags(flags),
+            });
+        }
+    }
+
+    fn disconnect_inactive_peers(&mut self) {
+        let mut gone = Vec::new();
+        for (&id, &(key, h)) in &self.peers {
+            let active = self
+                .hosts
+                .get_mut(&key)
+                .map(|host| host.peer(h).is_active())
+                .unwrap_or(false);
+            if !active {
+                gone.push(id);
+            }
+        }
+        for id in gone {
+            let (key, h) = self.peers.remove(&id).expect("listed above");
+            self.net_ids.remove(&h);
+            if self.mode == Mode::Mesh {
+                self.hosts.remove(&key);
+            }
+            if self.mode != Mode::Client || id == 1 {
+                self.events
+                    .push_back(MultiplayerEvent::PeerDisconnected(id));
+            }
+        }
+    }
+}
+
+impl MultiplayerPeer for EnetMultiplayerPeer {
+    fn put_packet(&mut self, packet: &[u8]) -> Result<()> {
+        if !self.is_active() || self.status != ConnectionStatus::Connected {
+            return Err(Error::Unconfigured);
+        }
+        let target = self.target_peer;
+        if target != 0 && !self.peers.contains_key(&target.saturating_abs()) {
+            return Err(Error::InvalidParameter("invalid target peer"));
+        }
+        let (channel, flags) = self.enet_channel_and_flags()?;
+        let data = Bytes::copy_from_slice(packet);
+        match self.mode {
+            Mode::Client => {
+                if !self.peers.contains_key(&1) {
+                    return Err(Error::Unconfigured);
+                }
+                self.send_to(1, channel, &data, flags)
+            }
+            Mode::Server if target == 0 => {
+                let host = self.hosts.get_mut(&0).ok_or(Error::Unconfigured)?;
+                let ids: Vec<i32> = self.peers.keys().copied().collect();
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let _ = host;
+                let mut result = Ok(());
+                for id in ids {
+                    if let Err(e) = self.send_to(id, channel, &data, flags) {
+                        result = Err(e);
+                    }
+                }
+                result
+            }
+            Mode::Server | Mode::Mesh if target <= 0 => {
+                let exclude = -target;
+                let ids: Vec<i32> = self
+                    .peers
+                    .keys()
+                    .copied()
+                    .filter(|&id| id != exclude)
+                    .collect();
+                let mut result = Ok(());
+                for id in ids {
+                    if let Err(e) = self.send_to(id, channel, &data, flags) {
+                        result = Err(e);
+                    }
+                }
+                result
+            }
+            Mode::Server | Mode::Mesh => self.send_to(target, channel, &data, flags),
+            Mode::None => Err(Error::Unconfigured),
+        }
+    }
+
+    fn get_packet(&mut self) -> Result<Bytes> {
+        self.incoming
+            .pop_front()
+            .map(|p| p.data)
+            .ok_or(Error::Unavailable)
+    }
+
+    fn get_available_packet_count(&self) -> usize {
+        self.incoming.len()
+    }
+
+    fn set_transfer_mode(&mut self, mode: TransferMode) {
+        self.transfer_mode = mode;
+    }
+
+    fn get_transfer_mode(&self) -> TransferMode {
+        self.transfer_mode
+    }
+
+    fn set_transfer_channel(&mut self, channel: i32) {
+        self.transfer_channel = channel;
+    }
+
+    fn get_transfer_channel(&self) -> i32 {
+        self.transfer_channel
+    }
+
+    fn set_target_peer(&mut self, id: i32) {
+        self.target_peer = id;
+    }
+
+    fn get_target_peer(&self) -> i32 {
+        self.target_peer
+    }
+
+    fn get_packet_peer(&self) -> i32 {
+        self.incoming.front().map_or(1, |p| p.from)
+    }
+
+    fn get_packet_channel(&self) -> i32 {
+        self.incoming.front().map_or(1, |p| {
+            if p.channel as usize >= SYSCH_MAX {
+                p.channel as i32 - 1
+            } else {
+                0
+            }
+        })
+    }
+
+    fn get_packet_mode(&self) -> TransferMode {
+        self.incoming
+            .front()
+            .map_or(TransferMode::Reliable, |p| p.mode)
+    }
+
+    fn poll(&mut self) {
+        if !self.is_active() {
+            return;
+        }
+        self.disconnect_inactive_peers();
+        match self.mode {
+            Mode::Client => {
+                if !self.peers.contains_key(&1) {
+                    self.close();
+                    return;
+                }
+                self.drain_host(0);
+            }
+            Mode::Server => {
+                self.drain_host(0);
+            }
+            Mode::Mesh => {
+                let keys: Vec<i32> = self.hosts.keys().copied().collect();
+                for k in keys {
+                    self.drain_host(k);
+                }
+            }
+            Mode::None => {}
+        }
+    }
+
+    fn close(&mut self) {
+        if !self.is_active() {
+            return;
+        }
+        for (_, (key, h)) in std::mem::take(&mut self.peers) {
+            if let Some(host) = self.hosts.get_mut(&key) {
+                let mut p = host.peer(h);
+                if p.get_state() == PeerState::Connected {
+                    let _ = p.peer_disconnect_now(0);
+                }
+            }
+        }
+        for host in self.hosts.values_mut() {
+            let _ = host.flush();
+        }
+        self.hosts.clear();
+        self.net_ids.clear();
+        self.incoming.clear();
+        self.mode = Mode::None;
+        self.unique_id = 0;
+        self.status = ConnectionStatus::Disconnected;
+        self.refuse = false;
+    }
+
+    fn disconnect_peer(&mut self, id: i32, force: bool) {
+        if !self.is_active() {
+            return;
+        }
+        let Some(&(key, h)) = self.peers.get(&id) else {
+            return;
+        };
+        if let Some(host) = self.hosts.get_mut(&key) {
+            let _ = host.peer(h).peer_disconnect(0);
+            let _ = host.flush();
+        }
+        if force {
+            self.peers.remove(&id);
+            self.net_ids.remove(&h);
+            if self.mode == Mode::Mesh {
+                self.hosts.remove(&key);
+            }
+            if self.mode == Mode::Client {
+                self.close();
+            }
+        }
+    }
+
+    fn get_connection_status(&self) -> ConnectionStatus {
+        self.status
+    }
+
+    fn get_unique_id(&self) -> i32 {
+        self.unique_id
+    }
+
+    fn is_server(&self) -> bool {
+        self.mode == Mode::Server
+    }
+
+    fn is_server_relay_supported(&self) -> bool {
+        matches!(self.mode, Mode::Server | Mode::Client)
+    }
+
+    fn set_refuse_new_connections(&mut self, refuse: bool) {
+        self.refuse = refuse;
+    }
+
+    fn is_refusing_new_connections(&self) -> bool {
+        self.refuse
+    }
+
+    fn poll_event(&mut self) -> Option<MultiplayerEvent> {
+        self.events.pop_front()
+    }
+}
+
+impl Drop for EnetMultiplayerPeer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

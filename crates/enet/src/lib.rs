@@ -1,14 +1,28 @@
-//! ENet over UDP.
+//! ENet over UDP, with Godot 4.3's `ENetConnection` and `ENetPacketPeer` API.
 //!
-//! [`udp::UdpHost`] drives the sans-IO protocol engine of [`enet_proto`] with a
-//! [`std::net::UdpSocket`]. The engine's main types are re-exported here.
+//! * [`EnetConnection`] / [`EnetPacketPeer`]: Godot's classes, with Godot's semantics and
+//!   error codes ([`Error::godot_code`]).
+//! * [`udp::UdpHost`]: the lower-level driver of the sans-IO engine ([`enet_proto`]) over a
+//!   [`std::net::UdpSocket`], for programs that want ENet without Godot's conventions.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod address;
+pub mod compress;
+pub mod connection;
+pub mod error;
 pub mod udp;
 
-pub use enet_proto::{
-    Compressor, DisconnectReason, Error, Event, Host, HostConfig, Packet, PacketFlags, PeerId,
-    PeerInfo, PeerState, RangeCoder,
+pub use compress::CompressionMode;
+pub use connection::{
+    EnetConnection, EnetPacketPeer, EventType, HostStatistic, PeerHandle, PeerStatistic,
+    ServiceEvent, FLAG_RELIABLE, FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED, MAX_PACKET_SIZE,
+    PACKET_LOSS_SCALE, PACKET_THROTTLE_SCALE,
 };
+pub use enet_proto::sim::LinkConfig;
+pub use enet_proto::{
+    Compressor, DisconnectReason, Error as ProtoError, Event, Host, HostConfig, Packet,
+    PacketFlags, PeerId, PeerInfo, PeerState, RangeCoder,
+};
+pub use error::{Error, GodotError, Result};
 pub use udp::UdpHost;

@@ -37,6 +37,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use enet_proto::sim::{LinkConfig, Network};
 use enet_proto::{Compressor, Error, Event, Host, HostConfig, Packet, PeerId};
 
 /// Most datagrams read from the socket per wake-up before timers and sending get a turn
@@ -76,6 +77,14 @@ pub struct UdpHost {
     recv_buf: Vec<u8>,
     send_buf: Vec<u8>,
     stats: IoStats,
+    conditioner: Option<Box<Conditioner>>,
+}
+
+/// The optional link conditioner: simulated networks in front of the socket.
+struct Conditioner {
+    outgoing: Option<Network>,
+    incoming: Option<Network>,
+    buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for UdpHost {
@@ -131,6 +140,7 @@ impl UdpHost {
             recv_buf: vec![0; RECV_BUFFER_SIZE],
             send_buf: Vec::with_capacity(RECV_BUFFER_SIZE),
             stats: IoStats::default(),
+            conditioner: None,
         })
     }
 
@@ -235,6 +245,12 @@ impl UdpHost {
             let Some(to) = self.host.poll_transmit(Instant::now(), &mut self.send_buf) else {
                 return Ok(());
             };
+            if let Some(c) = self.conditioner.as_mut() {
+                if let Some(net) = c.outgoing.as_mut() {
+                    net.send(Instant::now(), self.local_addr, to, &self.send_buf);
+                    continue;
+                }
+            }
             let to = match to {
                 SocketAddr::V4(v4) if v6_socket => {
                     SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
@@ -267,6 +283,17 @@ impl UdpHost {
     /// Hands one datagram to the engine.
     fn handle(&mut self, len: usize, from: SocketAddr) {
         self.stats.datagrams_received += 1;
+        if let Some(c) = self.conditioner.as_mut() {
+            if let Some(net) = c.incoming.as_mut() {
+                net.send(
+                    Instant::now(),
+                    normalize_addr(from),
+                    self.local_addr,
+                    &self.recv_buf[..len],
+                );
+                return;
+            }
+        }
         self.host
             .handle_datagram(Instant::now(), normalize_addr(from), &self.recv_buf[..len]);
     }
@@ -329,6 +356,105 @@ impl UdpHost {
         }
     }
 
+    /// Sends raw bytes as one UDP datagram from this host's socket, outside ENet (for NAT
+    /// hole punching). Not subject to the link conditioner.
+    pub fn socket_send(&mut self, to: SocketAddr, bytes: &[u8]) -> io::Result<()> {
+        let to = match to {
+            SocketAddr::V4(v4) if self.local_addr.is_ipv6() => {
+                SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+            }
+            other => other,
+        };
+        self.socket.send_to(bytes, to).map(|_| ())
+    }
+
+    /// Switches the link conditioner on or off for each direction: datagrams this host
+    /// sends (`outgoing`) and receives (`incoming`) go through a simulated link with the
+    /// given loss, latency, jitter, duplication and reordering. `None` for both turns it
+    /// off; datagrams still held by a direction that is switched off are dropped.
+    pub fn set_link_conditioner(
+        &mut self,
+        outgoing: Option<LinkConfig>,
+        incoming: Option<LinkConfig>,
+    ) {
+        if outgoing.is_none() && incoming.is_none() {
+            self.conditioner = None;
+            return;
+        }
+        let seed = self.local_addr.port() as u64 ^ 0x5EED_0000;
+        let make = |cfg: Option<LinkConfig>, salt: u64| {
+            cfg.map(|c| {
+                let mut n = Network::new(seed ^ salt);
+                n.set_default_link(c);
+                n
+            })
+        };
+        self.conditioner = Some(Box::new(Conditioner {
+            outgoing: make(outgoing, 1),
+            incoming: make(incoming, 2),
+            buf: Vec::with_capacity(RECV_BUFFER_SIZE),
+        }));
+    }
+
+    /// Statistics of the link conditioner: (outgoing, incoming) totals.
+    pub fn link_conditioner_stats(
+        &self,
+    ) -> Option<(enet_proto::sim::LinkStats, enet_proto::sim::LinkStats)> {
+        let c = self.conditioner.as_ref()?;
+        Some((
+            c.outgoing
+                .as_ref()
+                .map(|n| n.total_stats())
+                .unwrap_or_default(),
+            c.incoming
+                .as_ref()
+                .map(|n| n.total_stats())
+                .unwrap_or_default(),
+        ))
+    }
+
+    fn conditioner_next(&self) -> Option<Instant> {
+        let c = self.conditioner.as_ref()?;
+        let a = c.outgoing.as_ref().and_then(|n| n.next_delivery());
+        let b = c.incoming.as_ref().and_then(|n| n.next_delivery());
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Moves datagrams whose simulated delay has passed: outgoing ones to the socket,
+    /// incoming ones to the engine.
+    fn release_conditioned(&mut self) -> io::Result<()> {
+        let Some(mut c) = self.conditioner.take() else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let mut result = Ok(());
+        if let Some(net) = c.outgoing.as_mut() {
+            while let Some((_, to)) = net.poll_into(now, &mut c.buf) {
+                if let Err(e) = self.socket_send(to, &c.buf) {
+                    match e.kind() {
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => {
+                            self.stats.send_would_block += 1
+                        }
+                        k if is_ignorable(k) => self.stats.ignored_errors += 1,
+                        _ => result = Err(e),
+                    }
+                } else {
+                    self.stats.datagrams_sent += 1;
+                }
+            }
+        }
+        if let Some(net) = c.incoming.as_mut() {
+            while let Some((from, _)) = net.poll_into(now, &mut c.buf) {
+                self.host.handle_datagram(now, from, &c.buf);
+            }
+        }
+        self.conditioner = Some(c);
+        result
+    }
+
     /// Services the host (`enet_host_service`): returns a queued event at once; otherwise
     /// receives datagrams, runs timers and sends, waiting on the socket for up to `timeout`
     /// until an event occurs. Returns `Ok(None)` when `timeout` passes without one.
@@ -341,8 +467,10 @@ impl UdpHost {
         let deadline = Instant::now().checked_add(timeout);
         loop {
             self.receive_available()?;
+            self.release_conditioned()?;
             self.run_timers();
             self.flush()?;
+            self.release_conditioned()?;
             if let Some(ev) = self.host.poll_event() {
                 return Ok(Some(ev));
             }
@@ -350,7 +478,11 @@ impl UdpHost {
             if deadline.is_some_and(|d| now >= d) {
                 return Ok(None);
             }
-            let wake = match (deadline, self.host.poll_timeout()) {
+            let timer = match (self.host.poll_timeout(), self.conditioner_next()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let wake = match (deadline, timer) {
                 (Some(d), Some(t)) => Some(d.min(t)),
                 (d, t) => d.or(t),
             };
