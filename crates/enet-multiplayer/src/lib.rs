@@ -317,6 +317,31 @@ impl EnetMultiplayerPeer {
         out_bandwidth: u32,
         local_port: u16,
     ) -> Result<()> {
+        self.create_client_with_id(
+            address,
+            port,
+            channel_count,
+            in_bandwidth,
+            out_bandwidth,
+            local_port,
+            generate_unique_id(),
+        )
+    }
+
+    /// [`Self::create_client`] with a chosen peer id instead of a random one (not part of
+    /// Godot's API; useful for tools and tests). Godot servers refuse ids below 2 and ids
+    /// already in use.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_client_with_id(
+        &mut self,
+        address: &str,
+        port: u16,
+        channel_count: usize,
+        in_bandwidth: u32,
+        out_bandwidth: u32,
+        local_port: u16,
+        id: u32,
+    ) -> Result<()> {
         if self.is_active() {
             return Err(Error::AlreadyInUse);
         }
@@ -337,7 +362,6 @@ impl EnetMultiplayerPeer {
         } else {
             host.create_host(1, 255, in_bandwidth, out_bandwidth)?;
         }
-        let id = generate_unique_id();
         let channels = if channel_count > 0 {
             channel_count + SYSCH_MAX
         } else {
@@ -440,7 +464,42 @@ impl EnetMultiplayerPeer {
         r
     }
 
-    fn drain_host(&mut self, key: i32) -> bool {
+    /// Like [`MultiplayerPeer::poll`], but first waits up to `timeout` for network activity
+    /// (sleeping on the socket), so a server loop does not need to spin. In mesh mode the
+    /// wait applies to the first host only.
+    pub fn poll_with_timeout(&mut self, timeout: Duration) {
+        self.poll_inner(timeout);
+    }
+
+    fn poll_inner(&mut self, timeout: Duration) {
+        if !self.is_active() {
+            return;
+        }
+        self.disconnect_inactive_peers();
+        match self.mode {
+            Mode::Client => {
+                if !self.peers.contains_key(&1) {
+                    self.close();
+                    return;
+                }
+                self.drain_host(0, timeout);
+            }
+            Mode::Server => {
+                self.drain_host(0, timeout);
+            }
+            Mode::Mesh => {
+                let keys: Vec<i32> = self.hosts.keys().copied().collect();
+                let mut wait = timeout;
+                for k in keys {
+                    self.drain_host(k, wait);
+                    wait = Duration::ZERO;
+                }
+            }
+            Mode::None => {}
+        }
+    }
+
+    fn drain_host(&mut self, key: i32, timeout: Duration) -> bool {
         // Returns false if the host asked to be dropped (mesh) or was closed.
         let mut first = true;
         loop {
@@ -449,7 +508,7 @@ impl EnetMultiplayerPeer {
             };
             let ev = if first {
                 first = false;
-                host.service(Duration::ZERO)
+                host.service(timeout)
             } else {
                 host.check_events()
             };
@@ -715,29 +774,7 @@ impl MultiplayerPeer for EnetMultiplayerPeer {
     }
 
     fn poll(&mut self) {
-        if !self.is_active() {
-            return;
-        }
-        self.disconnect_inactive_peers();
-        match self.mode {
-            Mode::Client => {
-                if !self.peers.contains_key(&1) {
-                    self.close();
-                    return;
-                }
-                self.drain_host(0);
-            }
-            Mode::Server => {
-                self.drain_host(0);
-            }
-            Mode::Mesh => {
-                let keys: Vec<i32> = self.hosts.keys().copied().collect();
-                for k in keys {
-                    self.drain_host(k);
-                }
-            }
-            Mode::None => {}
-        }
+        self.poll_inner(Duration::ZERO);
     }
 
     fn close(&mut self) {

@@ -1,0 +1,166 @@
+//! Shared helpers: address parsing, output (text or JSON lines), signals, payloads.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use enet_multiplayer::TransferMode;
+
+/// A CLI error: one line on stderr and exit code 1.
+pub type CliResult = Result<i32, String>;
+
+/// Splits `HOST:PORT` (IPv6 in brackets: `[::1]:7777`) into host and port.
+pub fn split_host_port(s: &str) -> Result<(String, u16), String> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, p) = rest
+            .split_once("]:")
+            .ok_or_else(|| format!("bad address {s:?}: expected [IPv6]:PORT"))?;
+        (h.to_string(), p)
+    } else {
+        let (h, p) = s
+            .rsplit_once(':')
+            .ok_or_else(|| format!("bad address {s:?}: expected HOST:PORT"))?;
+        if h.contains(':') {
+            return Err(format!("bad address {s:?}: put IPv6 addresses in brackets"));
+        }
+        (h.to_string(), p)
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("bad port in {s:?}: expected 1..=65535"))?;
+    if port == 0 || host.is_empty() {
+        return Err(format!(
+            "bad address {s:?}: expected HOST:PORT with port 1..=65535"
+        ));
+    }
+    Ok((host, port))
+}
+
+/// Parses a transfer mode name.
+pub fn parse_mode(s: &str) -> Result<TransferMode, String> {
+    match s {
+        "reliable" => Ok(TransferMode::Reliable),
+        "unreliable" => Ok(TransferMode::Unreliable),
+        "unreliable-ordered" | "ordered" => Ok(TransferMode::UnreliableOrdered),
+        _ => Err(format!(
+            "unknown mode {s:?}: use reliable, unreliable or unreliable-ordered"
+        )),
+    }
+}
+
+/// The CLI name of a transfer mode.
+pub fn mode_name(m: TransferMode) -> &'static str {
+    match m {
+        TransferMode::Reliable => "reliable",
+        TransferMode::Unreliable => "unreliable",
+        TransferMode::UnreliableOrdered => "unreliable-ordered",
+    }
+}
+
+/// ENet packet flags for a transfer mode (Godot's mapping).
+pub fn mode_flags(m: TransferMode) -> u32 {
+    match m {
+        TransferMode::Reliable => enet::FLAG_RELIABLE,
+        TransferMode::Unreliable => enet::FLAG_UNSEQUENCED | enet::FLAG_UNRELIABLE_FRAGMENT,
+        TransferMode::UnreliableOrdered => enet::FLAG_UNRELIABLE_FRAGMENT,
+    }
+}
+
+/// Transfer mode of received ENet flags (Godot's mapping).
+pub fn flags_mode(flags: u32) -> TransferMode {
+    if flags & enet::FLAG_RELIABLE != 0 {
+        TransferMode::Reliable
+    } else if flags & enet::FLAG_UNSEQUENCED != 0 {
+        TransferMode::Unreliable
+    } else {
+        TransferMode::UnreliableOrdered
+    }
+}
+
+/// Prints human lines or JSON objects, one per line, flushed.
+pub struct Out {
+    pub json: bool,
+}
+
+impl Out {
+    /// Prints either `text` or the JSON object `value`.
+    pub fn emit(&self, text: impl FnOnce() -> String, value: impl FnOnce() -> serde_json::Value) {
+        let mut o = std::io::stdout().lock();
+        if self.json {
+            let _ = writeln!(o, "{}", value());
+        } else {
+            let _ = writeln!(o, "{}", text());
+        }
+        let _ = o.flush();
+    }
+}
+
+/// A flag set by SIGINT/SIGTERM.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    // Only one handler per process; a second call (tests) keeps the first.
+    let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
+    flag
+}
+
+/// Payload with a sequence number and a send timestamp (µs since `epoch`), padded to `size`.
+pub fn stamped_payload(seq: u32, epoch: Instant, size: usize) -> Vec<u8> {
+    let size = size.max(12);
+    let mut v = Vec::with_capacity(size);
+    v.extend_from_slice(&seq.to_le_bytes());
+    v.extend_from_slice(&(epoch.elapsed().as_micros() as u64).to_le_bytes());
+    v.extend((12..size).map(|i| (i as u32).wrapping_mul(31).wrapping_add(seq) as u8));
+    v
+}
+
+/// Reads `(seq, sent_us)` back from a stamped payload.
+pub fn read_stamp(p: &[u8]) -> Option<(u32, u64)> {
+    if p.len() < 12 {
+        return None;
+    }
+    Some((
+        u32::from_le_bytes(p[..4].try_into().ok()?),
+        u64::from_le_bytes(p[4..12].try_into().ok()?),
+    ))
+}
+
+/// Percentile of a sorted slice.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port() {
+        assert_eq!(
+            split_host_port("127.0.0.1:7777").unwrap(),
+            ("127.0.0.1".into(), 7777)
+        );
+        assert_eq!(split_host_port("[::1]:9").unwrap(), ("::1".into(), 9));
+        assert_eq!(
+            split_host_port("localhost:1").unwrap(),
+            ("localhost".into(), 1)
+        );
+        assert!(split_host_port("nope").is_err());
+        assert!(split_host_port("a:0").is_err());
+        assert!(split_host_port("a:70000").is_err());
+        assert!(split_host_port("::1:5").is_err());
+    }
+
+    #[test]
+    fn stamps_round_trip() {
+        let e = Instant::now();
+        let p = stamped_payload(77, e, 64);
+        assert_eq!(p.len(), 64);
+        assert_eq!(read_stamp(&p).unwrap().0, 77);
+    }
+}

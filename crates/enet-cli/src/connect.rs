@@ -1,0 +1,432 @@
+//! `enet connect`: an interactive or scripted client (Godot mode or raw ENet).
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use enet::{EnetConnection, EventType, PeerHandle};
+use enet_multiplayer::{
+    ConnectionStatus, EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode,
+};
+use serde_json::json;
+
+use crate::common::{
+    mode_flags, mode_name, parse_mode, percentile, read_stamp, split_host_port, stamped_payload,
+    stop_flag, CliResult, Out,
+};
+
+/// Arguments of `enet connect`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Server address, HOST:PORT (IPv6 as [ADDR]:PORT).
+    pub addr: String,
+    /// Plain ENet instead of Godot's ENetMultiplayerPeer conventions.
+    #[arg(long)]
+    pub raw: bool,
+    /// Godot mode: our peer id (2..=2147483647; default random). Raw mode: the connect data.
+    #[arg(long)]
+    pub id: Option<u32>,
+    /// Channels to request: user channels in Godot mode, ENet channels with --raw (0 = maximum).
+    #[arg(long, default_value_t = 0)]
+    pub channels: usize,
+    /// Scripted mode: send this many messages, then print a summary and exit.
+    #[arg(long)]
+    pub send: Option<u64>,
+    /// Message size in bytes (at least 12: sequence number and timestamp).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Transfer mode: reliable, unreliable or unreliable-ordered.
+    #[arg(long, default_value = "reliable")]
+    pub mode: String,
+    /// Channel to send on (Godot: user channel; raw: ENet channel).
+    #[arg(long, default_value_t = 0)]
+    pub channel: u8,
+    /// With --expect-echo: most messages awaiting their echo.
+    #[arg(long, default_value_t = 64)]
+    pub window: u64,
+    /// Expect every message to be echoed back; exit 1 if any echo is missing.
+    #[arg(long)]
+    pub expect_echo: bool,
+    /// Seconds to wait for the connection, and for echoes after the last send.
+    #[arg(long, default_value_t = 5.0)]
+    pub timeout: f64,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+enum Rx {
+    Packet {
+        data: Bytes,
+        channel: i32,
+        mode: TransferMode,
+    },
+    Closed,
+}
+
+/// A client connection, Godot-style or raw.
+trait Client {
+    fn poll(&mut self, wait: Duration, rx: &mut Vec<Rx>);
+    fn connected(&self) -> bool;
+    fn send(&mut self, data: &[u8], mode: TransferMode, channel: u8) -> Result<(), String>;
+    fn rtt(&mut self) -> Option<f64>;
+    fn disconnect(&mut self);
+}
+
+struct Godot {
+    mp: EnetMultiplayerPeer,
+}
+
+impl Client for Godot {
+    fn poll(&mut self, wait: Duration, rx: &mut Vec<Rx>) {
+        self.mp.poll_with_timeout(wait);
+        while let Some(ev) = self.mp.poll_event() {
+            if ev == MultiplayerEvent::PeerDisconnected(1) {
+                rx.push(Rx::Closed);
+            }
+        }
+        while self.mp.get_available_packet_count() > 0 {
+            let channel = self.mp.get_packet_channel();
+            let mode = self.mp.get_packet_mode();
+            if let Ok(data) = self.mp.get_packet() {
+                rx.push(Rx::Packet {
+                    data,
+                    channel,
+                    mode,
+                });
+            }
+        }
+        if self.mp.get_connection_status() == ConnectionStatus::Disconnected {
+            rx.push(Rx::Closed);
+        }
+    }
+    fn connected(&self) -> bool {
+        self.mp.get_connection_status() == ConnectionStatus::Connected
+    }
+    fn send(&mut self, data: &[u8], mode: TransferMode, channel: u8) -> Result<(), String> {
+        self.mp.set_transfer_mode(mode);
+        self.mp.set_transfer_channel(channel as i32);
+        self.mp.set_target_peer(1);
+        self.mp.put_packet(data).map_err(|e| e.to_string())
+    }
+    fn rtt(&mut self) -> Option<f64> {
+        self.mp
+            .get_peer(1)?
+            .get_statistic(enet::PeerStatistic::RoundTripTime)
+            .ok()
+    }
+    fn disconnect(&mut self) {
+        self.mp.disconnect_peer(1, false);
+        let end = Instant::now() + Duration::from_secs(1);
+        while self.mp.get_connection_status() != ConnectionStatus::Disconnected
+            && Instant::now() < end
+        {
+            self.mp.poll_with_timeout(Duration::from_millis(10));
+        }
+        self.mp.close();
+    }
+}
+
+struct Raw {
+    conn: EnetConnection,
+    peer: PeerHandle,
+    up: bool,
+}
+
+impl Client for Raw {
+    fn poll(&mut self, wait: Duration, rx: &mut Vec<Rx>) {
+        let mut wait = wait;
+        loop {
+            let ev = match self.conn.service(wait) {
+                Ok(ev) => ev,
+                Err(_) => {
+                    rx.push(Rx::Closed);
+                    return;
+                }
+            };
+            wait = Duration::ZERO;
+            match ev.kind {
+                EventType::Connect => self.up = true,
+                EventType::Disconnect | EventType::Error => {
+                    self.up = false;
+                    rx.push(Rx::Closed);
+                }
+                EventType::Receive => {
+                    let mut p = self.conn.peer(self.peer);
+                    while let Ok((data, channel, flags)) = p.get_packet_with_info() {
+                        rx.push(Rx::Packet {
+                            data,
+                            channel: channel as i32,
+                            mode: crate::common::flags_mode(flags),
+                        });
+                    }
+                }
+                EventType::None => return,
+            }
+        }
+    }
+    fn connected(&self) -> bool {
+        self.up
+    }
+    fn send(&mut self, data: &[u8], mode: TransferMode, channel: u8) -> Result<(), String> {
+        let r = self
+            .conn
+            .peer(self.peer)
+            .send(channel, data, mode_flags(mode))
+            .map_err(|e| e.to_string());
+        let _ = self.conn.flush();
+        r
+    }
+    fn rtt(&mut self) -> Option<f64> {
+        self.conn
+            .peer(self.peer)
+            .get_statistic(enet::PeerStatistic::RoundTripTime)
+            .ok()
+    }
+    fn disconnect(&mut self) {
+        let _ = self.conn.peer(self.peer).peer_disconnect(0);
+        let end = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < end {
+            match self.conn.service(Duration::from_millis(10)) {
+                Ok(ev) if ev.kind == EventType::Disconnect => break,
+                Err(_) => break,
+                _ => {}
+            }
+        }
+    }
+}
+
+fn open(a: &Args) -> Result<Box<dyn Client>, String> {
+    let (host, port) = split_host_port(&a.addr)?;
+    if a.raw {
+        if a.channels > 255 {
+            return Err("--channels must be 0..=255".into());
+        }
+        let mut conn = EnetConnection::new();
+        conn.create_host(1, 0, 0, 0).map_err(|e| e.to_string())?;
+        let peer = conn
+            .connect_to_host(&host, port, a.channels, a.id.unwrap_or(0))
+            .map_err(|e| format!("cannot connect to {}: {e}", a.addr))?;
+        Ok(Box::new(Raw {
+            conn,
+            peer,
+            up: false,
+        }))
+    } else {
+        if a.channels > 253 {
+            return Err("--channels must be 0..=253 in Godot mode".into());
+        }
+        let mut mp = EnetMultiplayerPeer::new();
+        let r = match a.id {
+            Some(id) => mp.create_client_with_id(&host, port, a.channels, 0, 0, 0, id),
+            None => mp.create_client(&host, port, a.channels, 0, 0, 0),
+        };
+        r.map_err(|e| format!("cannot connect to {}: {e}", a.addr))?;
+        Ok(Box::new(Godot { mp }))
+    }
+}
+
+fn wait_connected(c: &mut dyn Client, timeout: Duration, addr: &str) -> Result<(), String> {
+    let end = Instant::now() + timeout;
+    let mut rx = Vec::new();
+    while !c.connected() {
+        if Instant::now() >= end {
+            return Err(format!(
+                "cannot connect to {addr}: no answer within {timeout:?}"
+            ));
+        }
+        c.poll(Duration::from_millis(10), &mut rx);
+        if rx.iter().any(|r| matches!(r, Rx::Closed)) {
+            return Err(format!(
+                "cannot connect to {addr}: connection refused or failed"
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn run(a: Args) -> CliResult {
+    if !a.timeout.is_finite() || a.timeout <= 0.0 {
+        return Err("--timeout must be a positive number of seconds".into());
+    }
+    let mode = parse_mode(&a.mode)?;
+    if let Some(id) = a.id {
+        if !a.raw && !(2..=i32::MAX as u32).contains(&id) {
+            return Err("--id must be 2..=2147483647 in Godot mode".into());
+        }
+    }
+    let out = Out { json: a.json };
+    let timeout = Duration::from_secs_f64(a.timeout);
+    let mut c = open(&a)?;
+    wait_connected(c.as_mut(), timeout, &a.addr)?;
+    out.emit(
+        || format!("connected to {}", a.addr),
+        || json!({"event": "connected", "addr": a.addr}),
+    );
+    match a.send {
+        Some(n) => scripted(&a, c.as_mut(), &out, n, mode, timeout),
+        None => interactive(c.as_mut(), &out),
+    }
+}
+
+fn interactive(c: &mut dyn Client, out: &Out) -> CliResult {
+    let stop = stop_flag();
+    let (tx, lines) = mpsc::channel::<Option<String>>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            match line {
+                Ok(l) => {
+                    if tx.send(Some(l)).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send(None);
+    });
+    let mut rx = Vec::new();
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            c.disconnect();
+            return Ok(0);
+        }
+        loop {
+            match lines.try_recv() {
+                Ok(Some(l)) => c.send(l.as_bytes(), TransferMode::Reliable, 0)?,
+                Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
+                    // End of input: let queued data go out, then leave politely.
+                    let end = Instant::now() + Duration::from_millis(300);
+                    while Instant::now() < end {
+                        c.poll(Duration::from_millis(10), &mut rx);
+                    }
+                    print_rx(out, &mut rx);
+                    c.disconnect();
+                    return Ok(0);
+                }
+                Err(mpsc::TryRecvError::Empty) => break,
+            }
+        }
+        c.poll(Duration::from_millis(10), &mut rx);
+        if print_rx(out, &mut rx) {
+            out.emit(
+                || "disconnected".to_string(),
+                || json!({"event": "disconnected"}),
+            );
+            return Ok(0);
+        }
+    }
+}
+
+/// Prints received packets; returns true if the connection closed.
+fn print_rx(out: &Out, rx: &mut Vec<Rx>) -> bool {
+    let mut closed = false;
+    for r in rx.drain(..) {
+        match r {
+            Rx::Packet {
+                data,
+                channel,
+                mode,
+            } => {
+                let text = String::from_utf8_lossy(&data).into_owned();
+                out.emit(
+                    || format!("[{} ch{channel}] {text}", mode_name(mode)),
+                    || {
+                        json!({"event": "packet", "channel": channel, "mode": mode_name(mode),
+                              "len": data.len(), "text": text})
+                    },
+                );
+            }
+            Rx::Closed => closed = true,
+        }
+    }
+    closed
+}
+
+fn scripted(
+    a: &Args,
+    c: &mut dyn Client,
+    out: &Out,
+    n: u64,
+    mode: TransferMode,
+    timeout: Duration,
+) -> CliResult {
+    let stop = stop_flag();
+    let epoch = Instant::now();
+    let mut seen = vec![false; n as usize];
+    let (mut sent, mut received, mut matched) = (0u64, 0u64, 0u64);
+    let mut rtts: Vec<f64> = Vec::with_capacity(n as usize);
+    let mut rx = Vec::new();
+    let mut last_progress = Instant::now();
+    let mut last_report = Instant::now();
+    let mut closed = false;
+    let window = a.window.max(1);
+    while !stop.load(Ordering::SeqCst) {
+        while sent < n && (!a.expect_echo || sent - matched < window) {
+            let p = stamped_payload(sent as u32, epoch, a.size);
+            c.send(&p, mode, a.channel)?;
+            sent += 1;
+            last_progress = Instant::now();
+        }
+        c.poll(Duration::from_millis(1), &mut rx);
+        for r in rx.drain(..) {
+            match r {
+                Rx::Packet { data, .. } => {
+                    received += 1;
+                    if let Some((seq, t)) = read_stamp(&data) {
+                        if (seq as u64) < sent && !seen[seq as usize] {
+                            seen[seq as usize] = true;
+                            matched += 1;
+                            let now = epoch.elapsed().as_micros() as u64;
+                            rtts.push(now.saturating_sub(t) as f64 / 1000.0);
+                            last_progress = Instant::now();
+                        }
+                    }
+                }
+                Rx::Closed => closed = true,
+            }
+        }
+        if closed {
+            break;
+        }
+        let finished = sent == n && (!a.expect_echo || matched == n);
+        if finished || (sent == n && last_progress.elapsed() > timeout) {
+            break;
+        }
+        if !a.json && last_report.elapsed() > Duration::from_secs(1) && n >= 10_000 {
+            last_report = Instant::now();
+            eprintln!("progress: sent {sent}/{n}, echoed {matched}");
+        }
+    }
+    let elapsed = epoch.elapsed().as_secs_f64();
+    rtts.sort_by(|x, y| x.total_cmp(y));
+    let p50 = percentile(&rtts, 0.50);
+    let p99 = percentile(&rtts, 0.99);
+    let enet_rtt = c.rtt().unwrap_or(0.0);
+    if !closed {
+        c.disconnect();
+    }
+    out.emit(
+        || {
+            format!(
+                "summary sent={sent} received={received} matched={matched} rtt_p50={p50:.2}ms rtt_p99={p99:.2}ms enet_rtt={enet_rtt}ms elapsed={elapsed:.2}s msgs/s={:.0}",
+                matched.max(sent) as f64 / elapsed
+            )
+        },
+        || {
+            json!({"event": "summary", "sent": sent, "received": received, "matched": matched,
+                   "rtt_p50_ms": p50, "rtt_p99_ms": p99, "enet_rtt_ms": enet_rtt,
+                   "elapsed_s": elapsed})
+        },
+    );
+    if closed && (sent < n || (a.expect_echo && matched < n)) {
+        eprintln!("enet: connection closed before the run finished");
+        return Ok(1);
+    }
+    if a.expect_echo && matched < n {
+        eprintln!("enet: {} of {n} echoes missing", n - matched);
+        return Ok(1);
+    }
+    Ok(0)
+}

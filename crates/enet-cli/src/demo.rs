@@ -1,0 +1,262 @@
+//! `enet demo`: a server and a few bots on loopback, all in this process.
+//!
+//! The server relays like a Godot game server; each bot sends chat lines (reliable), position
+//! updates (unreliable-ordered, 20 Hz) and pings (unreliable, 5 Hz), on Godot's channels.
+
+use std::time::{Duration, Instant};
+
+use enet::PeerStatistic;
+use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
+
+use crate::common::CliResult;
+
+/// Arguments of `enet demo`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Number of bot clients.
+    #[arg(long, default_value_t = 4)]
+    pub bots: usize,
+    /// How long to run, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Simulated packet loss on every bot's outgoing link, in percent.
+    #[arg(long, default_value_t = 5.0)]
+    pub loss: f64,
+    /// Simulated one-way latency on every bot's outgoing link, in ms.
+    #[arg(long, default_value_t = 20)]
+    pub latency: u64,
+}
+
+struct Bot {
+    name: String,
+    mp: EnetMultiplayerPeer,
+    received: [u64; 3],
+    chat_seen: u64,
+    sent: [u64; 3],
+}
+
+fn mode_index(m: TransferMode) -> usize {
+    match m {
+        TransferMode::Reliable => 0,
+        TransferMode::UnreliableOrdered => 1,
+        TransferMode::Unreliable => 2,
+    }
+}
+
+pub fn run(a: Args) -> CliResult {
+    if a.bots == 0 || a.bots > 64 {
+        return Err("--bots must be 1..=64".into());
+    }
+    if !a.seconds.is_finite() || a.seconds <= 0.0 || a.seconds > 3600.0 {
+        return Err("--seconds must be in (0, 3600]".into());
+    }
+    if !(0.0..=100.0).contains(&a.loss) {
+        return Err("--loss must be 0..=100".into());
+    }
+    let mut server = EnetMultiplayerPeer::new();
+    server.set_bind_ip("127.0.0.1").map_err(|e| e.to_string())?;
+    server
+        .create_server(0, 64, 0, 0, 0)
+        .map_err(|e| format!("cannot start the demo server: {e}"))?;
+    let port = server
+        .host()
+        .and_then(|h| h.get_local_port().ok())
+        .ok_or("server has no port")?;
+    println!(
+        "enet demo: server on 127.0.0.1:{port}, {} bots, {:.0}% loss and {} ms latency on the bots' uplinks, {:.0} s",
+        a.bots, a.loss, a.latency, a.seconds
+    );
+    let link = enet::LinkConfig::new()
+        .with_loss(a.loss / 100.0)
+        .with_latency(
+            Duration::from_millis(a.latency),
+            Duration::from_millis(a.latency / 4),
+        );
+    let mut bots = Vec::new();
+    for i in 0..a.bots {
+        let mut mp = EnetMultiplayerPeer::new();
+        mp.create_client("127.0.0.1", port, 0, 0, 0, 0)
+            .map_err(|e| format!("bot {i} cannot connect: {e}"))?;
+        if let Some(h) = mp.host() {
+            h.set_link_conditioner(Some(link.clone()), None)
+                .map_err(|e| e.to_string())?;
+        }
+        bots.push(Bot {
+            name: format!("bot{}", i + 1),
+            mp,
+            received: [0; 3],
+            chat_seen: 0,
+            sent: [0; 3],
+        });
+    }
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(a.seconds);
+    let mut next_tick = start;
+    let mut tick = 0u64;
+    let mut next_table = start + Duration::from_secs(1);
+    let mut relayed = 0u64;
+    let mut last_relayed = 0u64;
+    let mut last_table = start;
+    let mut joined = 0usize;
+    while Instant::now() < end {
+        server.poll_with_timeout(Duration::from_millis(1));
+        while let Some(ev) = server.poll_event() {
+            match ev {
+                MultiplayerEvent::PeerConnected(id) => {
+                    joined += 1;
+                    println!("  server: peer {id} joined ({joined}/{})", a.bots);
+                }
+                MultiplayerEvent::PeerDisconnected(id) => println!("  server: peer {id} left"),
+            }
+        }
+        while server.get_available_packet_count() > 0 {
+            let from = server.get_packet_peer();
+            let mode = server.get_packet_mode();
+            let channel = server.get_packet_channel();
+            let Ok(p) = server.get_packet() else { break };
+            server.set_target_peer(-from);
+            server.set_transfer_mode(mode);
+            server.set_transfer_channel(channel);
+            if server.put_packet(&p).is_ok() {
+                relayed += 1;
+            }
+        }
+        let now = Instant::now();
+        let send_now = now >= next_tick;
+        if send_now {
+            next_tick += Duration::from_millis(50);
+            tick += 1;
+        }
+        for bot in bots.iter_mut() {
+            bot.mp.poll();
+            while bot.mp.poll_event().is_some() {}
+            while bot.mp.get_available_packet_count() > 0 {
+                let mode = bot.mp.get_packet_mode();
+                if let Ok(p) = bot.mp.get_packet() {
+                    bot.received[mode_index(mode)] += 1;
+                    if p.starts_with(b"chat:") {
+                        bot.chat_seen += 1;
+                    }
+                }
+            }
+            if !send_now
+                || bot.mp.get_connection_status() != enet_multiplayer::ConnectionStatus::Connected
+            {
+                continue;
+            }
+            // 20 Hz position updates, 5 Hz pings, a chat line every second.
+            let sends: &[(TransferMode, u64)] = &[
+                (TransferMode::UnreliableOrdered, 1),
+                (TransferMode::Unreliable, 4),
+                (TransferMode::Reliable, 20),
+            ];
+            for &(mode, every) in sends {
+                if tick % every != 0 {
+                    continue;
+                }
+                let payload = match mode {
+                    TransferMode::Reliable => {
+                        format!("chat:{} says hello #{}", bot.name, tick / 20)
+                    }
+                    TransferMode::UnreliableOrdered => {
+                        format!("pos:{}:{:.2}", bot.name, (tick as f64 / 10.0).sin())
+                    }
+                    TransferMode::Unreliable => format!("ping:{}:{tick}", bot.name),
+                };
+                bot.mp.set_transfer_mode(mode);
+                bot.mp.set_target_peer(1);
+                if bot.mp.put_packet(payload.as_bytes()).is_ok() {
+                    bot.sent[mode_index(mode)] += 1;
+                }
+            }
+        }
+        if now >= next_table {
+            next_table += Duration::from_secs(1);
+            let secs = last_table.elapsed().as_secs_f64();
+            last_table = now;
+            let rate = (relayed - last_relayed) as f64 / secs;
+            last_relayed = relayed;
+            println!(
+                "  t={:>4.1}s  server relayed {relayed} packets ({rate:.0}/s)",
+                start.elapsed().as_secs_f64()
+            );
+            println!(
+                "    {:<6} {:>8} {:>8} {:>10} {:>10} {:>10}",
+                "peer", "rtt ms", "loss %", "chat rx", "pos rx", "ping rx"
+            );
+            for bot in bots.iter_mut() {
+                let (rtt, loss) = bot
+                    .mp
+                    .get_peer(1)
+                    .map(|p| {
+                        (
+                            p.get_statistic(PeerStatistic::RoundTripTime).unwrap_or(0.0),
+                            p.get_statistic(PeerStatistic::PacketLoss).unwrap_or(0.0) * 100.0
+                                / enet::PACKET_LOSS_SCALE as f64,
+                        )
+                    })
+                    .unwrap_or((0.0, 0.0));
+                println!(
+                    "    {:<6} {:>8.0} {:>8.1} {:>10} {:>10} {:>10}",
+                    bot.name, rtt, loss, bot.received[0], bot.received[1], bot.received[2]
+                );
+            }
+        }
+    }
+    let chat_sent: u64 = bots.iter().map(|b| b.sent[0]).sum();
+    let chat_expected = chat_sent * (a.bots as u64 - 1);
+    // Let reliable traffic drain before judging it.
+    let drain_until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < drain_until {
+        server.poll_with_timeout(Duration::from_millis(1));
+        while server.poll_event().is_some() {}
+        while server.get_available_packet_count() > 0 {
+            let from = server.get_packet_peer();
+            let mode = server.get_packet_mode();
+            let channel = server.get_packet_channel();
+            let Ok(p) = server.get_packet() else { break };
+            server.set_target_peer(-from);
+            server.set_transfer_mode(mode);
+            server.set_transfer_channel(channel);
+            let _ = server.put_packet(&p);
+        }
+        for bot in bots.iter_mut() {
+            bot.mp.poll();
+            while bot.mp.get_available_packet_count() > 0 {
+                let mode = bot.mp.get_packet_mode();
+                if let Ok(p) = bot.mp.get_packet() {
+                    bot.received[mode_index(mode)] += 1;
+                    if p.starts_with(b"chat:") {
+                        bot.chat_seen += 1;
+                    }
+                }
+            }
+        }
+        if bots.iter().map(|b| b.chat_seen).sum::<u64>() >= chat_expected {
+            break;
+        }
+    }
+    let chat_seen: u64 = bots.iter().map(|b| b.chat_seen).sum();
+    let sent: [u64; 3] = [0, 1, 2].map(|i| bots.iter().map(|b| b.sent[i]).sum());
+    let got: [u64; 3] = [0, 1, 2].map(|i| bots.iter().map(|b| b.received[i]).sum());
+    println!("summary:");
+    println!("  {joined} bots joined; server relayed {relayed} packets to the other bots");
+    println!("  chat (reliable):            {chat_seen}/{chat_expected} delivered");
+    println!(
+        "  positions (unreliable-ordered): {} sent, {} relayed copies received",
+        sent[1], got[1]
+    );
+    println!(
+        "  pings (unreliable):          {} sent, {} relayed copies received",
+        sent[2], got[2]
+    );
+    for bot in bots.iter_mut() {
+        bot.mp.close();
+    }
+    server.close();
+    if joined < a.bots || chat_seen < chat_expected {
+        eprintln!("enet demo: not every bot joined or some reliable chat was lost");
+        return Ok(1);
+    }
+    Ok(0)
+}

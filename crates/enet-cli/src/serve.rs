@@ -1,0 +1,310 @@
+//! `enet serve`: a Godot-compatible relay/echo server, or a raw ENet echo server.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use enet::{CompressionMode, EnetConnection, EventType};
+use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer};
+use serde_json::json;
+
+use crate::common::{flags_mode, mode_name, stop_flag, CliResult, Out};
+
+/// Arguments of `enet serve`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to bind: "*" (all IPv4 and IPv6) or an IP literal.
+    #[arg(long, default_value = "*")]
+    pub bind: String,
+    /// UDP port (0 = ephemeral, printed in the `listening` line).
+    #[arg(long, default_value_t = 7777)]
+    pub port: u16,
+    /// Most clients at once (1..=4095).
+    #[arg(long, default_value_t = 32)]
+    pub max_clients: usize,
+    /// Channel limit: user channels in Godot mode, ENet channels with --raw (0 = maximum).
+    #[arg(long, default_value_t = 0)]
+    pub channels: usize,
+    /// Compression: none, range-coder (fastlz, zlib, zstd where built).
+    #[arg(long, default_value = "none")]
+    pub compress: String,
+    /// Echo each packet back to its sender.
+    #[arg(long, conflicts_with = "relay")]
+    pub echo: bool,
+    /// Relay each packet to every other client (the default).
+    #[arg(long)]
+    pub relay: bool,
+    /// Serve plain ENet (any connect data, any channel; always echo with the same flags).
+    #[arg(long)]
+    pub raw: bool,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds between stats lines (0 = none).
+    #[arg(long, default_value_t = 5.0)]
+    pub stats_interval: f64,
+    /// Also print a line per packet in text mode (JSON mode always does).
+    #[arg(long)]
+    pub verbose: bool,
+    /// Stop after this many seconds (0 = run until SIGINT/SIGTERM).
+    #[arg(long, default_value_t = 0.0)]
+    pub duration: f64,
+}
+
+pub fn parse_compress(s: &str) -> Result<CompressionMode, String> {
+    match s {
+        "none" => Ok(CompressionMode::None),
+        "range-coder" | "range_coder" => Ok(CompressionMode::RangeCoder),
+        _ => Err(format!(
+            "unknown compression {s:?}: use none or range-coder"
+        )),
+    }
+}
+
+struct Stats {
+    packets_in: u64,
+    packets_out: u64,
+    bytes_in: u64,
+    last: Instant,
+    last_in: u64,
+}
+
+impl Stats {
+    fn new() -> Stats {
+        Stats {
+            packets_in: 0,
+            packets_out: 0,
+            bytes_in: 0,
+            last: Instant::now(),
+            last_in: 0,
+        }
+    }
+}
+
+pub fn run(a: Args) -> CliResult {
+    if a.max_clients == 0 || a.max_clients > 4095 {
+        return Err("--max-clients must be 1..=4095".into());
+    }
+    if a.channels > 255 {
+        return Err("--channels must be 0..=255".into());
+    }
+    if !a.stats_interval.is_finite() || a.stats_interval < 0.0 {
+        return Err("--stats-interval must be a non-negative number".into());
+    }
+    let compress = parse_compress(&a.compress)?;
+    let stop = stop_flag();
+    let out = Out { json: a.json };
+    let deadline = (a.duration > 0.0).then(|| Instant::now() + Duration::from_secs_f64(a.duration));
+    let done = || stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d);
+    if a.raw {
+        serve_raw(&a, compress, &out, done)
+    } else {
+        serve_godot(&a, compress, &out, done)
+    }
+}
+
+fn stats_line(out: &Out, s: &mut Stats, peers: usize, interval: f64) {
+    if interval <= 0.0 || s.last.elapsed().as_secs_f64() < interval {
+        return;
+    }
+    let secs = s.last.elapsed().as_secs_f64();
+    let rate = (s.packets_in - s.last_in) as f64 / secs;
+    s.last = Instant::now();
+    s.last_in = s.packets_in;
+    out.emit(
+        || {
+            format!(
+                "stats peers={peers} in={} out={} bytes_in={} msgs/s={rate:.0}",
+                s.packets_in, s.packets_out, s.bytes_in
+            )
+        },
+        || {
+            json!({"event": "stats", "peers": peers, "packets_in": s.packets_in,
+                   "packets_out": s.packets_out, "bytes_in": s.bytes_in, "msgs_per_sec": rate})
+        },
+    );
+}
+
+fn serve_godot(
+    a: &Args,
+    compress: CompressionMode,
+    out: &Out,
+    done: impl Fn() -> bool,
+) -> CliResult {
+    let mut mp = EnetMultiplayerPeer::new();
+    mp.set_bind_ip(&a.bind)
+        .map_err(|e| format!("--bind {:?}: {e}", a.bind))?;
+    mp.create_server(a.port, a.max_clients, a.channels, 0, 0)
+        .map_err(|e| format!("cannot serve on port {}: {e}", a.port))?;
+    let host = mp.host().expect("server has a host");
+    host.compress(compress).map_err(|e| e.to_string())?;
+    let addr = host.local_addr().map_err(|e| e.to_string())?;
+    out.emit(
+        || {
+            format!(
+                "listening on {addr} (godot mode, {})",
+                if a.echo { "echo" } else { "relay" }
+            )
+        },
+        || json!({"event": "listening", "addr": addr.to_string(), "mode": "godot"}),
+    );
+    let mut stats = Stats::new();
+    while !done() {
+        mp.poll_with_timeout(Duration::from_millis(20));
+        while let Some(ev) = mp.poll_event() {
+            match ev {
+                MultiplayerEvent::PeerConnected(id) => {
+                    let peer_addr = mp
+                        .get_peer(id)
+                        .and_then(|p| p.remote_addr().ok())
+                        .map(|a| a.to_string())
+                        .unwrap_or_default();
+                    out.emit(
+                        || format!("peer_connected id={id} addr={peer_addr}"),
+                        || json!({"event": "peer_connected", "id": id, "addr": peer_addr}),
+                    );
+                }
+                MultiplayerEvent::PeerDisconnected(id) => out.emit(
+                    || format!("peer_disconnected id={id}"),
+                    || json!({"event": "peer_disconnected", "id": id}),
+                ),
+            }
+        }
+        while mp.get_available_packet_count() > 0 {
+            let from = mp.get_packet_peer();
+            let channel = mp.get_packet_channel();
+            let mode = mp.get_packet_mode();
+            let Ok(data) = mp.get_packet() else { break };
+            stats.packets_in += 1;
+            stats.bytes_in += data.len() as u64;
+            if a.json || a.verbose {
+                out.emit(
+                    || {
+                        format!(
+                            "packet from={from} channel={channel} mode={} len={}",
+                            mode_name(mode),
+                            data.len()
+                        )
+                    },
+                    || {
+                        json!({"event": "packet", "from": from, "channel": channel,
+                              "mode": mode_name(mode), "len": data.len()})
+                    },
+                );
+            }
+            mp.set_transfer_mode(mode);
+            mp.set_transfer_channel(channel);
+            let targets = if a.echo {
+                mp.set_target_peer(from);
+                1
+            } else {
+                mp.set_target_peer(-from);
+                mp.peer_ids().len().saturating_sub(1)
+            };
+            if targets > 0 && mp.put_packet(&data).is_ok() {
+                stats.packets_out += targets as u64;
+            }
+        }
+        stats_line(out, &mut stats, mp.peer_ids().len(), a.stats_interval);
+    }
+    // Graceful shutdown: disconnect everyone and wait briefly for the acknowledgements.
+    let ids = mp.peer_ids();
+    for id in &ids {
+        mp.disconnect_peer(*id, false);
+    }
+    let end = Instant::now() + Duration::from_secs(2);
+    while !mp.peer_ids().is_empty() && Instant::now() < end {
+        mp.poll_with_timeout(Duration::from_millis(10));
+        while mp.poll_event().is_some() {}
+    }
+    mp.close();
+    out.emit(
+        || format!("stopped after {} packets in, {} out", stats.packets_in, stats.packets_out),
+        || json!({"event": "stopped", "packets_in": stats.packets_in, "packets_out": stats.packets_out}),
+    );
+    Ok(0)
+}
+
+fn serve_raw(a: &Args, compress: CompressionMode, out: &Out, done: impl Fn() -> bool) -> CliResult {
+    let mut conn = EnetConnection::new();
+    conn.create_host_bound(&a.bind, a.port, a.max_clients, a.channels, 0, 0)
+        .map_err(|e| format!("cannot serve on port {}: {e}", a.port))?;
+    conn.compress(compress).map_err(|e| e.to_string())?;
+    let addr = conn.local_addr().map_err(|e| e.to_string())?;
+    out.emit(
+        || format!("listening on {addr} (raw ENet echo)"),
+        || json!({"event": "listening", "addr": addr.to_string(), "mode": "raw"}),
+    );
+    let mut stats = Stats::new();
+    while !done() {
+        let ev = conn
+            .service(Duration::from_millis(20))
+            .map_err(|e| e.to_string())?;
+        match ev.kind {
+            EventType::Connect => {
+                let h = ev.peer.expect("peer");
+                let peer_addr = conn
+                    .peer(h)
+                    .remote_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                let id = h.index();
+                out.emit(
+                    || format!("peer_connected id={id} addr={peer_addr} data={}", ev.data),
+                    || json!({"event": "peer_connected", "id": id, "addr": peer_addr, "data": ev.data}),
+                );
+            }
+            EventType::Disconnect => {
+                let id = ev.peer.map(|h| h.index()).unwrap_or(0);
+                out.emit(
+                    || format!("peer_disconnected id={id} data={}", ev.data),
+                    || json!({"event": "peer_disconnected", "id": id, "data": ev.data}),
+                );
+            }
+            EventType::Receive => {
+                let h = ev.peer.expect("peer");
+                let mut p = conn.peer(h);
+                while let Ok((data, channel, flags)) = p.get_packet_with_info() {
+                    stats.packets_in += 1;
+                    stats.bytes_in += data.len() as u64;
+                    if a.json || a.verbose {
+                        let mode = mode_name(flags_mode(flags));
+                        out.emit(
+                            || format!("packet from={} channel={channel} mode={mode} flags={flags} len={}", h.index(), data.len()),
+                            || json!({"event": "packet", "from": h.index(), "channel": channel,
+                                      "mode": mode, "flags": flags, "len": data.len()}),
+                        );
+                    }
+                    let echo_flags = flags
+                        & (enet::FLAG_RELIABLE
+                            | enet::FLAG_UNSEQUENCED
+                            | enet::FLAG_UNRELIABLE_FRAGMENT);
+                    if p.send_bytes(channel, data, echo_flags).is_ok() {
+                        stats.packets_out += 1;
+                    }
+                }
+            }
+            EventType::None | EventType::Error => {}
+        }
+        let n = conn.get_peers().len();
+        stats_line(out, &mut stats, n, a.stats_interval);
+    }
+    for h in conn.get_peers() {
+        let _ = conn.peer(h).peer_disconnect(0);
+    }
+    let end = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < end {
+        let ev = conn
+            .service(Duration::from_millis(10))
+            .map_err(|e| e.to_string())?;
+        if ev.kind == EventType::None && conn.get_peers().iter().all(|h| !conn.peer(*h).is_active())
+        {
+            break;
+        }
+    }
+    let _ = conn.flush();
+    out.emit(
+        || format!("stopped after {} packets in, {} out", stats.packets_in, stats.packets_out),
+        || json!({"event": "stopped", "packets_in": stats.packets_in, "packets_out": stats.packets_out}),
+    );
+    Ok(0)
+}
