@@ -1,0 +1,293 @@
+//! Integration tests that run the `enet` binary.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use enet_interop::{flags, CPeer, CPeerOpts};
+use serde_json::Value;
+
+fn enet() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_enet"))
+}
+
+/// A running `enet serve` whose stdout lines are collected.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    port: u16,
+    seen: Vec<String>,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let mut child = enet()
+            .args(["serve", "--bind", "127.0.0.1", "--port", "0", "--json"])
+            .args(["--stats-interval", "0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn enet serve");
+        let (tx, lines) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("listening line");
+        let v: Value = serde_json::from_str(&first).expect("json");
+        assert_eq!(v["event"], "listening");
+        let addr: std::net::SocketAddr = v["addr"].as_str().unwrap().parse().unwrap();
+        Server {
+            child,
+            lines,
+            port: addr.port(),
+            seen: vec![first],
+        }
+    }
+
+    fn wait_for(&mut self, event: &str, timeout: Duration) -> Value {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            let l = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {event} line; saw {:?}", self.seen));
+            self.seen.push(l.clone());
+            let v: Value = serde_json::from_str(&l).expect("every line is JSON");
+            assert!(v["event"].is_string(), "line without event: {l}");
+            if v["event"] == event {
+                return v;
+            }
+        }
+    }
+
+    fn terminate(mut self) -> (i32, Vec<Value>) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        let code = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s.code().unwrap_or(-1);
+            }
+            assert!(std::time::Instant::now() < end, "serve did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(l);
+        }
+        let values = self
+            .seen
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+            .collect();
+        (code, values)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_connect(args: &[&str]) -> (i32, String, String) {
+    let out = enet()
+        .arg("connect")
+        .args(args)
+        .output()
+        .expect("run enet connect");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn summary(stdout: &str) -> Value {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json line"))
+        .find(|v| v["event"] == "summary")
+        .expect("summary line")
+}
+
+#[test]
+fn serve_and_connect_echo_in_every_mode() {
+    let server = Server::start(&["--echo"]);
+    let addr = format!("127.0.0.1:{}", server.port);
+    for (mode, channel) in [
+        ("reliable", "0"),
+        ("unreliable", "1"),
+        ("unreliable-ordered", "2"),
+    ] {
+        let (code, out, err) = run_connect(&[
+            &addr,
+            "--send",
+            "300",
+            "--size",
+            "100",
+            "--mode",
+            mode,
+            "--channel",
+            channel,
+            "--window",
+            "16",
+            "--expect-echo",
+            "--json",
+        ]);
+        assert_eq!(code, 0, "mode {mode}: {err}");
+        let s = summary(&out);
+        assert_eq!(s["sent"], 300);
+        assert_eq!(s["matched"], 300, "mode {mode}");
+        assert!(s["rtt_p50_ms"].as_f64().unwrap() >= 0.0);
+    }
+    let (code, values) = server.terminate();
+    assert_eq!(code, 0);
+    let packets: Vec<&Value> = values.iter().filter(|v| v["event"] == "packet").collect();
+    assert_eq!(packets.len(), 900);
+    for mode in ["reliable", "unreliable", "unreliable-ordered"] {
+        assert_eq!(packets.iter().filter(|v| v["mode"] == mode).count(), 300);
+    }
+    assert!(packets.iter().all(|v| v["len"] == 100));
+    assert_eq!(
+        values
+            .iter()
+            .filter(|v| v["event"] == "peer_connected")
+            .count(),
+        3
+    );
+    assert!(values.iter().all(|v| v["event"].is_string()));
+}
+
+#[test]
+fn relay_forwards_between_clients() {
+    let mut server = Server::start(&[]);
+    let port = server.port;
+    // A C client acting as a Godot peer (data = its id, 2 system channels + 1).
+    let mut c = CPeer::spawn_client("127.0.0.1", port, &CPeerOpts::new().data(4242).channels(3));
+    c.expect_connect(Duration::from_secs(5));
+    server.wait_for("peer_connected", Duration::from_secs(5));
+    let addr = format!("127.0.0.1:{port}");
+    let (code, _, err) = run_connect(&[&addr, "--send", "50", "--mode", "reliable", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let got = c.expect_receives(50, Duration::from_secs(5));
+    assert!(got
+        .iter()
+        .all(|r| r.channel == 0 && r.flags & flags::RELIABLE != 0));
+}
+
+#[test]
+fn probe_reports_negotiated_values() {
+    let server = Server::start(&["--echo"]);
+    let out = enet()
+        .args(["probe", &format!("127.0.0.1:{}", server.port), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["event"], "probe");
+    assert_eq!(v["mtu"], 1392);
+    assert_eq!(v["window_size"], 65536);
+    assert_eq!(v["channels"], 255);
+    assert!(v["rtt_ms"].as_u64().unwrap() < 500);
+}
+
+#[test]
+fn raw_serve_echoes_the_c_library() {
+    let server = Server::start(&["--raw", "--channels", "4"]);
+    let mut c = CPeer::spawn_client(
+        "127.0.0.1",
+        server.port,
+        &CPeerOpts::new().channels(8).data(7),
+    );
+    let info = c.expect_connect(Duration::from_secs(5));
+    assert_eq!(info.channels, 4);
+    c.sendn(200, "0", 3, flags::RELIABLE, 500, 1);
+    c.send("0", 1, flags::UNSEQUENCED, 40, 9000);
+    c.send("0", 2, 0, 30, 9001);
+    c.send("0", 2, flags::RELIABLE, 100_000, 9002);
+    let got = c.expect_receives(203, Duration::from_secs(10));
+    let reliable: Vec<_> = got.iter().filter(|r| r.channel == 3).collect();
+    assert_eq!(reliable.len(), 200);
+    for (i, r) in reliable.iter().enumerate() {
+        assert!(
+            r.is_pattern(1 + i as u32, 500),
+            "echo {i} intact and in order"
+        );
+        assert!(r.flags & flags::RELIABLE != 0);
+    }
+    let uns = got
+        .iter()
+        .find(|r| r.channel == 1)
+        .expect("unsequenced echo");
+    assert!(uns.flags & flags::UNSEQUENCED != 0 && uns.is_pattern(9000, 40));
+    let big = got.iter().find(|r| r.len == 100_000).expect("big echo");
+    assert!(big.is_pattern(9002, 100_000));
+}
+
+#[test]
+fn sigterm_disconnects_peers_cleanly() {
+    let mut server = Server::start(&[]);
+    let mut c = CPeer::spawn_client("127.0.0.1", server.port, &CPeerOpts::new().data(99));
+    c.expect_connect(Duration::from_secs(5));
+    server.wait_for("peer_connected", Duration::from_secs(5));
+    let (code, values) = server.terminate();
+    assert_eq!(code, 0);
+    assert!(values.iter().any(|v| v["event"] == "stopped"));
+    // The C peer is told right away, long before any timeout could fire.
+    let (_, _data) = c.expect_disconnect(Duration::from_secs(2));
+}
+
+fn fails_with_one_line(args: &[&str], needle: &str) {
+    let out = enet().args(args).output().expect("run enet");
+    assert!(!out.status.success(), "{args:?} should fail");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(needle), "{args:?}: stderr {err:?}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+}
+
+#[test]
+fn bad_input_gives_a_clear_error() {
+    fails_with_one_line(&["serve", "--no-such-flag"], "--no-such-flag");
+    fails_with_one_line(&["connect", "nonsense"], "bad address");
+    fails_with_one_line(&["connect", "127.0.0.1:0"], "bad address");
+    fails_with_one_line(&["connect", "no-such-host.invalid:7777"], "cannot connect");
+    fails_with_one_line(
+        &["connect", "127.0.0.1:7", "--mode", "fast"],
+        "unknown mode",
+    );
+    fails_with_one_line(
+        &["connect", "127.0.0.1:9", "--timeout", "0.5", "--send", "1"],
+        "cannot connect",
+    );
+    fails_with_one_line(
+        &["probe", "127.0.0.1:9", "--timeout", "0.5"],
+        "cannot probe",
+    );
+    fails_with_one_line(&["serve", "--bind", "1.2.3"], "--bind");
+    fails_with_one_line(&["serve", "--max-clients", "0"], "--max-clients");
+    // A port that is in use.
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    fails_with_one_line(
+        &["serve", "--bind", "127.0.0.1", "--port", &port],
+        "cannot serve on port",
+    );
+}
