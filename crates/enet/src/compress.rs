@@ -446,7 +446,7 @@ pub const ZLIB_DEFAULT_LEVEL: u8 = 6;
 /// the end of the stream, with a correct Adler-32, within `out`; bytes after the stream end are
 /// ignored, as zlib's `inflate` does.
 ///
-/// The deflate and inflate states (about 340 KiB) live in the struct and are reset for every
+/// The deflate and inflate states (a few hundred KiB) live in the struct and are reset for every
 /// call; compressing and decompressing do not allocate.
 pub struct Zlib {
     /// Deflate state, reset before every datagram.
@@ -581,9 +581,9 @@ fn zstd_skippable_len(input: &[u8]) -> Option<Option<usize>> {
 /// [`ZSTD_MAX_WINDOW`] are rejected.
 ///
 /// Allocation: the decoder state is reused and stops allocating once warmed up (its window
-/// buffer grows to the largest window seen). The `ruzstd` encoder allocates two scratch vectors
-/// (about 130 KiB and the block size) on every call; that cannot be avoided through its API.
-/// Input and output staging vectors are kept in the struct.
+/// buffer grows to the largest window seen). The `ruzstd` encoder allocates scratch memory on
+/// every call (a 130 KiB output staging vector and per-block buffers); its API offers no way
+/// to avoid that. Its match finder and our input and output staging vectors are reused.
 pub struct Zstd {
     /// Frame encoder; reused so its match finder and tables are kept.
     encoder: FrameCompressor<Cursor<Vec<u8>>, Vec<u8>, MatchGeneratorDriver>,
