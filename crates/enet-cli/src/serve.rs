@@ -24,7 +24,7 @@ pub struct Args {
     /// Channel limit: user channels in Godot mode, ENet channels with --raw (0 = maximum).
     #[arg(long, default_value_t = 0)]
     pub channels: usize,
-    /// Compression: none, range-coder (fastlz, zlib, zstd where built).
+    /// Compression: none, range-coder, fastlz, zlib or zstd (Godot's modes).
     #[arg(long, default_value = "none")]
     pub compress: String,
     /// Echo each packet back to its sender.
