@@ -343,7 +343,11 @@ impl EnetMultiplayerPeer {
         } else {
             0
         };
-        let handle = host.connect_to_host(address, port, channels, id)?;
+        // Godot: a null `connect_to_host` (bad port, unresolvable name, ...) destroys the
+        // host and returns ERR_CANT_CREATE.
+        let handle = host
+            .connect_to_host(address, port, channels, id)
+            .map_err(|e| Error::CantCreate(std::io::Error::other(e.to_string())))?;
         self.unique_id = id as i32;
         self.hosts.insert(0, host);
         self.peers.insert(1, (0, handle));
