@@ -108,7 +108,8 @@ pub fn generate_unique_id() -> u32 {
 ///
 /// Packet getters describe the *next* packet [`MultiplayerPeer::get_packet`] would return.
 pub trait MultiplayerPeer {
-    /// Sends a packet to the target peer with the current transfer mode and channel.
+    /// Sends a packet to the target peer with the current transfer mode and channel. An
+    /// empty packet is accepted and not sent (Godot's `PacketPeer.put_packet`).
     fn put_packet(&mut self, packet: &[u8]) -> Result<()>;
     /// Pops the next received packet ([`Error::Unavailable`] if none).
     fn get_packet(&mut self) -> Result<Bytes>;
@@ -611,6 +612,11 @@ impl EnetMultiplayerPeer {
 
 impl MultiplayerPeer for EnetMultiplayerPeer {
     fn put_packet(&mut self, packet: &[u8]) -> Result<()> {
+        // PacketPeer.put_packet: an empty buffer is OK and nothing is sent (checked before
+        // anything else, as in Godot).
+        if packet.is_empty() {
+            return Ok(());
+        }
         if !self.is_active() || self.status != ConnectionStatus::Connected {
             return Err(Error::Unconfigured);
         }
