@@ -108,7 +108,8 @@ pub fn generate_unique_id() -> u32 {
 ///
 /// Packet getters describe the *next* packet [`MultiplayerPeer::get_packet`] would return.
 pub trait MultiplayerPeer {
-    /// Sends a packet to the target peer with the current transfer mode and channel.
+    /// Sends a packet to the target peer with the current transfer mode and channel. An
+    /// empty packet is accepted and not sent (Godot's `PacketPeer.put_packet`).
     fn put_packet(&mut self, packet: &[u8]) -> Result<()>;
     /// Pops the next received packet ([`Error::Unavailable`] if none).
     fn get_packet(&mut self) -> Result<Bytes>;
@@ -367,7 +368,11 @@ impl EnetMultiplayerPeer {
         } else {
             0
         };
-        let handle = host.connect_to_host(address, port, channels, id)?;
+        // Godot: a null `connect_to_host` (bad port, unresolvable name, ...) destroys the
+        // host and returns ERR_CANT_CREATE.
+        let handle = host
+            .connect_to_host(address, port, channels, id)
+            .map_err(|e| Error::CantCreate(std::io::Error::other(e.to_string())))?;
         self.unique_id = id as i32;
         self.hosts.insert(0, host);
         self.peers.insert(1, (0, handle));
@@ -666,6 +671,11 @@ impl EnetMultiplayerPeer {
 
 impl MultiplayerPeer for EnetMultiplayerPeer {
     fn put_packet(&mut self, packet: &[u8]) -> Result<()> {
+        // PacketPeer.put_packet: an empty buffer is OK and nothing is sent (checked before
+        // anything else, as in Godot).
+        if packet.is_empty() {
+            return Ok(());
+        }
         if !self.is_active() || self.status != ConnectionStatus::Connected {
             return Err(Error::Unconfigured);
         }
