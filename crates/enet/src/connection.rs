@@ -752,9 +752,9 @@ impl EnetPacketPeer<'_> {
     }
 
     /// PacketPeer's `put_packet`: reliable on channel 0. An empty packet is accepted and
-    /// not sent, as in Godot.
+    /// not sent, as in Godot, where `PacketPeer` returns OK for it before asking the peer
+    /// (so even an inactive peer accepts an empty packet).
     pub fn put_packet(&mut self, packet: &[u8]) -> Result<()> {
-        self.info()?;
         if packet.is_empty() {
             return Ok(());
         }
