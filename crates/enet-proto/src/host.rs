@@ -2054,7 +2054,11 @@ impl Host {
             if p.last_round_trip_time <= p.last_round_trip_time_variance {
                 p.packet_throttle = p.packet_throttle_limit;
             } else if rtt <= p.last_round_trip_time {
-                p.packet_throttle = (p.packet_throttle + p.packet_throttle_acceleration)
+                // u32 arithmetic as in C: the acceleration comes from the application or from
+                // the remote's THROTTLE_CONFIGURE and may be anything.
+                p.packet_throttle = p
+                    .packet_throttle
+                    .wrapping_add(p.packet_throttle_acceleration)
                     .min(p.packet_throttle_limit);
             } else if rtt > p.last_round_trip_time + 2 * p.last_round_trip_time_variance {
                 p.packet_throttle = p

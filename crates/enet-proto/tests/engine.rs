@@ -641,3 +641,42 @@ fn refusing_new_connections_keeps_existing_ones() {
     tb.run_for(Duration::from_millis(100));
     assert_eq!(tb.host(server).connected_peers(), 2);
 }
+
+#[test]
+fn extreme_throttle_configuration_does_not_panic_either_end() {
+    // THROTTLE_CONFIGURE carries any u32; a huge acceleration must not overflow the throttle
+    // on the peer that set it nor on the remote that received it (C ENet wraps, u32).
+    let (mut tb, server, client, cpeer, speer) = connect_pair(31);
+    tb.set_link(
+        server,
+        client,
+        LinkConfig::new().with_latency(Duration::from_millis(20), Duration::from_millis(5)),
+    );
+    tb.host_mut(client)
+        .throttle_configure(cpeer, 1, u32::MAX, u32::MAX)
+        .unwrap();
+    tb.run_for(Duration::from_millis(200));
+    let info = tb.host(server).peer_info(speer).unwrap();
+    assert_eq!(
+        info.packet_throttle_acceleration,
+        u32::MAX,
+        "reached the server"
+    );
+    for k in 0..200u32 {
+        tb.host_mut(client)
+            .send(cpeer, 0, Packet::reliable(k.to_le_bytes().to_vec()))
+            .unwrap();
+        tb.host_mut(server)
+            .send(speer, 0, Packet::reliable(k.to_le_bytes().to_vec()))
+            .unwrap();
+        tb.run_for(Duration::from_millis(7));
+    }
+    tb.run_for(Duration::from_millis(500));
+    assert_eq!(receives(&mut tb, server).len(), 200);
+    assert_eq!(receives(&mut tb, client).len(), 200);
+    for (h, p) in [(server, speer), (client, cpeer)] {
+        let i = tb.host(h).peer_info(p).unwrap();
+        assert_eq!(i.state, PeerState::Connected);
+        assert!(i.packet_throttle <= i.packet_throttle_limit, "{i:?}");
+    }
+}

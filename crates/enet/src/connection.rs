@@ -342,7 +342,7 @@ impl EnetConnection {
     }
 
     /// Starts a connection to `address` (IP literal or host name) and `port` (1..=65535)
-    /// with `channels` channels (0 means 255) and 32-bit connect `data`.
+    /// with `channels` channels (0, or more than 255, means 255) and 32-bit connect `data`.
     ///
     /// As in Godot, a connection that already has peers cannot initiate another one
     /// ([`Error::CantConnect`]).
@@ -360,15 +360,17 @@ impl EnetConnection {
         if port == 0 {
             return Err(Error::InvalidParameter("port must be 1..=65535"));
         }
-        if channels > 255 {
-            return Err(Error::InvalidParameter("channels must be 0..=255"));
-        }
         let prefer_v4 = a.udp.local_addr().is_ipv4();
         let target = address::resolve(address, port, prefer_v4)?;
         if a.udp.local_addr().is_ipv4() && target.is_ipv6() {
             return Err(Error::CantConnect("IPv6 target on an IPv4-only socket"));
         }
-        let channels = if channels == 0 { 255 } else { channels };
+        // Godot passes 0 as 255 and ENet clamps the count to 1..=255.
+        let channels = if channels == 0 {
+            255
+        } else {
+            channels.min(255)
+        };
         let id = a
             .udp
             .connect(target, channels, data)
@@ -750,9 +752,9 @@ impl EnetPacketPeer<'_> {
     }
 
     /// PacketPeer's `put_packet`: reliable on channel 0. An empty packet is accepted and
-    /// not sent, as in Godot.
+    /// not sent, as in Godot, where `PacketPeer` returns OK for it before asking the peer
+    /// (so even an inactive peer accepts an empty packet).
     pub fn put_packet(&mut self, packet: &[u8]) -> Result<()> {
-        self.info()?;
         if packet.is_empty() {
             return Ok(());
         }
