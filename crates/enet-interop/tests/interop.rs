@@ -1328,16 +1328,16 @@ fn lossy_c_c(seed: u64, cond: Conditions) -> Duration {
     started.elapsed()
 }
 
-/// Soak test: the lossy scenario over many seeds, both directions, all variants, under
-/// harsher conditions, with C ↔ C runs as a timing baseline. `ENET_SOAK_SEEDS=N`
-/// (default 4) seeds per combination.
+/// Soak test: the lossy scenario under harsher conditions, both directions. By default one
+/// seed with the plain and checksum + range-coder variants; `ENET_SOAK_SEEDS=N` runs more
+/// seeds and `ENET_SOAK_MODES=client,server,cc` adds C <-> C runs as a timing baseline.
 #[test]
-#[ignore = "soak test; run explicitly"]
 fn lossy_soak() {
     let n: u64 = std::env::var("ENET_SOAK_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(4);
+        .unwrap_or(1);
+    let all_variants = n > 1;
     // Harsher than LOSSY, yet within what two C peers get through in time (at 25 % loss
     // they time out).
     let harsh = Conditions {
@@ -1347,10 +1347,13 @@ fn lossy_soak() {
         delay: Duration::from_millis(15),
         reorder_extra_ms: (1, 50),
     };
-    let modes = std::env::var("ENET_SOAK_MODES").unwrap_or_else(|_| "client,server,cc".into());
+    let modes = std::env::var("ENET_SOAK_MODES").unwrap_or_else(|_| "client,server".into());
     let mut times = [Duration::ZERO; 3];
     for seed in 0..n {
         for (k, v) in [PLAIN, RANGE_CODER, CHECKSUM, BOTH].into_iter().enumerate() {
+            if !all_variants && k != 0 && k != 3 {
+                continue;
+            }
             let s = 0xA000 + seed * 16 + k as u64 * 4;
             if modes.contains("client") {
                 let t = Instant::now();
