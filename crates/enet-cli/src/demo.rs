@@ -151,7 +151,7 @@ pub fn run(a: Args) -> CliResult {
                 (TransferMode::Reliable, 20),
             ];
             for &(mode, every) in sends {
-                if tick % every != 0 {
+                if !tick.is_multiple_of(every) {
                     continue;
                 }
                 let payload = match mode {

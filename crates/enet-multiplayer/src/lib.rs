@@ -868,3 +868,8 @@ impl Drop for EnetMultiplayerPeer {
         self.close();
     }
 }
+
+/// The README's code examples, compiled as doctests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
