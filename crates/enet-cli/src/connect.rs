@@ -19,7 +19,7 @@ use crate::common::{
 /// Arguments of `enet connect`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Server address, HOST:PORT (IPv6 as [ADDR]:PORT).
+    /// Server address, HOST:PORT (IPv6 in brackets, e.g. `[::1]:7777`).
     pub addr: String,
     /// Plain ENet instead of Godot's ENetMultiplayerPeer conventions.
     #[arg(long)]

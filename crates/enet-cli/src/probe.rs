@@ -10,7 +10,7 @@ use crate::common::{split_host_port, CliResult, Out};
 /// Arguments of `enet probe`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Server address, HOST:PORT (IPv6 as [ADDR]:PORT).
+    /// Server address, HOST:PORT (IPv6 in brackets, e.g. `[::1]:7777`).
     pub addr: String,
     /// ENet channels to ask for (0 = maximum, 255).
     #[arg(long, default_value_t = 0)]
