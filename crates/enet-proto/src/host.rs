@@ -417,13 +417,11 @@ impl Host {
         if !p.sent_reliable_commands.is_empty() {
             d = Some(self.deadline_ms(p.next_timeout));
         } else if p.state == PeerState::Connected {
-            let ping = self.deadline_ms(p.last_receive_time.wrapping_add(p.ping_interval));
-            let ping = if p.last_receive_time == 0 {
-                self.now_ms
-            } else {
-                ping
-            };
-            d = Some(ping);
+            // Due exactly when the send pass would ping (the condition in `build_datagram`).
+            // Adding the interval to `last_receive_time` instead would wrap for intervals
+            // near `u32::MAX` and report "due now" for a ping the send pass never sends.
+            let since = time_difference(self.service_time, p.last_receive_time);
+            d = Some(self.now_ms + u64::from(p.ping_interval.saturating_sub(since)));
         }
         d
     }
