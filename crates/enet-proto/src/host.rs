@@ -2035,7 +2035,10 @@ impl Host {
             if p.last_round_trip_time <= p.last_round_trip_time_variance {
                 p.packet_throttle = p.packet_throttle_limit;
             } else if rtt <= p.last_round_trip_time {
-                p.packet_throttle = (p.packet_throttle + p.packet_throttle_acceleration)
+                // The acceleration is the remote's (THROTTLE_CONFIGURE, CONNECT): any u32.
+                p.packet_throttle = p
+                    .packet_throttle
+                    .saturating_add(p.packet_throttle_acceleration)
                     .min(p.packet_throttle_limit);
             } else if rtt > p.last_round_trip_time + 2 * p.last_round_trip_time_variance {
                 p.packet_throttle = p
