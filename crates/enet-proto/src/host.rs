@@ -2027,6 +2027,9 @@ impl Host {
             sent = sent.wrapping_sub(0x10000);
         }
         if time_less(st, sent) {
+            // C ignores such an acknowledgement entirely (no RTT sample, nothing removed)
+            // and goes on with the datagram; we do the same, but count it.
+            self.drops.add(DropReason::UnexpectedAcknowledge);
             return Ok(());
         }
         let rtt = time_difference(st, sent).max(1);
