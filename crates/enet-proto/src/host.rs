@@ -1717,8 +1717,12 @@ impl Host {
     ) -> Result<(), DropReason> {
         let mut pos = 0;
         let result = loop {
-            if pos + 4 > body.len() {
+            if pos >= body.len() {
                 break Ok(());
+            }
+            if pos + 4 > body.len() {
+                // 1 to 3 trailing bytes: a command header cut short. C stops silently.
+                break Err(DropReason::TruncatedCommand);
             }
             let (header, cmd, size) = match Command::read(&body[pos..]) {
                 Ok(v) => v,
