@@ -2540,7 +2540,23 @@ impl Host {
             }
             IncomingKind::Unsequenced => insert_at = 0,
         }
-        if p.total_waiting_data >= max_waiting {
+        // C refuses every new command once `total_waiting_data >= max_waiting`. That
+        // deadlocks a reliable channel when out-of-order packets fill the budget: they wait
+        // for the missing next packet, which is refused because of them, for good, however
+        // often the application polls. So the next packet in order (it is delivered at once,
+        // or, for a fragment group, starts the packet that is due) is only held back by
+        // undelivered data the application has not polled yet, plus a cap on what sits in
+        // the queues. Memory stays bounded (about twice the limit plus two packets).
+        let next_in_order = matches!(kind, IncomingKind::Reliable | IncomingKind::Fragment)
+            && reliable_seq == r.wrapping_add(1);
+        let over_limit = if next_in_order {
+            let delivered = p.total_waiting_data.saturating_sub(p.held_data);
+            delivered >= max_waiting
+                || p.held_data >= max_waiting.saturating_add(self.config.maximum_packet_size)
+        } else {
+            p.total_waiting_data >= max_waiting
+        };
+        if over_limit {
             return Err(DropReason::WaitingDataLimit);
         }
         let (buffer, fragments) = if fragment_count > 0 {
@@ -2551,6 +2567,7 @@ impl Host {
             (BytesMut::from(data), Vec::new())
         };
         p.total_waiting_data += buffer.len();
+        p.held_data += buffer.len();
         let entry = IncomingCommand {
             kind,
             reliable_sequence_number: reliable_seq,
@@ -2576,7 +2593,9 @@ impl Host {
     }
 
     fn deliver(&mut self, idx: usize, ch: usize, cmd: IncomingCommand) {
-        let inc = self.peers[idx].incarnation;
+        let p = &mut self.peers[idx];
+        p.held_data = p.held_data.saturating_sub(cmd.data.len());
+        let inc = p.incarnation;
         let ev = Event::Receive {
             peer: PeerId(idx as u16),
             channel_id: ch as u8,
@@ -2696,6 +2715,7 @@ impl Host {
             }
             let c = list.remove(i).expect("index below len");
             p.total_waiting_data = p.total_waiting_data.saturating_sub(c.data.len());
+            p.held_data = p.held_data.saturating_sub(c.data.len());
             if let Some(q) = queued.as_mut() {
                 if *q > i {
                     *q -= 1;

@@ -242,6 +242,9 @@ pub(crate) struct Peer {
     pub unsequenced_window: [u32; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
     pub event_data: u32,
     pub total_waiting_data: usize,
+    /// The part of `total_waiting_data` still in the channels' incoming queues (received,
+    /// not yet delivered in order); the rest waits in the host's event queue.
+    pub held_data: usize,
     pub channels: Vec<Channel>,
     /// Number of channels in use (the vector may be longer and is reused).
     pub channel_count: usize,
@@ -314,6 +317,7 @@ impl Peer {
             unsequenced_window: [0; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
             event_data: 0,
             total_waiting_data: 0,
+            held_data: 0,
             channels: Vec::new(),
             channel_count: 0,
             continue_sending: false,
@@ -337,6 +341,7 @@ impl Peer {
         }
         self.channel_count = 0;
         self.total_waiting_data = 0;
+        self.held_data = 0;
     }
 
     /// Resets the slot to its defaults (`enet_peer_reset`). Session ids survive.
