@@ -2541,20 +2541,40 @@ impl Host {
             IncomingKind::Unsequenced => insert_at = 0,
         }
         // C refuses every new command once `total_waiting_data >= max_waiting`. That
-        // deadlocks a reliable channel when out-of-order packets fill the budget: they wait
-        // for the missing next packet, which is refused because of them, for good, however
-        // often the application polls. So the next packet in order (it is delivered at once,
-        // or, for a fragment group, starts the packet that is due) is only held back by
-        // undelivered data the application has not polled yet, plus a cap on what sits in
-        // the queues. Memory stays bounded (about twice the limit plus two packets).
-        let next_in_order = matches!(kind, IncomingKind::Reliable | IncomingKind::Fragment)
-            && reliable_seq == r.wrapping_add(1);
-        let over_limit = if next_in_order {
-            let delivered = p.total_waiting_data.saturating_sub(p.held_data);
-            delivered >= max_waiting
-                || p.held_data >= max_waiting.saturating_add(self.config.maximum_packet_size)
-        } else {
-            p.total_waiting_data >= max_waiting
+        // deadlocks a reliable channel when out-of-order packets fill the budget: they were
+        // acknowledged, so they stay, waiting for the missing packets in front of them, which
+        // are refused because of them, for good, however often the application polls. So a
+        // reliable packet that fills a gap in front of held packets, or is the next one in
+        // order, is only held back by delivered data the application has not polled yet, and
+        // by a cap on what sits in the queues: one packet above the plain budget for gap
+        // fillers, two for the next packet, so that gap fillers can never lock it out.
+        // Memory stays bounded (about twice the limit plus three packets).
+        let gap_packets: Option<usize> = match kind {
+            IncomingKind::Reliable | IncomingKind::Fragment => {
+                let distance = reliable_seq.wrapping_sub(r);
+                if distance == 1 {
+                    Some(2)
+                } else if chan
+                    .incoming_reliable_commands
+                    .back()
+                    .is_some_and(|b| distance < b.reliable_sequence_number.wrapping_sub(r))
+                {
+                    Some(1)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        let over_limit = match gap_packets {
+            None => p.total_waiting_data >= max_waiting,
+            Some(packets) => {
+                let delivered = p.total_waiting_data.saturating_sub(p.held_data);
+                let cap = packets
+                    .saturating_mul(self.config.maximum_packet_size)
+                    .saturating_add(max_waiting);
+                delivered >= max_waiting || p.held_data >= cap
+            }
         };
         if over_limit {
             return Err(DropReason::WaitingDataLimit);
