@@ -625,6 +625,7 @@ impl Host {
                         continue;
                     }
                     p.total_waiting_data = p.total_waiting_data.saturating_sub(packet.data.len());
+                    p.waiting_cost = p.waiting_cost.saturating_sub(waiting_cost(packet.data.len()));
                     p.counters.packets_received += 1;
                 }
                 Event::Connect { peer, .. } => {
@@ -2548,7 +2549,8 @@ impl Host {
         // order, is only held back by delivered data the application has not polled yet, and
         // by a cap on what sits in the queues: one packet above the plain budget for gap
         // fillers, two for the next packet, so that gap fillers can never lock it out.
-        // Memory stays bounded (about twice the limit plus three packets).
+        // Memory stays bounded (about twice the limit plus three packets). Sizes are costs,
+        // payload plus a fixed cost per packet, so that empty packets count too.
         let gap_packets: Option<usize> = match kind {
             IncomingKind::Reliable | IncomingKind::Fragment => {
                 let distance = reliable_seq.wrapping_sub(r);
@@ -2567,13 +2569,13 @@ impl Host {
             _ => None,
         };
         let over_limit = match gap_packets {
-            None => p.total_waiting_data >= max_waiting,
+            None => p.waiting_cost >= max_waiting,
             Some(packets) => {
-                let delivered = p.total_waiting_data.saturating_sub(p.held_data);
+                let delivered = p.waiting_cost.saturating_sub(p.held_cost);
                 let cap = packets
-                    .saturating_mul(self.config.maximum_packet_size)
+                    .saturating_mul(waiting_cost(self.config.maximum_packet_size))
                     .saturating_add(max_waiting);
-                delivered >= max_waiting || p.held_data >= cap
+                delivered >= max_waiting || p.held_cost >= cap
             }
         };
         if over_limit {
@@ -2587,7 +2589,8 @@ impl Host {
             (BytesMut::from(data), Vec::new())
         };
         p.total_waiting_data += buffer.len();
-        p.held_data += buffer.len();
+        p.waiting_cost += waiting_cost(buffer.len());
+        p.held_cost += waiting_cost(buffer.len());
         let entry = IncomingCommand {
             kind,
             reliable_sequence_number: reliable_seq,
@@ -2614,7 +2617,7 @@ impl Host {
 
     fn deliver(&mut self, idx: usize, ch: usize, cmd: IncomingCommand) {
         let p = &mut self.peers[idx];
-        p.held_data = p.held_data.saturating_sub(cmd.data.len());
+        p.held_cost = p.held_cost.saturating_sub(waiting_cost(cmd.data.len()));
         let inc = p.incarnation;
         let ev = Event::Receive {
             peer: PeerId(idx as u16),
@@ -2735,7 +2738,8 @@ impl Host {
             }
             let c = list.remove(i).expect("index below len");
             p.total_waiting_data = p.total_waiting_data.saturating_sub(c.data.len());
-            p.held_data = p.held_data.saturating_sub(c.data.len());
+            p.waiting_cost = p.waiting_cost.saturating_sub(waiting_cost(c.data.len()));
+            p.held_cost = p.held_cost.saturating_sub(waiting_cost(c.data.len()));
             if let Some(q) = queued.as_mut() {
                 if *q > i {
                     *q -= 1;
