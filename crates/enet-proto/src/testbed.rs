@@ -10,7 +10,8 @@
 //! let server = tb.add_host(HostConfig::default());
 //! let client = tb.add_host(HostConfig::default());
 //! let addr = tb.addr(server);
-//! let peer = tb.host_mut(client).connect(tb.now(), addr, 2, 42).unwrap();
+//! let now = tb.now();
+//! let peer = tb.host_mut(client).connect(now, addr, 2, 42).unwrap();
 //! tb.run_for(Duration::from_millis(100));
 //! assert!(tb.events(server).iter().any(|e| matches!(e, Event::Connect { data: 42, .. })));
 //! tb.host_mut(client).send(peer, 0, Packet::reliable(&b"hi"[..])).unwrap();
