@@ -625,7 +625,9 @@ impl Host {
                         continue;
                     }
                     p.total_waiting_data = p.total_waiting_data.saturating_sub(packet.data.len());
-                    p.waiting_cost = p.waiting_cost.saturating_sub(waiting_cost(packet.data.len()));
+                    p.waiting_cost = p
+                        .waiting_cost
+                        .saturating_sub(waiting_cost(packet.data.len()));
                     p.counters.packets_received += 1;
                 }
                 Event::Connect { peer, .. } => {
