@@ -81,7 +81,7 @@ pub enum Error {
     PacketTooLarge,
 }
 
-/// Why an incoming datagram, or the rest of one, was dropped.
+/// Why an incoming datagram, or the rest of one (or, where noted, one command), was dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(usize)]
 pub enum DropReason {
@@ -121,7 +121,9 @@ pub enum DropReason {
     WaitingDataLimit,
     /// A connection request refused (host full, duplicate, too many from one address, bad channel count).
     ConnectRefused,
-    /// An acknowledgement the peer's state does not allow.
+    /// An acknowledgement the peer's state does not allow, or one whose echoed sent time
+    /// lies in the future. The latter is only ignored: like C, the rest of its datagram is
+    /// still processed.
     UnexpectedAcknowledge,
     /// A VERIFY_CONNECT that does not match our CONNECT.
     InvalidVerifyConnect,

@@ -431,13 +431,11 @@ impl Host {
         if !p.sent_reliable_commands.is_empty() {
             d = Some(self.deadline_ms(p.next_timeout));
         } else if p.state == PeerState::Connected {
-            let ping = self.deadline_ms(p.last_receive_time.wrapping_add(p.ping_interval));
-            let ping = if p.last_receive_time == 0 {
-                self.now_ms
-            } else {
-                ping
-            };
-            d = Some(ping);
+            // Due exactly when the send pass would ping (the condition in `build_datagram`).
+            // Adding the interval to `last_receive_time` instead would wrap for intervals
+            // near `u32::MAX` and report "due now" for a ping the send pass never sends.
+            let since = time_difference(self.service_time, p.last_receive_time);
+            d = Some(self.now_ms + u64::from(p.ping_interval.saturating_sub(since)));
         }
         d
     }
@@ -641,6 +639,9 @@ impl Host {
                         continue;
                     }
                     p.total_waiting_data = p.total_waiting_data.saturating_sub(packet.data.len());
+                    p.waiting_cost = p
+                        .waiting_cost
+                        .saturating_sub(waiting_cost(packet.data.len()));
                     p.counters.packets_received += 1;
                 }
                 Event::Connect { peer, .. } => {
@@ -1733,8 +1734,12 @@ impl Host {
     ) -> Result<(), DropReason> {
         let mut pos = 0;
         let result = loop {
-            if pos + 4 > body.len() {
+            if pos >= body.len() {
                 break Ok(());
+            }
+            if pos + 4 > body.len() {
+                // 1 to 3 trailing bytes: a command header cut short. C stops silently.
+                break Err(DropReason::TruncatedCommand);
             }
             let (header, cmd, size) = match Command::read(&body[pos..]) {
                 Ok(v) => v,
@@ -2046,6 +2051,9 @@ impl Host {
             sent = sent.wrapping_sub(0x10000);
         }
         if time_less(st, sent) {
+            // C ignores such an acknowledgement entirely (no RTT sample, nothing removed)
+            // and goes on with the datagram; we do the same, but count it.
+            self.drops.add(DropReason::UnexpectedAcknowledge);
             return Ok(());
         }
         let rtt = time_difference(st, sent).max(1);
@@ -2054,11 +2062,10 @@ impl Host {
             if p.last_round_trip_time <= p.last_round_trip_time_variance {
                 p.packet_throttle = p.packet_throttle_limit;
             } else if rtt <= p.last_round_trip_time {
-                // u32 arithmetic as in C: the acceleration comes from the application or from
-                // the remote's THROTTLE_CONFIGURE and may be anything.
+                // The acceleration is the remote's (THROTTLE_CONFIGURE, CONNECT): any u32.
                 p.packet_throttle = p
                     .packet_throttle
-                    .wrapping_add(p.packet_throttle_acceleration)
+                    .saturating_add(p.packet_throttle_acceleration)
                     .min(p.packet_throttle_limit);
             } else if rtt > p.last_round_trip_time + 2 * p.last_round_trip_time_variance {
                 p.packet_throttle = p
@@ -2553,7 +2560,44 @@ impl Host {
             }
             IncomingKind::Unsequenced => insert_at = 0,
         }
-        if p.total_waiting_data >= max_waiting {
+        // C refuses every new command once `total_waiting_data >= max_waiting`. That
+        // deadlocks a reliable channel when out-of-order packets fill the budget: they were
+        // acknowledged, so they stay, waiting for the missing packets in front of them, which
+        // are refused because of them, for good, however often the application polls. So a
+        // reliable packet that fills a gap in front of held packets, or is the next one in
+        // order, is only held back by delivered data the application has not polled yet, and
+        // by a cap on what sits in the queues: one packet above the plain budget for gap
+        // fillers, two for the next packet, so that gap fillers can never lock it out.
+        // Memory stays bounded (about twice the limit plus three packets). Sizes are costs,
+        // payload plus a fixed cost per packet, so that empty packets count too.
+        let gap_packets: Option<usize> = match kind {
+            IncomingKind::Reliable | IncomingKind::Fragment => {
+                let distance = reliable_seq.wrapping_sub(r);
+                if distance == 1 {
+                    Some(2)
+                } else if chan
+                    .incoming_reliable_commands
+                    .back()
+                    .is_some_and(|b| distance < b.reliable_sequence_number.wrapping_sub(r))
+                {
+                    Some(1)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        let over_limit = match gap_packets {
+            None => p.waiting_cost >= max_waiting,
+            Some(packets) => {
+                let delivered = p.waiting_cost.saturating_sub(p.held_cost);
+                let cap = packets
+                    .saturating_mul(waiting_cost(self.config.maximum_packet_size))
+                    .saturating_add(max_waiting);
+                delivered >= max_waiting || p.held_cost >= cap
+            }
+        };
+        if over_limit {
             return Err(DropReason::WaitingDataLimit);
         }
         let (buffer, fragments) = if fragment_count > 0 {
@@ -2564,6 +2608,8 @@ impl Host {
             (BytesMut::from(data), Vec::new())
         };
         p.total_waiting_data += buffer.len();
+        p.waiting_cost += waiting_cost(buffer.len());
+        p.held_cost += waiting_cost(buffer.len());
         let entry = IncomingCommand {
             kind,
             reliable_sequence_number: reliable_seq,
@@ -2589,7 +2635,9 @@ impl Host {
     }
 
     fn deliver(&mut self, idx: usize, ch: usize, cmd: IncomingCommand) {
-        let inc = self.peers[idx].incarnation;
+        let p = &mut self.peers[idx];
+        p.held_cost = p.held_cost.saturating_sub(waiting_cost(cmd.data.len()));
+        let inc = p.incarnation;
         let ev = Event::Receive {
             peer: PeerId(idx as u16),
             channel_id: ch as u8,
@@ -2709,6 +2757,8 @@ impl Host {
             }
             let c = list.remove(i).expect("index below len");
             p.total_waiting_data = p.total_waiting_data.saturating_sub(c.data.len());
+            p.waiting_cost = p.waiting_cost.saturating_sub(waiting_cost(c.data.len()));
+            p.held_cost = p.held_cost.saturating_sub(waiting_cost(c.data.len()));
             if let Some(q) = queued.as_mut() {
                 if *q > i {
                     *q -= 1;

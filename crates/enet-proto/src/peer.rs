@@ -132,6 +132,16 @@ pub(crate) struct IncomingCommand {
     pub flags: PacketFlags,
 }
 
+/// What one received packet costs against the waiting-data limit besides its payload: its
+/// queue entry, later its event. Without it, packets without payload would be free, and a
+/// peer could park an unbounded number of them.
+pub(crate) const INCOMING_ENTRY_COST: usize = std::mem::size_of::<IncomingCommand>();
+
+/// The cost of a received packet of `len` bytes against the waiting-data limit.
+pub(crate) fn waiting_cost(len: usize) -> usize {
+    len + INCOMING_ENTRY_COST
+}
+
 /// Per-channel sequencing state.
 #[derive(Debug, Default)]
 pub(crate) struct Channel {
@@ -242,6 +252,12 @@ pub(crate) struct Peer {
     pub unsequenced_window: [u32; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
     pub event_data: u32,
     pub total_waiting_data: usize,
+    /// What the undelivered packets cost against the waiting-data limit: their payload
+    /// bytes plus [`INCOMING_ENTRY_COST`] each (see [`waiting_cost`]).
+    pub waiting_cost: usize,
+    /// The part of `waiting_cost` still in the channels' incoming queues (received, not yet
+    /// delivered in order); the rest waits in the host's event queue.
+    pub held_cost: usize,
     pub channels: Vec<Channel>,
     /// Number of channels in use (the vector may be longer and is reused).
     pub channel_count: usize,
@@ -314,6 +330,8 @@ impl Peer {
             unsequenced_window: [0; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
             event_data: 0,
             total_waiting_data: 0,
+            waiting_cost: 0,
+            held_cost: 0,
             channels: Vec::new(),
             channel_count: 0,
             continue_sending: false,
@@ -337,6 +355,8 @@ impl Peer {
         }
         self.channel_count = 0;
         self.total_waiting_data = 0;
+        self.waiting_cost = 0;
+        self.held_cost = 0;
     }
 
     /// Resets the slot to its defaults (`enet_peer_reset`). Session ids survive.
