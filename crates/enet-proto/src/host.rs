@@ -48,7 +48,8 @@ pub struct HostConfig {
     pub duplicate_peers: usize,
     /// Append a CRC-32 to every datagram (both ends must agree).
     pub checksum: bool,
-    /// Seed for connection ids.
+    /// Seed for connection ids. The default is fresh for every `HostConfig::default()`; set
+    /// it for reproducible runs.
     pub seed: u64,
 }
 
@@ -64,9 +65,25 @@ impl Default for HostConfig {
             maximum_waiting_data: DEFAULT_MAXIMUM_WAITING_DATA,
             duplicate_peers: MAXIMUM_PEER_ID as usize,
             checksum: false,
-            seed: 0x5EED_E4E7,
+            seed: fresh_seed(),
         }
     }
+}
+
+/// A seed that differs between hosts and runs (from the standard library's per-process
+/// random hash keys, a counter and the clock), so connection ids of different hosts differ.
+fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }
 
 /// A snapshot of a peer's state and statistics.

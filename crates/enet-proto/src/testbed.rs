@@ -38,6 +38,7 @@ pub struct Testbed {
     buf: Vec<u8>,
     /// Hosts that stopped receiving (their incoming datagrams are discarded).
     silent: Vec<bool>,
+    seed: u64,
 }
 
 impl Testbed {
@@ -51,16 +52,21 @@ impl Testbed {
             now: base,
             buf: Vec::with_capacity(4096),
             silent: Vec::new(),
+            seed,
         }
     }
 
-    /// Adds a host at address `10.0.0.<n+1>:7777` (virtual; no socket exists).
+    /// Adds a host at address `10.0.0.<n+1>:7777` (virtual; no socket exists). Its
+    /// `config.seed` is replaced by one derived from the testbed seed, for reproducibility.
     pub fn add_host(&mut self, config: HostConfig) -> HostIndex {
         let n = self.hosts.len();
         let addr = SocketAddr::new(
             IpAddr::V4(Ipv4Addr::new(10, 0, (n / 250) as u8, (n % 250) as u8 + 1)),
             7777,
         );
+        // Deterministic, distinct connection ids per host.
+        let mut config = config;
+        config.seed = self.seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let host = Host::new(config, self.now).expect("valid host config");
         self.hosts.push((addr, host, Vec::new()));
         self.silent.push(false);
