@@ -2372,28 +2372,13 @@ impl Host {
     ) -> Result<Option<usize>, DropReason> {
         let chan = &self.peers[idx].channels[ch];
         let r = chan.incoming_reliable_sequence_number;
-        for (i, c) in chan.incoming_reliable_commands.iter().enumerate().rev() {
-            if start >= r {
-                if c.reliable_sequence_number < r {
-                    continue;
-                }
-            } else if c.reliable_sequence_number >= r {
-                break;
-            }
-            if c.reliable_sequence_number <= start {
-                if c.reliable_sequence_number < start {
-                    break;
-                }
-                if c.kind != IncomingKind::Fragment
-                    || f.total_length as usize != c.data.len()
-                    || f.fragment_count != c.fragment_count
-                {
-                    return Err(DropReason::InvalidFragment);
-                }
-                return Ok(Some(i));
-            }
-        }
-        Ok(None)
+        let list = &chan.incoming_reliable_commands;
+        check_group(
+            list,
+            locate(list, r, start, None),
+            IncomingKind::Fragment,
+            f,
+        )
     }
 
     fn find_unreliable_group(
@@ -2406,34 +2391,13 @@ impl Host {
     ) -> Result<Option<usize>, DropReason> {
         let chan = &self.peers[idx].channels[ch];
         let r = chan.incoming_reliable_sequence_number;
-        for (i, c) in chan.incoming_unreliable_commands.iter().enumerate().rev() {
-            if s >= r {
-                if c.reliable_sequence_number < r {
-                    continue;
-                }
-            } else if c.reliable_sequence_number >= r {
-                break;
-            }
-            if c.reliable_sequence_number < s {
-                break;
-            }
-            if c.reliable_sequence_number > s {
-                continue;
-            }
-            if c.unreliable_sequence_number <= u {
-                if c.unreliable_sequence_number < u {
-                    break;
-                }
-                if c.kind != IncomingKind::UnreliableFragment
-                    || f.total_length as usize != c.data.len()
-                    || f.fragment_count != c.fragment_count
-                {
-                    return Err(DropReason::InvalidFragment);
-                }
-                return Ok(Some(i));
-            }
-        }
-        Ok(None)
+        let list = &chan.incoming_unreliable_commands;
+        check_group(
+            list,
+            locate(list, r, s, Some(u)),
+            IncomingKind::UnreliableFragment,
+            f,
+        )
     }
 
     fn handle_send_unreliable_fragment(
@@ -2522,58 +2486,24 @@ impl Host {
                 if reliable_seq == r {
                     return discard(fragment_count);
                 }
-                let list = &chan.incoming_reliable_commands;
-                let mut at = 0;
-                for (i, c) in list.iter().enumerate().rev() {
-                    if reliable_seq >= r {
-                        if c.reliable_sequence_number < r {
-                            continue;
-                        }
-                    } else if c.reliable_sequence_number >= r {
-                        at = i + 1;
-                        break;
-                    }
-                    if c.reliable_sequence_number <= reliable_seq {
-                        if c.reliable_sequence_number < reliable_seq {
-                            at = i + 1;
-                            break;
-                        }
-                        return discard(fragment_count);
-                    }
-                }
-                insert_at = at;
+                insert_at = match locate(&chan.incoming_reliable_commands, r, reliable_seq, None) {
+                    Located::Found(_) => return discard(fragment_count),
+                    Located::InsertAt(at) => at,
+                };
             }
             IncomingKind::Unreliable | IncomingKind::UnreliableFragment => {
                 if reliable_seq == r && unreliable_seq <= chan.incoming_unreliable_sequence_number {
                     return discard(fragment_count);
                 }
-                let list = &chan.incoming_unreliable_commands;
-                let mut at = 0;
-                for (i, c) in list.iter().enumerate().rev() {
-                    if reliable_seq >= r {
-                        if c.reliable_sequence_number < r {
-                            continue;
-                        }
-                    } else if c.reliable_sequence_number >= r {
-                        at = i + 1;
-                        break;
-                    }
-                    if c.reliable_sequence_number < reliable_seq {
-                        at = i + 1;
-                        break;
-                    }
-                    if c.reliable_sequence_number > reliable_seq {
-                        continue;
-                    }
-                    if c.unreliable_sequence_number <= unreliable_seq {
-                        if c.unreliable_sequence_number < unreliable_seq {
-                            at = i + 1;
-                            break;
-                        }
-                        return discard(fragment_count);
-                    }
-                }
-                insert_at = at;
+                insert_at = match locate(
+                    &chan.incoming_unreliable_commands,
+                    r,
+                    reliable_seq,
+                    Some(unreliable_seq),
+                ) {
+                    Located::Found(_) => return discard(fragment_count),
+                    Located::InsertAt(at) => at,
+                };
             }
             IncomingKind::Unsequenced => insert_at = 0,
         }
@@ -2782,6 +2712,79 @@ impl Host {
                 }
             }
             end -= 1;
+        }
+    }
+}
+
+/// Where a command sits in an incoming queue.
+enum Located {
+    /// An entry with the same sequence numbers exists at this index.
+    Found(usize),
+    /// No such entry; it belongs at this index.
+    InsertAt(usize),
+}
+
+/// Finds reliable seq `s` (and unreliable seq `u`, for unreliable queues) in an incoming
+/// queue sorted by distance from the channel's position `r`, searching from the back as
+/// the C library does (new packets usually belong at the end).
+fn locate(list: &VecDeque<IncomingCommand>, r: u16, s: u16, u: Option<u16>) -> Located {
+    for (i, c) in list.iter().enumerate().rev() {
+        let cs = c.reliable_sequence_number;
+        if s >= r {
+            if cs < r {
+                continue;
+            }
+        } else if cs >= r {
+            return Located::InsertAt(i + 1);
+        }
+        match u {
+            None => {
+                if cs < s {
+                    return Located::InsertAt(i + 1);
+                }
+                if cs == s {
+                    return Located::Found(i);
+                }
+            }
+            Some(u) => {
+                if cs < s {
+                    return Located::InsertAt(i + 1);
+                }
+                if cs > s {
+                    continue;
+                }
+                let cu = c.unreliable_sequence_number;
+                if cu < u {
+                    return Located::InsertAt(i + 1);
+                }
+                if cu == u {
+                    return Located::Found(i);
+                }
+            }
+        }
+    }
+    Located::InsertAt(0)
+}
+
+/// The index of an existing fragment group, after checking that it matches `f`.
+fn check_group(
+    list: &VecDeque<IncomingCommand>,
+    at: Located,
+    kind: IncomingKind,
+    f: &Fragment,
+) -> Result<Option<usize>, DropReason> {
+    match at {
+        Located::InsertAt(_) => Ok(None),
+        Located::Found(i) => {
+            let c = &list[i];
+            if c.kind != kind
+                || f.total_length as usize != c.data.len()
+                || f.fragment_count != c.fragment_count
+            {
+                Err(DropReason::InvalidFragment)
+            } else {
+                Ok(Some(i))
+            }
         }
     }
 }
