@@ -35,6 +35,42 @@ struct Bot {
     sent: [u64; 3],
 }
 
+impl Bot {
+    /// Polls the bot's connection and counts what arrived.
+    fn receive(&mut self) {
+        self.mp.poll();
+        while self.mp.poll_event().is_some() {}
+        while self.mp.get_available_packet_count() > 0 {
+            let mode = self.mp.get_packet_mode();
+            if let Ok(p) = self.mp.get_packet() {
+                self.received[mode_index(mode)] += 1;
+                if p.starts_with(b"chat:") {
+                    self.chat_seen += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Relays every queued packet to all other peers, in its mode and channel; returns how many
+/// packets were relayed.
+fn relay(server: &mut EnetMultiplayerPeer) -> u64 {
+    let mut relayed = 0;
+    while server.get_available_packet_count() > 0 {
+        let from = server.get_packet_peer();
+        let mode = server.get_packet_mode();
+        let channel = server.get_packet_channel();
+        let Ok(p) = server.get_packet() else { break };
+        server.set_target_peer(-from);
+        server.set_transfer_mode(mode);
+        server.set_transfer_channel(channel);
+        if server.put_packet(&p).is_ok() {
+            relayed += 1;
+        }
+    }
+    relayed
+}
+
 fn mode_index(m: TransferMode) -> usize {
     match m {
         TransferMode::Reliable => 0,
@@ -109,18 +145,7 @@ pub fn run(a: Args) -> CliResult {
                 MultiplayerEvent::PeerDisconnected(id) => println!("  server: peer {id} left"),
             }
         }
-        while server.get_available_packet_count() > 0 {
-            let from = server.get_packet_peer();
-            let mode = server.get_packet_mode();
-            let channel = server.get_packet_channel();
-            let Ok(p) = server.get_packet() else { break };
-            server.set_target_peer(-from);
-            server.set_transfer_mode(mode);
-            server.set_transfer_channel(channel);
-            if server.put_packet(&p).is_ok() {
-                relayed += 1;
-            }
-        }
+        relayed += relay(&mut server);
         let now = Instant::now();
         let send_now = now >= next_tick;
         if send_now {
@@ -128,17 +153,7 @@ pub fn run(a: Args) -> CliResult {
             tick += 1;
         }
         for bot in bots.iter_mut() {
-            bot.mp.poll();
-            while bot.mp.poll_event().is_some() {}
-            while bot.mp.get_available_packet_count() > 0 {
-                let mode = bot.mp.get_packet_mode();
-                if let Ok(p) = bot.mp.get_packet() {
-                    bot.received[mode_index(mode)] += 1;
-                    if p.starts_with(b"chat:") {
-                        bot.chat_seen += 1;
-                    }
-                }
-            }
+            bot.receive();
             if !send_now
                 || bot.mp.get_connection_status() != enet_multiplayer::ConnectionStatus::Connected
             {
@@ -210,27 +225,9 @@ pub fn run(a: Args) -> CliResult {
     while Instant::now() < drain_until {
         server.poll_with_timeout(Duration::from_millis(1));
         while server.poll_event().is_some() {}
-        while server.get_available_packet_count() > 0 {
-            let from = server.get_packet_peer();
-            let mode = server.get_packet_mode();
-            let channel = server.get_packet_channel();
-            let Ok(p) = server.get_packet() else { break };
-            server.set_target_peer(-from);
-            server.set_transfer_mode(mode);
-            server.set_transfer_channel(channel);
-            let _ = server.put_packet(&p);
-        }
+        relay(&mut server);
         for bot in bots.iter_mut() {
-            bot.mp.poll();
-            while bot.mp.get_available_packet_count() > 0 {
-                let mode = bot.mp.get_packet_mode();
-                if let Ok(p) = bot.mp.get_packet() {
-                    bot.received[mode_index(mode)] += 1;
-                    if p.starts_with(b"chat:") {
-                        bot.chat_seen += 1;
-                    }
-                }
-            }
+            bot.receive();
         }
         if bots.iter().map(|b| b.chat_seen).sum::<u64>() >= chat_expected {
             break;
