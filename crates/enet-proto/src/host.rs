@@ -2480,33 +2480,30 @@ impl Host {
         if kind != IncomingKind::Unsequenced && !in_receive_window(reliable_seq, r) {
             return discard(fragment_count);
         }
-        let insert_at;
-        match kind {
+        let located = match kind {
             IncomingKind::Reliable | IncomingKind::Fragment => {
                 if reliable_seq == r {
                     return discard(fragment_count);
                 }
-                insert_at = match locate(&chan.incoming_reliable_commands, r, reliable_seq, None) {
-                    Located::Found(_) => return discard(fragment_count),
-                    Located::InsertAt(at) => at,
-                };
+                locate(&chan.incoming_reliable_commands, r, reliable_seq, None)
             }
             IncomingKind::Unreliable | IncomingKind::UnreliableFragment => {
                 if reliable_seq == r && unreliable_seq <= chan.incoming_unreliable_sequence_number {
                     return discard(fragment_count);
                 }
-                insert_at = match locate(
+                locate(
                     &chan.incoming_unreliable_commands,
                     r,
                     reliable_seq,
                     Some(unreliable_seq),
-                ) {
-                    Located::Found(_) => return discard(fragment_count),
-                    Located::InsertAt(at) => at,
-                };
+                )
             }
-            IncomingKind::Unsequenced => insert_at = 0,
-        }
+            IncomingKind::Unsequenced => Located::InsertAt(0),
+        };
+        let insert_at = match located {
+            Located::Found(_) => return discard(fragment_count),
+            Located::InsertAt(at) => at,
+        };
         // C refuses every new command once `total_waiting_data >= max_waiting`. That
         // deadlocks a reliable channel when out-of-order packets fill the budget: they were
         // acknowledged, so they stay, waiting for the missing packets in front of them, which
