@@ -828,15 +828,10 @@ pub fn run(a: Args) -> CliResult {
     };
     let exe = std::env::current_exe().map_err(|e| format!("cannot find our own binary: {e}"))?;
     let stop = stop_flag();
+    let c_build = if a.vs_c { Some(build_c()?) } else { None };
     if cfg!(debug_assertions) {
         eprintln!("bench: warning: this is a debug build; use a release build (cargo run --release) for meaningful numbers");
     }
-    let c_build = if a.vs_c {
-        eprintln!("bench: compiling the C bench_peer against libenet...");
-        Some(build_c()?)
-    } else {
-        None
-    };
     let rust = Imp::Rust(exe);
     let mut pairs = vec![Pair {
         server: rust.clone(),

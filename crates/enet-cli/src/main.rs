@@ -63,8 +63,41 @@ enum Command {
     BenchWorker(bench_worker::Args),
 }
 
+/// Parses the command line; a usage error is one line on stderr and exit code 2.
+fn parse() -> Cli {
+    use clap::error::ErrorKind;
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // clap's message is its first paragraph (indented continuation lines, such as
+            // the names of missing arguments, are joined); usage and tips are left out.
+            let text = e.render().to_string();
+            let mut lines = text.lines();
+            let mut msg = lines
+                .next()
+                .unwrap_or("error")
+                .trim_start_matches("error: ")
+                .to_string();
+            for l in lines.take_while(|l| !l.trim().is_empty()) {
+                msg.push(' ');
+                msg.push_str(l.trim());
+            }
+            eprintln!("enet: {msg} (try --help)");
+            std::process::exit(2);
+        }
+    }
+}
+
 fn main() {
-    let cli = Cli::parse();
+    let cli = parse();
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
