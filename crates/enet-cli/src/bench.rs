@@ -660,10 +660,23 @@ fn fmt_ratio(r: Option<f64>) -> String {
 }
 
 fn print_run(cfg: &Config, r: &RunResult) {
-    let mut s = format!(
-        "[{} {}] {}: {} echoed in {:.3} s",
-        cfg.label, r.imp, cfg.title, r.echoed, r.elapsed
-    );
+    let mut s = if cfg.messages == 0 {
+        format!(
+            "[{} {}] {}: {} connected in {:.1} ms (CPU server {:.3} s, client {:.3} s)",
+            cfg.label,
+            r.imp,
+            cfg.title,
+            r.result["clients"],
+            r.connect_s * 1e3,
+            r.server_connect_cpu,
+            r.client_connect_cpu
+        )
+    } else {
+        format!(
+            "[{} {}] {}: {} echoed in {:.3} s",
+            cfg.label, r.imp, cfg.title, r.echoed, r.elapsed
+        )
+    };
     if cfg.messages > 0 {
         s += &format!(
             " = {}msgs/s, {:.2} MB/s; RTT p50 {:.3} ms, p99 {:.3} ms",
@@ -672,15 +685,15 @@ fn print_run(cfg: &Config, r: &RunResult) {
             r.rtt_p50_ms,
             r.rtt_p99_ms
         );
+        s += &format!(
+            "; CPU server {:.3} s, client {:.3} s; connect {:.1} ms (CPU server {:.3} s, client {:.3} s)",
+            r.server_cpu,
+            r.client_cpu,
+            r.connect_s * 1e3,
+            r.server_connect_cpu,
+            r.client_connect_cpu
+        );
     }
-    s += &format!(
-        "; CPU server {:.3} s, client {:.3} s; connect {:.1} ms (CPU server {:.3} s, client {:.3} s)",
-        r.server_cpu,
-        r.client_cpu,
-        r.connect_s * 1e3,
-        r.server_connect_cpu,
-        r.client_connect_cpu
-    );
     let lost = r.result["lost"].as_u64().unwrap_or(0);
     if lost > 0 {
         s += &format!("; {lost} lost");

@@ -243,6 +243,7 @@ static int run_client(const Options *o) {
     uint64_t t0 = now_us();
     uint64_t total = (uint64_t) k * m, next_g = 0, resolved = 0, sent_total = 0;
     uint64_t last_scan = t0, last_progress = t0, last_advance = t0, last_activity = t0;
+    uint64_t last_echo = 0;
     const double per_us = o->rate > 0 ? 1e6 / ((double) k * o->rate) : 0;
     while (error == NULL && resolved < total) {
         uint64_t now = now_us();
@@ -341,6 +342,7 @@ static int run_client(const Options *o) {
                         resolved++;
                         last_advance = t;
                         last_activity = t;
+                        last_echo = t;
                         uint64_t stamp = get_u64(p->data + 8);
                         rtts[nrtt++] = (uint32_t) (t - stamp);
                     } else if (status[i] == ST_LOST) {
@@ -359,8 +361,9 @@ static int run_client(const Options *o) {
         if (r < 0) die("enet_host_service failed");
     }
     enet_host_flush(h);
-    /* The transfer ends with the last echo (or loss verdict); a failed run at the failure. */
-    uint64_t t_end = resolved >= total ? last_advance : now_us();
+    /* The transfer ends with the last echo (the last loss verdict if nothing came back);
+     * a failed run at the failure. */
+    uint64_t t_end = resolved < total ? now_us() : last_echo > 0 ? last_echo : last_advance;
     double elapsed = (t_end - t0) / 1e6;
     uint64_t echoed = 0, lost = 0;
     for (size_t c = 0; c < k; c++) {

@@ -265,6 +265,7 @@ fn client(a: &Args) -> CliResult {
     let t0 = now_us();
     let (mut next_g, mut resolved, mut sent_total) = (0u64, 0u64, 0u64);
     let (mut last_scan, mut last_progress, mut last_advance, mut last_activity) = (t0, t0, t0, t0);
+    let mut last_echo = 0u64;
     let per_us = if a.rate > 0.0 {
         1e6 / (k as f64 * a.rate)
     } else {
@@ -380,6 +381,7 @@ fn client(a: &Args) -> CliResult {
                                 resolved += 1;
                                 last_advance = t;
                                 last_activity = t;
+                                last_echo = t;
                                 let stamp = u64::from_le_bytes(p[8..16].try_into().unwrap());
                                 rtts.push(t.saturating_sub(stamp) as u32);
                             }
@@ -398,11 +400,14 @@ fn client(a: &Args) -> CliResult {
         }
     }
     host.flush().map_err(io)?;
-    // The transfer ends with the last echo (or loss verdict); a failed run at the failure.
-    let t_end = if resolved >= total {
-        last_advance
-    } else {
+    // The transfer ends with the last echo (the last loss verdict if nothing came back);
+    // a failed run at the failure.
+    let t_end = if resolved < total {
         now_us()
+    } else if last_echo > 0 {
+        last_echo
+    } else {
+        last_advance
     };
     let elapsed = (t_end - t0) as f64 / 1e6;
     let echoed: u64 = cl.iter().map(|c| c.echoed).sum();
