@@ -57,6 +57,10 @@ pub struct Args {
     /// ours, so that each side is measured against the same peer.
     #[arg(long, requires = "vs_c")]
     pub cross: bool,
+    /// Run each configuration this many times (alternating implementations) and compare
+    /// the median runs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
     /// One JSON object per line on stdout (progress stays on stderr).
     #[arg(long)]
     pub json: bool,
@@ -750,6 +754,28 @@ fn metrics(cfg: &Config, ours: &RunResult, c: &RunResult) -> Vec<(&'static str, 
     m
 }
 
+/// The metric that picks the median of repeated runs.
+fn primary(cfg: &Config, r: &RunResult) -> f64 {
+    if cfg.messages == 0 {
+        r.connect_s
+    } else if cfg.rate > 0.0 {
+        r.server_cpu
+    } else {
+        r.elapsed
+    }
+}
+
+/// The primary metric of a run, for humans.
+fn primary_text(cfg: &Config, r: &RunResult) -> String {
+    if cfg.messages == 0 {
+        format!("connect time {:.1} ms", r.connect_s * 1e3)
+    } else if cfg.rate > 0.0 {
+        format!("server CPU {:.3} s", r.server_cpu)
+    } else {
+        format!("transfer time {:.1} ms", r.elapsed * 1e3)
+    }
+}
+
 /// Metrics of the mixed runs (`--cross`) against the all-C run: our server with the C
 /// load generator (`rs`), and the C server with our load generator (`rc`).
 fn cross_metrics(
@@ -888,43 +914,74 @@ pub fn run(a: Args) -> CliResult {
     let mut failures: Vec<String> = Vec::new();
     let mut rows: Vec<(Config, Vec<Option<RunResult>>)> = Vec::new();
     for cfg in &configs {
-        let mut results = Vec::new();
-        for pair in &pairs {
-            let name = pair.name();
-            eprintln!("bench: [{} {name}] {} ...", cfg.label, cfg.title);
-            match run_one(cfg, pair, &ctx) {
-                Ok(r) => {
-                    if !r.ok {
-                        failures.push(format!(
-                            "[{} {}] {}",
-                            cfg.label,
-                            r.imp,
-                            r.result["error"].as_str().unwrap_or("verification failed")
-                        ));
+        // Repetitions alternate between the implementations, so that drifting background
+        // load affects them alike; each one's median run (by its primary metric) counts.
+        let mut per_pair: Vec<Vec<RunResult>> = vec![Vec::new(); pairs.len()];
+        for rep in 0..a.repeat {
+            for (i, pair) in pairs.iter().enumerate() {
+                let name = pair.name();
+                let nth = if a.repeat > 1 {
+                    format!(" (run {} of {})", rep + 1, a.repeat)
+                } else {
+                    String::new()
+                };
+                eprintln!("bench: [{} {name}] {}{nth} ...", cfg.label, cfg.title);
+                match run_one(cfg, pair, &ctx) {
+                    Ok(r) => {
+                        if !r.ok {
+                            failures.push(format!(
+                                "[{} {}] {}",
+                                cfg.label,
+                                r.imp,
+                                r.result["error"].as_str().unwrap_or("verification failed")
+                            ));
+                        }
+                        if a.json {
+                            let mut v = r.to_json(cfg);
+                            v["run"] = json!(rep + 1);
+                            println!("{v}");
+                        } else {
+                            print_run(cfg, &r);
+                        }
+                        per_pair[i].push(r);
                     }
-                    if a.json {
-                        println!("{}", r.to_json(cfg));
-                    } else {
-                        print_run(cfg, &r);
+                    Err(e) => {
+                        if stop.load(Ordering::SeqCst) {
+                            return Err("interrupted".into());
+                        }
+                        failures.push(format!("[{} {name}] {e}", cfg.label));
+                        if a.json {
+                            println!(
+                                "{}",
+                                json!({"event": "run", "workload": cfg.label, "impl": name,
+                                       "run": rep + 1, "ok": false, "error": e})
+                            );
+                        } else {
+                            println!("[{} {name}] FAILED: {e}", cfg.label);
+                        }
                     }
-                    results.push(Some(r));
                 }
-                Err(e) => {
-                    if stop.load(Ordering::SeqCst) {
-                        return Err("interrupted".into());
-                    }
-                    failures.push(format!("[{} {name}] {e}", cfg.label));
-                    if a.json {
-                        println!(
-                            "{}",
-                            json!({"event": "run", "workload": cfg.label, "impl": name,
-                                   "ok": false, "error": e})
-                        );
-                    } else {
-                        println!("[{} {name}] FAILED: {e}", cfg.label);
-                    }
-                    results.push(None);
+            }
+        }
+        let results: Vec<Option<RunResult>> = per_pair
+            .into_iter()
+            .map(|mut runs| {
+                if runs.is_empty() {
+                    return None;
                 }
+                runs.sort_by(|x, y| primary(cfg, x).total_cmp(&primary(cfg, y)));
+                Some(runs.swap_remove(runs.len() / 2))
+            })
+            .collect();
+        if a.repeat > 1 && !a.json {
+            for r in results.iter().flatten() {
+                println!(
+                    "[{} {}] median of {} runs: {}",
+                    cfg.label,
+                    r.imp,
+                    a.repeat,
+                    primary_text(cfg, r)
+                );
             }
         }
         if let [Some(ours), Some(c), rest @ ..] = &results[..] {
@@ -939,7 +996,8 @@ pub fn run(a: Args) -> CliResult {
                     .collect();
                 println!(
                     "{}",
-                    json!({"event": "compare", "workload": cfg.label, "ours_over_c": ratios})
+                    json!({"event": "compare", "workload": cfg.label, "repeat": a.repeat,
+                           "ours_over_c": ratios})
                 );
             } else {
                 let parts: Vec<String> = m

@@ -54,8 +54,12 @@ enum Command {
     /// --window awaiting their echo. Paced mode (--rate with --duration): each connection
     /// sends --rate messages per second for --duration seconds, spread evenly over all
     /// connections. Every reliable message must come back (else exit code 1).
+    ///
+    /// --cross also runs our server with the C load generator and the C server with ours,
+    /// so that each side is compared under the same peer; --repeat N alternates the
+    /// implementations N times and compares the median runs.
     #[command(
-        after_help = "Workloads (--workload):\n  i     1 client, 100000 x 64 B reliable, 64 in flight: msgs/s\n  ii    1 MB as 1000 x 1 KiB and as 4 x 256 KiB reliable: MB/s\n  iii   500 clients x 20 msgs/s x 100 B for 10 s (paced): server CPU, delivered, RTT\n  iv    1000 connections at once: time until all are connected\n  all   all of them, then a table\n\nExamples:\n  enet bench\n  enet bench --messages 100000 --size 64 --window 64 --vs-c\n  enet bench --clients 500 --rate 20 --duration 10 --size 100 --mode unreliable --vs-c\n  enet bench --workload all --vs-c\n  enet bench --workload i --json"
+        after_help = "Workloads (--workload):\n  i     1 client, 100000 x 64 B reliable, 64 in flight: msgs/s\n  ii    1 MB as 1000 x 1 KiB and as 4 x 256 KiB reliable: MB/s\n  iii   500 clients x 20 msgs/s x 100 B for 10 s (paced): server CPU, delivered, RTT\n  iv    1000 connections at once: time until all are connected\n  all   all of them, then a table\n\nExamples:\n  enet bench\n  enet bench --messages 100000 --size 64 --window 64 --vs-c\n  enet bench --clients 500 --rate 20 --duration 10 --size 100 --mode unreliable --vs-c\n  enet bench --workload all --vs-c\n  enet bench --workload ii --vs-c --cross --repeat 5\n  enet bench --workload i --json"
     )]
     Bench(bench::Args),
     /// Worker process of `enet bench` (echo server or load generator).

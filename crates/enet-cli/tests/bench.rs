@@ -181,3 +181,15 @@ fn missing_c_toolchain_is_one_clear_line() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("pkg-config"), "{err}");
 }
+
+#[test]
+fn repeat_runs_alternate_and_report_each() {
+    let out = enet(&["bench", "--messages", "300", "--repeat", "2", "--json"]);
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let lines = json_lines(&out);
+    let r = runs(&lines, "rust");
+    assert_eq!(r.len(), 2, "{lines:?}");
+    assert_eq!(r[0]["run"], 1);
+    assert_eq!(r[1]["run"], 2);
+    one_line_error(&["bench", "--repeat", "0"], "--repeat");
+}
