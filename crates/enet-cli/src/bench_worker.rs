@@ -1,0 +1,439 @@
+//! `enet bench-worker` (hidden): the Rust echo server and load generator of `enet bench`.
+//!
+//! This is the twin of `bench_peer.c` (the C side of `--vs-c`): same arguments, same
+//! algorithm, same JSON lines on stdout. Keep the two in step.
+//!
+//! Protocol settings: 1 channel, MTU 1392, no bandwidth limits, no compression, no
+//! checksum, 256 KiB socket buffers (what `enet_host_create` asks for).
+//!
+//! Client stdin/stdout handshake (lets the orchestrator sample CPU times between phases):
+//! `ready` → (line on stdin) → connect all peers → `connected` → (line on stdin) →
+//! transfer with a `progress` line a second → `result` → (EOF on stdin) → exit.
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use enet::{Event, HostConfig, Packet, PacketFlags, PeerId, UdpHost};
+use serde_json::json;
+
+use crate::common::CliResult;
+
+/// Channels per connection.
+pub const CHANNELS: usize = 1;
+/// MTU of both sides (the default of ENet 1.3.18 and of this implementation).
+pub const MTU: u32 = 1392;
+/// Socket buffer sizes (ENET_HOST_RECEIVE_BUFFER_SIZE / ENET_HOST_SEND_BUFFER_SIZE).
+pub const SOCKET_BUFFER: usize = 256 * 1024;
+/// Sequence number, client index and send time at the start of each message.
+pub const HEADER_SIZE: usize = 16;
+
+const OUTSTANDING: u8 = 0;
+const ECHOED: u8 = 1;
+const LOST: u8 = 2;
+
+/// Role of a worker process.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Echo server.
+    Server,
+    /// Load generator.
+    Client,
+}
+
+/// Arguments of `enet bench-worker` (the same as `bench_peer`'s).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// server or client.
+    #[arg(value_enum)]
+    pub role: Role,
+    /// Server: UDP port on 127.0.0.1 (0 = ephemeral).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Server: peer slots.
+    #[arg(long, default_value_t = 32)]
+    pub peers: usize,
+    /// Client: server address.
+    #[arg(long)]
+    pub connect: Option<SocketAddr>,
+    /// Client: connections (peers of one host).
+    #[arg(long, default_value_t = 1)]
+    pub clients: usize,
+    /// Client: messages per connection.
+    #[arg(long, default_value_t = 0)]
+    pub messages: u64,
+    /// Client: message size.
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Client: reliable, unreliable or unreliable-ordered.
+    #[arg(long, default_value = "reliable")]
+    pub mode: String,
+    /// Client: most messages awaiting their echo per connection (throughput mode).
+    #[arg(long, default_value_t = 64)]
+    pub window: u64,
+    /// Client: messages per second per connection (0 = throughput mode).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// Client: seconds for connecting, and without progress during the transfer.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Client: an unreliable message is lost when its echo is this late.
+    #[arg(long, default_value_t = 1000)]
+    pub lost_after_ms: u64,
+    /// Both: exit after this many seconds whatever happens.
+    #[arg(long, default_value_t = 600.0)]
+    pub max_seconds: f64,
+}
+
+struct Client {
+    peer: PeerId,
+    sent: u64,
+    echoed: u64,
+    lost: u64,
+    oldest: u64,
+    connected: bool,
+}
+
+fn line(v: serde_json::Value) {
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{v}");
+    let _ = o.flush();
+}
+
+/// Blocks until a line (or EOF) arrives on stdin; EOF first means the orchestrator is gone.
+fn wait_line() {
+    let mut s = String::new();
+    match std::io::stdin().lock().read_line(&mut s) {
+        Ok(n) if n > 0 => {}
+        _ => std::process::exit(0),
+    }
+}
+
+fn wait_eof() {
+    let mut s = String::new();
+    let mut stdin = std::io::stdin().lock();
+    while matches!(stdin.read_line(&mut s), Ok(n) if n > 0) {
+        s.clear();
+    }
+}
+
+fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = (((sorted.len() - 1) as f64 * p + 0.5) as usize).min(sorted.len() - 1);
+    sorted[i] as f64 / 1000.0
+}
+
+fn create_host(port: u16, peers: usize) -> Result<UdpHost, String> {
+    let cfg = HostConfig {
+        peer_count: peers,
+        channel_limit: CHANNELS,
+        mtu: MTU,
+        ..HostConfig::default()
+    };
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let host = UdpHost::bind(addr, cfg).map_err(|e| format!("cannot bind {addr}: {e}"))?;
+    let sock = socket2::SockRef::from(host.socket());
+    // As enet_host_create does; harmless if refused.
+    let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+    Ok(host)
+}
+
+pub fn run(a: Args) -> CliResult {
+    match a.role {
+        Role::Server => server(&a),
+        Role::Client => client(&a),
+    }
+}
+
+fn server(a: &Args) -> CliResult {
+    let mut host = create_host(a.port, a.peers)?;
+    line(json!({"event": "listening", "impl": "rust", "port": host.local_addr().port()}));
+    let end = Instant::now() + Duration::from_secs_f64(a.max_seconds);
+    while Instant::now() < end {
+        let mut ev = host
+            .service(Duration::from_millis(100))
+            .map_err(|e| e.to_string())?;
+        while let Some(e) = ev {
+            if let Event::Receive {
+                peer,
+                channel_id,
+                packet,
+            } = e
+            {
+                // Echo the same packet to its sender, same channel, same flags.
+                let _ = host.send(peer, channel_id, packet);
+            }
+            ev = host.service(Duration::ZERO).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(0)
+}
+
+fn client(a: &Args) -> CliResult {
+    let server = a.connect.ok_or("--connect is required")?;
+    let k = a.clients;
+    let m = a.messages;
+    let size = a.size;
+    if k == 0 || size < HEADER_SIZE || a.window == 0 {
+        return Err("bad client options".into());
+    }
+    let (flags, reliable, unreliable) = match a.mode.as_str() {
+        "reliable" => (PacketFlags::RELIABLE, true, false),
+        "unreliable" => (
+            PacketFlags::UNSEQUENCED | PacketFlags::UNRELIABLE_FRAGMENT,
+            false,
+            true,
+        ),
+        "unreliable-ordered" => (PacketFlags::UNRELIABLE_FRAGMENT, false, true),
+        _ => return Err("bad --mode".into()),
+    };
+    let epoch = Instant::now();
+    let now_us = || epoch.elapsed().as_micros() as u64;
+    let mut host = create_host(0, k)?;
+    let total = k as u64 * m;
+    let mut cl: Vec<Client> = Vec::with_capacity(k);
+    let mut status = vec![OUTSTANDING; total as usize];
+    let mut sent_at = vec![0u64; total as usize];
+    let mut rtts: Vec<u32> = Vec::with_capacity(total as usize);
+    let template: Vec<u8> = (0..size).map(|i| (i * 31 + 7) as u8).collect();
+    let mut by_peer = vec![usize::MAX; k];
+    let (mut bad, mut late, mut disconnects) = (0u64, 0u64, 0u64);
+    let mut error: Option<String> = None;
+    let hard_end = now_us() + (a.max_seconds * 1e6) as u64;
+    let io = |e: std::io::Error| e.to_string();
+
+    line(json!({"event": "ready", "impl": "rust"}));
+    wait_line();
+
+    // Phase 1: connect all peers at once.
+    let c0 = now_us();
+    for c in 0..k {
+        let peer = host
+            .connect(server, CHANNELS, c as u32)
+            .map_err(|e| format!("connect: {e}"))?;
+        by_peer[peer.index()] = c;
+        cl.push(Client {
+            peer,
+            sent: 0,
+            echoed: 0,
+            lost: 0,
+            oldest: 0,
+            connected: false,
+        });
+    }
+    let mut up = 0usize;
+    let conn_end = c0 + (a.timeout * 1e6) as u64;
+    while up < k && error.is_none() {
+        if now_us() >= conn_end || now_us() >= hard_end {
+            error = Some(format!("only {up} of {k} peers connected in time"));
+            break;
+        }
+        let mut ev = host.service(Duration::from_millis(10)).map_err(io)?;
+        while let Some(e) = ev {
+            match e {
+                Event::Connect { peer, .. } => {
+                    let c = &mut cl[by_peer[peer.index()]];
+                    if !c.connected {
+                        c.connected = true;
+                        up += 1;
+                    }
+                }
+                Event::Disconnect { .. } => {
+                    disconnects += 1;
+                    error = Some("a connection attempt failed".into());
+                }
+                Event::Receive { .. } => {}
+            }
+            ev = host.service(Duration::ZERO).map_err(io)?;
+        }
+    }
+    let connect_s = (now_us() - c0) as f64 / 1e6;
+    let info = cl.first().and_then(|c| host.host().peer_info(c.peer));
+    line(
+        json!({"event": "connected", "impl": "rust", "peers": up, "connect_s": connect_s,
+                "mtu": info.as_ref().map_or(0, |i| i.mtu),
+                "window_size": info.as_ref().map_or(0, |i| i.window_size)}),
+    );
+    wait_line();
+
+    // Phase 2: the transfer. Throughput mode (rate 0): each client keeps at most `window`
+    // messages awaiting their echo. Paced mode: message g (over all clients, client g % k,
+    // its message g / k) is due at t0 + g / (k * rate) seconds.
+    let t0 = now_us();
+    let (mut next_g, mut resolved, mut sent_total) = (0u64, 0u64, 0u64);
+    let (mut last_scan, mut last_progress, mut last_advance, mut last_activity) = (t0, t0, t0, t0);
+    let mut last_echo = 0u64;
+    let per_us = if a.rate > 0.0 {
+        1e6 / (k as f64 * a.rate)
+    } else {
+        0.0
+    };
+    let timeout_us = (a.timeout * 1e6) as u64;
+    let make = |seq: u64, c: usize, now: u64| {
+        let mut v = template.clone();
+        v[0..4].copy_from_slice(&(seq as u32).to_le_bytes());
+        v[4..8].copy_from_slice(&(c as u32).to_le_bytes());
+        v[8..16].copy_from_slice(&now.to_le_bytes());
+        Packet::new(v, flags)
+    };
+    while error.is_none() && resolved < total {
+        let now = now_us();
+        let mut next_due = 0u64;
+        if a.rate <= 0.0 {
+            for (c, x) in cl.iter_mut().enumerate() {
+                while x.sent < m && x.sent - x.echoed - x.lost < a.window {
+                    sent_at[c * m as usize + x.sent as usize] = now;
+                    host.send(x.peer, 0, make(x.sent, c, now))
+                        .map_err(|e| format!("send: {e}"))?;
+                    x.sent += 1;
+                    sent_total += 1;
+                    last_activity = now;
+                }
+            }
+        } else {
+            while next_g < total && t0 + (next_g as f64 * per_us) as u64 <= now {
+                let c = (next_g % k as u64) as usize;
+                let x = &mut cl[c];
+                sent_at[c * m as usize + x.sent as usize] = now;
+                host.send(x.peer, 0, make(x.sent, c, now))
+                    .map_err(|e| format!("send: {e}"))?;
+                x.sent += 1;
+                sent_total += 1;
+                last_activity = now;
+                next_g += 1;
+            }
+            if next_g < total {
+                next_due = t0 + (next_g as f64 * per_us) as u64;
+            }
+        }
+        if unreliable && now - last_scan >= 10_000 {
+            last_scan = now;
+            for (c, x) in cl.iter_mut().enumerate() {
+                while x.oldest < x.sent {
+                    let i = c * m as usize + x.oldest as usize;
+                    if status[i] == OUTSTANDING {
+                        if now - sent_at[i] < a.lost_after_ms * 1000 {
+                            break;
+                        }
+                        status[i] = LOST;
+                        x.lost += 1;
+                        resolved += 1;
+                        last_advance = now;
+                        last_activity = now;
+                    }
+                    x.oldest += 1;
+                }
+            }
+        }
+        if resolved >= total {
+            break;
+        }
+        if now - last_progress >= 1_000_000 {
+            last_progress = now;
+            line(
+                json!({"event": "progress", "impl": "rust", "t": (now - t0) as f64 / 1e6,
+                        "sent": sent_total, "resolved": resolved, "total": total}),
+            );
+        }
+        if now >= hard_end || now - last_activity >= timeout_us {
+            error = Some(format!(
+                "stalled: {resolved} of {total} echoes after {:.1} s",
+                (now - t0) as f64 / 1e6
+            ));
+            break;
+        }
+        let wait_ms = if next_due > 0 {
+            let d = next_due.saturating_sub(now).div_ceil(1000);
+            d.clamp(1, 10)
+        } else {
+            10
+        };
+        let mut ev = host.service(Duration::from_millis(wait_ms)).map_err(io)?;
+        while let Some(e) = ev {
+            match e {
+                Event::Receive { peer, packet, .. } => {
+                    let t = now_us();
+                    let c = by_peer[peer.index()];
+                    let x = &mut cl[c];
+                    let p = &packet.data;
+                    let mut ok = p.len() == size;
+                    let seq = if ok {
+                        u32::from_le_bytes(p[0..4].try_into().unwrap()) as u64
+                    } else {
+                        0
+                    };
+                    ok = ok
+                        && u32::from_le_bytes(p[4..8].try_into().unwrap()) == c as u32
+                        && seq < x.sent;
+                    ok = ok && packet.flags.contains(PacketFlags::RELIABLE) == reliable;
+                    ok = ok && p[HEADER_SIZE..] == template[HEADER_SIZE..];
+                    if !ok {
+                        bad += 1;
+                    } else {
+                        let i = c * m as usize + seq as usize;
+                        match status[i] {
+                            OUTSTANDING => {
+                                status[i] = ECHOED;
+                                x.echoed += 1;
+                                resolved += 1;
+                                last_advance = t;
+                                last_activity = t;
+                                last_echo = t;
+                                let stamp = u64::from_le_bytes(p[8..16].try_into().unwrap());
+                                rtts.push(t.saturating_sub(stamp) as u32);
+                            }
+                            LOST => late += 1,
+                            _ => bad += 1,
+                        }
+                    }
+                }
+                Event::Disconnect { .. } => {
+                    disconnects += 1;
+                    error = Some("a peer disconnected during the transfer".into());
+                }
+                Event::Connect { .. } => {}
+            }
+            ev = host.service(Duration::ZERO).map_err(io)?;
+        }
+    }
+    host.flush().map_err(io)?;
+    // The transfer ends with the last echo (the last loss verdict if nothing came back);
+    // a failed run at the failure.
+    let t_end = if resolved < total {
+        now_us()
+    } else if last_echo > 0 {
+        last_echo
+    } else {
+        last_advance
+    };
+    let elapsed = (t_end - t0) as f64 / 1e6;
+    let echoed: u64 = cl.iter().map(|c| c.echoed).sum();
+    let lost: u64 = cl.iter().map(|c| c.lost).sum();
+    if error.is_none() && bad > 0 {
+        error = Some("corrupt, duplicate or unexpected echoes".into());
+    }
+    if error.is_none() && reliable && echoed != total {
+        error = Some("reliable echoes missing".into());
+    }
+    rtts.sort_unstable();
+    let mean = if rtts.is_empty() {
+        0.0
+    } else {
+        rtts.iter().map(|&r| r as f64).sum::<f64>() / rtts.len() as f64
+    };
+    let ok = error.is_none();
+    line(
+        json!({"event": "result", "impl": "rust", "ok": ok, "error": error,
+        "clients": k, "messages": m, "size": size, "mode": a.mode, "sent": sent_total,
+        "echoed": echoed, "lost": lost, "late": late, "bad": bad, "disconnects": disconnects,
+        "elapsed_s": elapsed, "connect_s": connect_s,
+        "rtt_p50_ms": percentile_ms(&rtts, 0.5), "rtt_p99_ms": percentile_ms(&rtts, 0.99),
+        "rtt_mean_ms": mean / 1000.0,
+        "rtt_max_ms": rtts.last().map_or(0.0, |&r| r as f64 / 1000.0)}),
+    );
+    wait_eof();
+    Ok(if ok { 0 } else { 1 })
+}
