@@ -2138,6 +2138,12 @@ impl Host {
             }
             _ => {}
         }
+        // The acknowledgement may have opened the reliable window for commands that were
+        // held back: give the peer a send pass now rather than at its next timer.
+        let p = &self.peers[idx];
+        if !p.outgoing_send_reliable_commands.is_empty() || !p.outgoing_commands.is_empty() {
+            self.schedule(idx);
+        }
         Ok(())
     }
 

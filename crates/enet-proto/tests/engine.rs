@@ -680,3 +680,36 @@ fn extreme_throttle_configuration_does_not_panic_either_end() {
         assert!(i.packet_throttle <= i.packet_throttle_limit, "{i:?}");
     }
 }
+
+#[test]
+fn acknowledgements_release_window_held_fragments_at_once() {
+    // Four 256 KiB packets exceed the 64 KiB reliable window many times over; each
+    // acknowledgement must let held fragments go out immediately, not at the next timer.
+    let (mut tb, server, client, cpeer, _) = connect_pair(21);
+    tb.set_link(
+        server,
+        client,
+        LinkConfig::new().with_latency(Duration::from_millis(1), Duration::ZERO),
+    );
+    let start = tb.now();
+    for k in 0..4u8 {
+        tb.host_mut(client)
+            .send(cpeer, 0, Packet::reliable(big(256 * 1024, k)))
+            .unwrap();
+    }
+    let deadline = start + Duration::from_secs(10);
+    assert!(tb.run_until_cond(deadline, |tb| {
+        tb.events(server)
+            .iter()
+            .filter(|e| matches!(e, Event::Receive { .. }))
+            .count()
+            == 4
+    }));
+    let took = tb.now() - start;
+    // 1 MiB through a 64 KiB window at a 2 ms RTT is about 16 round trips (33 ms measured);
+    // waiting for a retransmission timer after each window took 81 ms.
+    assert!(
+        took < Duration::from_millis(50),
+        "took {took:?}: held fragments waited for a timer"
+    );
+}

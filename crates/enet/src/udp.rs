@@ -338,8 +338,27 @@ impl UdpHost {
         Ok(())
     }
 
+    /// Sleeps until the socket is readable or `wait` has passed (`poll(2)`: precise, one
+    /// system call). The next round reads whatever arrived.
+    #[cfg(unix)]
+    fn wait_for_datagram(&mut self, wait: Duration) -> io::Result<()> {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        self.stats.waits += 1;
+        let timeout = Timespec {
+            tv_sec: wait.as_secs().min(i64::MAX as u64) as i64,
+            tv_nsec: wait.subsec_nanos() as _,
+        };
+        let mut fds = [PollFd::new(&self.socket, PollFlags::IN)];
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(_) => Ok(()),
+            Err(e) if e == rustix::io::Errno::INTR => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Blocks on the socket for at most `wait` and handles the datagram that arrives, if
     /// any. The socket is non-blocking again afterwards.
+    #[cfg(not(unix))]
     fn wait_for_datagram(&mut self, wait: Duration) -> io::Result<()> {
         self.stats.waits += 1;
         self.socket.set_nonblocking(false)?;
