@@ -4,13 +4,16 @@
 //!   error codes ([`Error::godot_code`]).
 //! * [`udp::UdpHost`]: the lower-level driver of the sans-IO engine ([`enet_proto`]) over a
 //!   [`std::net::UdpSocket`], for programs that want ENet without Godot's conventions.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod address;
 pub mod compress;
 pub mod connection;
 pub mod error;
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod sys;
 pub mod udp;
 
 pub use compress::CompressionMode;

@@ -74,10 +74,22 @@ pub struct UdpHost {
     socket: UdpSocket,
     local_addr: SocketAddr,
     host: Host,
+    #[cfg(not(target_os = "linux"))]
     recv_buf: Vec<u8>,
+    #[cfg(not(target_os = "linux"))]
     send_buf: Vec<u8>,
     stats: IoStats,
     conditioner: Option<Box<Conditioner>>,
+    /// Batched I/O buffers (`recvmmsg`/`sendmmsg`), allocated on first use.
+    #[cfg(target_os = "linux")]
+    batch: Option<Box<Batch>>,
+}
+
+/// Receive and send batches of the Linux driver.
+#[cfg(target_os = "linux")]
+struct Batch {
+    rx: crate::sys::RecvBatch,
+    tx: crate::sys::SendBatch,
 }
 
 /// The optional link conditioner: simulated networks in front of the socket.
@@ -127,6 +139,47 @@ fn open_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
+/// Sends the datagrams waiting in `tx` with `send` (one `sendmmsg` each time), continuing
+/// after partial sends. A datagram refused with "would block" or an ignorable error is
+/// dropped and counted; any other error drops that datagram and is returned, the rest stays
+/// in `tx` for the next flush.
+#[cfg(target_os = "linux")]
+fn send_pending(
+    tx: &mut crate::sys::SendBatch,
+    stats: &mut IoStats,
+    mut send: impl FnMut(&mut crate::sys::SendBatch) -> io::Result<usize>,
+) -> io::Result<()> {
+    while tx.has_pending() {
+        match send(tx) {
+            Ok(n) if n > 0 => {
+                stats.datagrams_sent += n as u64;
+                tx.advance(n);
+            }
+            Ok(_) => {
+                // Not expected from sendmmsg; treat like "would block" so as not to spin.
+                stats.send_would_block += 1;
+                tx.advance(1);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                stats.send_would_block += 1;
+                tracing::trace!(to = ?tx.first_dest(), "send would block; datagram dropped");
+                tx.advance(1);
+            }
+            Err(e) if is_ignorable(e.kind()) => {
+                stats.ignored_errors += 1;
+                tracing::debug!(to = ?tx.first_dest(), error = %e, "send error ignored");
+                tx.advance(1);
+            }
+            Err(e) => {
+                tx.advance(1);
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Errors caused by ICMP messages about earlier datagrams, or by a route that is briefly
 /// missing: they concern one remote, not the socket, so the driver carries on.
 fn is_ignorable(kind: io::ErrorKind) -> bool {
@@ -156,10 +209,14 @@ impl UdpHost {
             socket,
             local_addr,
             host,
+            #[cfg(not(target_os = "linux"))]
             recv_buf: vec![0; RECV_BUFFER_SIZE],
+            #[cfg(not(target_os = "linux"))]
             send_buf: Vec::with_capacity(RECV_BUFFER_SIZE),
             stats: IoStats::default(),
             conditioner: None,
+            #[cfg(target_os = "linux")]
+            batch: None,
         })
     }
 
@@ -259,6 +316,15 @@ impl UdpHost {
     /// ignored. Any other send error is returned (the datagram is lost; the rest stays
     /// queued for the next flush).
     pub fn flush(&mut self) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        return self.flush_batched();
+        #[cfg(not(target_os = "linux"))]
+        self.flush_portable()
+    }
+
+    /// [`UdpHost::flush`] with one `sendto` per datagram.
+    #[cfg(not(target_os = "linux"))]
+    fn flush_portable(&mut self) -> io::Result<()> {
         let v6_socket = self.local_addr.is_ipv6();
         loop {
             let Some(to) = self.host.poll_transmit(Instant::now(), &mut self.send_buf) else {
@@ -299,7 +365,63 @@ impl UdpHost {
         }
     }
 
+    /// The batch buffers, allocated on first use.
+    #[cfg(target_os = "linux")]
+    fn take_batch(&mut self) -> Box<Batch> {
+        self.batch.take().unwrap_or_else(|| {
+            Box::new(Batch {
+                rx: crate::sys::RecvBatch::new(RECV_BUFFER_SIZE),
+                tx: crate::sys::SendBatch::new(RECV_BUFFER_SIZE),
+            })
+        })
+    }
+
+    /// [`UdpHost::flush`] with `sendmmsg`: the datagrams the engine produces are collected
+    /// into batches of [`crate::sys::BATCH`], each sent with one system call.
+    #[cfg(target_os = "linux")]
+    fn flush_batched(&mut self) -> io::Result<()> {
+        let mut batch = self.take_batch();
+        let result = self.flush_with(&mut batch.tx);
+        self.batch = Some(batch);
+        result
+    }
+
+    #[cfg(target_os = "linux")]
+    fn flush_with(&mut self, tx: &mut crate::sys::SendBatch) -> io::Result<()> {
+        let v6_socket = self.local_addr.is_ipv6();
+        // Datagrams left over by an error in the previous flush go first.
+        send_pending(tx, &mut self.stats, |tx| tx.send(&self.socket))?;
+        loop {
+            let now = Instant::now();
+            let mut drained = false;
+            while !tx.is_full() {
+                let Some(to) = self.host.poll_transmit(now, tx.next_buf()) else {
+                    drained = true;
+                    break;
+                };
+                if let Some(c) = self.conditioner.as_mut() {
+                    if let Some(net) = c.outgoing.as_mut() {
+                        net.send(now, self.local_addr, to, tx.next_buf());
+                        continue;
+                    }
+                }
+                let to = match to {
+                    SocketAddr::V4(v4) if v6_socket => {
+                        SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+                    }
+                    other => other,
+                };
+                tx.push(to);
+            }
+            send_pending(tx, &mut self.stats, |tx| tx.send(&self.socket))?;
+            if drained {
+                return Ok(());
+            }
+        }
+    }
+
     /// Hands one datagram to the engine.
+    #[cfg(not(target_os = "linux"))]
     fn handle(&mut self, len: usize, from: SocketAddr) {
         self.stats.datagrams_received += 1;
         if let Some(c) = self.conditioner.as_mut() {
@@ -317,7 +439,53 @@ impl UdpHost {
             .handle_datagram(Instant::now(), normalize_addr(from), &self.recv_buf[..len]);
     }
 
+    /// Reads datagrams until the socket would block or [`MAX_DATAGRAMS_PER_WAKE`] were read,
+    /// up to [`crate::sys::BATCH`] per `recvmmsg`. A batch shorter than asked for means the
+    /// queue was empty: no further call is made to see "would block".
+    #[cfg(target_os = "linux")]
+    fn receive_available(&mut self) -> io::Result<()> {
+        let mut batch = self.take_batch();
+        let result = self.receive_with(&mut batch.rx);
+        self.batch = Some(batch);
+        result
+    }
+
+    #[cfg(target_os = "linux")]
+    fn receive_with(&mut self, rx: &mut crate::sys::RecvBatch) -> io::Result<()> {
+        let mut n = 0;
+        while n < MAX_DATAGRAMS_PER_WAKE {
+            let want = (MAX_DATAGRAMS_PER_WAKE - n).min(crate::sys::BATCH);
+            match rx.recv(&self.socket, want) {
+                Ok(got) => {
+                    n += got;
+                    let now = Instant::now();
+                    for i in 0..got {
+                        let (data, from) = rx.get(i);
+                        self.stats.datagrams_received += 1;
+                        let Some(from) = from else { continue };
+                        let from = normalize_addr(from);
+                        match self.conditioner.as_mut().and_then(|c| c.incoming.as_mut()) {
+                            Some(net) => net.send(now, from, self.local_addr, data),
+                            None => self.host.handle_datagram(now, from, data),
+                        }
+                    }
+                    if got < want {
+                        return Ok(());
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if is_ignorable(e.kind()) => {
+                    n += 1;
+                    self.stats.ignored_errors += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// Reads datagrams until the socket would block or [`MAX_DATAGRAMS_PER_WAKE`] were read.
+    #[cfg(not(target_os = "linux"))]
     fn receive_available(&mut self) -> io::Result<()> {
         let mut n = 0;
         while n < MAX_DATAGRAMS_PER_WAKE {
@@ -769,6 +937,111 @@ mod tests {
             assert_eq!(host.service(Duration::from_millis(50)).unwrap(), None);
         }
         assert!(host.io_stats().datagrams_sent >= 1);
+    }
+
+    #[test]
+    fn one_service_reads_many_datagrams() {
+        // More than one recvmmsg batch is queued before the call; all of them (up to
+        // MAX_DATAGRAMS_PER_WAKE) are read by one round, the rest by the next.
+        let mut host = UdpHost::bind(localhost(), HostConfig::default()).unwrap();
+        let sender = UdpSocket::bind(localhost()).unwrap();
+        let total = MAX_DATAGRAMS_PER_WAKE + 44;
+        for k in 0..total {
+            // Not ENet: the engine ignores them, but the driver counts them.
+            sender.send_to(&[k as u8; 3], host.local_addr()).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(host.service(Duration::ZERO).unwrap(), None);
+        assert_eq!(
+            host.io_stats().datagrams_received,
+            MAX_DATAGRAMS_PER_WAKE as u64
+        );
+        assert_eq!(host.service(Duration::ZERO).unwrap(), None);
+        assert_eq!(host.io_stats().datagrams_received, total as u64);
+    }
+
+    #[test]
+    fn hundreds_of_datagrams_in_one_flush_all_arrive() {
+        let (mut server, mut client, _, cpeer) = connected_pair(1, 0);
+        let before = client.io_stats().datagrams_sent;
+        let n = 200u32;
+        for k in 0..n {
+            // About an MTU each, so each goes in a datagram of its own.
+            let mut payload = vec![0u8; 1200];
+            payload[..4].copy_from_slice(&k.to_le_bytes());
+            client
+                .send(cpeer, 0, Packet::new(payload, PacketFlags::UNSEQUENCED))
+                .unwrap();
+        }
+        client.flush().unwrap();
+        assert!(client.io_stats().datagrams_sent - before >= n as u64);
+        let mut seen = vec![false; n as usize];
+        let mut count = 0;
+        pump_until(&mut server, &mut client, Duration::from_secs(5), |i, ev| {
+            let Event::Receive { packet, .. } = ev else {
+                panic!("unexpected {ev:?}")
+            };
+            assert_eq!(i, 0);
+            let k = u32::from_le_bytes(packet.data[..4].try_into().unwrap());
+            assert!(!seen[k as usize], "duplicate {k}");
+            seen[k as usize] = true;
+            count += 1;
+            count == n
+        })
+        .expect("all datagrams arrive on a clean loopback");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn partial_sends_and_errors_in_a_batch() {
+        use crate::sys::{SendBatch, BATCH};
+        let fill = |tx: &mut SendBatch, n: usize| {
+            for k in 0..n {
+                tx.next_buf().clear();
+                tx.next_buf().push(k as u8);
+                tx.push(SocketAddr::from(([127, 0, 0, 1], 1000 + k as u16)));
+            }
+        };
+        let mut tx = SendBatch::new(16);
+        fill(&mut tx, BATCH);
+        assert!(tx.is_full());
+        let mut stats = IoStats::default();
+        // The kernel takes 5, refuses one (would block), takes 3, reports an ICMP error for
+        // one, is interrupted, then takes the rest.
+        let mut script: Vec<io::Result<usize>> = vec![
+            Ok(5),
+            Err(io::ErrorKind::WouldBlock.into()),
+            Ok(3),
+            Err(io::ErrorKind::ConnectionRefused.into()),
+            Err(io::ErrorKind::Interrupted.into()),
+            Ok(BATCH - 10),
+        ];
+        script.reverse();
+        let mut firsts = Vec::new();
+        send_pending(&mut tx, &mut stats, |tx| {
+            firsts.push(tx.first_dest().unwrap().port() - 1000);
+            script.pop().unwrap()
+        })
+        .unwrap();
+        assert!(script.is_empty());
+        assert_eq!(firsts, [0, 5, 6, 9, 10, 10]);
+        assert!(!tx.has_pending());
+        assert_eq!(stats.datagrams_sent, BATCH as u64 - 2);
+        assert_eq!(stats.send_would_block, 1);
+        assert_eq!(stats.ignored_errors, 1);
+
+        // Any other error is returned; the failed datagram is dropped and the rest stay
+        // queued for the next flush.
+        fill(&mut tx, 4);
+        let mut stats = IoStats::default();
+        let mut script = vec![Err(io::ErrorKind::PermissionDenied.into()), Ok(1)];
+        let err = send_pending(&mut tx, &mut stats, |_| script.pop().unwrap()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        assert!(tx.has_pending());
+        assert_eq!(tx.first_dest().unwrap().port(), 1002);
+        send_pending(&mut tx, &mut stats, |_| Ok(2)).unwrap();
+        assert!(!tx.has_pending());
+        assert_eq!(stats.datagrams_sent, 3);
     }
 
     #[test]
