@@ -80,8 +80,6 @@ pub struct UdpHost {
     send_buf: Vec<u8>,
     stats: IoStats,
     conditioner: Option<Box<Conditioner>>,
-    /// The last read found the socket empty.
-    drained: bool,
     /// Batched I/O buffers (`recvmmsg`/`sendmmsg`), allocated on first use.
     #[cfg(target_os = "linux")]
     batch: Option<Box<Batch>>,
@@ -217,7 +215,6 @@ impl UdpHost {
             send_buf: Vec::with_capacity(RECV_BUFFER_SIZE),
             stats: IoStats::default(),
             conditioner: None,
-            drained: false,
             #[cfg(target_os = "linux")]
             batch: None,
         })
@@ -455,7 +452,6 @@ impl UdpHost {
 
     #[cfg(target_os = "linux")]
     fn receive_with(&mut self, rx: &mut crate::sys::RecvBatch) -> io::Result<()> {
-        self.drained = false;
         let mut n = 0;
         while n < MAX_DATAGRAMS_PER_WAKE {
             let want = (MAX_DATAGRAMS_PER_WAKE - n).min(crate::sys::BATCH);
@@ -474,14 +470,10 @@ impl UdpHost {
                         }
                     }
                     if got < want {
-                        self.drained = true;
                         return Ok(());
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.drained = true;
-                    return Ok(());
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if is_ignorable(e.kind()) => {
                     n += 1;
                     self.stats.ignored_errors += 1;
@@ -495,7 +487,6 @@ impl UdpHost {
     /// Reads datagrams until the socket would block or [`MAX_DATAGRAMS_PER_WAKE`] were read.
     #[cfg(not(target_os = "linux"))]
     fn receive_available(&mut self) -> io::Result<()> {
-        self.drained = false;
         let mut n = 0;
         while n < MAX_DATAGRAMS_PER_WAKE {
             match self.socket.recv_from(&mut self.recv_buf) {
@@ -503,10 +494,7 @@ impl UdpHost {
                     n += 1;
                     self.handle(len, from);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.drained = true;
-                    return Ok(());
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => n += 1,
                 Err(e) if is_ignorable(e.kind()) => {
                     n += 1;
@@ -683,15 +671,8 @@ impl UdpHost {
             return Ok(Some(ev));
         }
         let deadline = Instant::now().checked_add(timeout);
-        // Right after a round that found the socket empty (typically the previous
-        // `service(ZERO)` of an event loop), a call that may wait skips the first read: the
-        // wait below returns at once if anything arrived meanwhile. Saves a system call per
-        // wake-up; a non-waiting call always reads.
-        let mut skip_read = !timeout.is_zero() && std::mem::take(&mut self.drained);
         loop {
-            if !std::mem::take(&mut skip_read) {
-                self.receive_available()?;
-            }
+            self.receive_available()?;
             self.release_conditioned()?;
             self.run_timers();
             self.flush()?;
