@@ -1859,26 +1859,8 @@ impl Host {
         p.packet_throttle_deceleration = c.packet_throttle_deceleration;
         p.event_data = c.data;
 
-        let mut incoming = if c.incoming_session_id == 0xFF {
-            p.outgoing_session_id as u32
-        } else {
-            c.incoming_session_id as u32
-        };
-        incoming = (incoming + 1) & 3;
-        if incoming == p.outgoing_session_id as u32 {
-            incoming = (incoming + 1) & 3;
-        }
-        p.outgoing_session_id = incoming as u8;
-        let mut outgoing = if c.outgoing_session_id == 0xFF {
-            p.incoming_session_id as u32
-        } else {
-            c.outgoing_session_id as u32
-        };
-        outgoing = (outgoing + 1) & 3;
-        if outgoing == p.incoming_session_id as u32 {
-            outgoing = (outgoing + 1) & 3;
-        }
-        p.incoming_session_id = outgoing as u8;
+        p.outgoing_session_id = next_session_id(c.incoming_session_id, p.outgoing_session_id);
+        p.incoming_session_id = next_session_id(c.outgoing_session_id, p.incoming_session_id);
 
         p.mtu = host_mtu.min(c.mtu.clamp(MINIMUM_MTU, MAXIMUM_MTU));
         p.window_size = if host_out == 0 && p.incoming_bandwidth == 0 {
@@ -2719,6 +2701,18 @@ impl Host {
     }
 }
 
+/// The session id a server slot uses for a new connection: one past the id the client
+/// proposes (or past the slot's current one when the client proposes none, 0xFF), skipping
+/// the slot's current id so stray datagrams of the previous connection are rejected.
+fn next_session_id(proposed: u8, current: u8) -> u8 {
+    let base = if proposed == 0xFF { current } else { proposed };
+    let mut id = (u32::from(base) + 1) & 3;
+    if id == u32::from(current) {
+        id = (id + 1) & 3;
+    }
+    id as u8
+}
+
 /// Where a command sits in an incoming queue.
 enum Located {
     /// An entry with the same sequence numbers exists at this index.
@@ -2815,4 +2809,22 @@ fn fill_fragment(entry: &mut IncomingCommand, f: &Fragment, payload: &[u8]) -> b
     let len = payload.len().min(total.saturating_sub(offset));
     entry.data[offset..offset + len].copy_from_slice(&payload[..len]);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_session_id;
+
+    #[test]
+    fn session_ids_follow_the_c_rules() {
+        // Fresh client and fresh server slot: session 0 both ways (spec §A.1).
+        assert_eq!(next_session_id(0xFF, 0xFF), 0);
+        // One past the proposal...
+        assert_eq!(next_session_id(1, 0xFF), 2);
+        assert_eq!(next_session_id(3, 0xFF), 0);
+        // ...skipping the slot's current id.
+        assert_eq!(next_session_id(1, 2), 3);
+        assert_eq!(next_session_id(0xFF, 1), 2);
+        assert_eq!(next_session_id(0xFF, 3), 0);
+    }
 }
