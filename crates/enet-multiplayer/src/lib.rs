@@ -198,6 +198,8 @@ pub struct EnetMultiplayerPeer {
     incoming: VecDeque<Incoming>,
     events: VecDeque<MultiplayerEvent>,
     bind_ip: String,
+    /// Sum of the hosts' deactivation counts at the last inactive-peer scan.
+    seen_deactivations: u64,
 }
 
 impl Default for EnetMultiplayerPeer {
@@ -244,6 +246,7 @@ impl EnetMultiplayerPeer {
             incoming: VecDeque::new(),
             events: VecDeque::new(),
             bind_ip: "*".to_string(),
+            seen_deactivations: 0,
         }
     }
 
@@ -610,7 +613,7 @@ impl EnetMultiplayerPeer {
             self.events
                 .push_back(MultiplayerEvent::PeerDisconnected(key));
         }
-        self.hosts.remove(&key);
+        self.remove_host(key);
     }
 
     fn on_receive(&mut self, key: i32, h: PeerHandle) {
@@ -643,7 +646,19 @@ impl EnetMultiplayerPeer {
         }
     }
 
+    /// Drops a host; forces the next inactive-peer scan, since the deactivation sum changed.
+    fn remove_host(&mut self, key: i32) {
+        self.hosts.remove(&key);
+        self.seen_deactivations = u64::MAX;
+    }
+
     fn disconnect_inactive_peers(&mut self) {
+        // Only rescan when some host reports a peer that became inactive since last time.
+        let deactivations: u64 = self.hosts.values().map(|h| h.deactivation_count()).sum();
+        if deactivations == self.seen_deactivations {
+            return;
+        }
+        self.seen_deactivations = deactivations;
         let mut gone = Vec::new();
         for (&id, &(key, h)) in &self.peers {
             let active = self
@@ -659,7 +674,7 @@ impl EnetMultiplayerPeer {
             let (key, h) = self.peers.remove(&id).expect("listed above");
             self.net_ids.remove(&h);
             if self.mode == Mode::Mesh {
-                self.hosts.remove(&key);
+                self.remove_host(key);
             }
             if self.mode != Mode::Client || id == 1 {
                 self.events
@@ -803,6 +818,7 @@ impl MultiplayerPeer for EnetMultiplayerPeer {
             let _ = host.flush();
         }
         self.hosts.clear();
+        self.seen_deactivations = 0;
         self.net_ids.clear();
         self.incoming.clear();
         self.mode = Mode::None;
@@ -826,7 +842,7 @@ impl MultiplayerPeer for EnetMultiplayerPeer {
             self.peers.remove(&id);
             self.net_ids.remove(&h);
             if self.mode == Mode::Mesh {
-                self.hosts.remove(&key);
+                self.remove_host(key);
             }
             if self.mode == Mode::Client {
                 self.close();

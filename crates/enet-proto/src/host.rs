@@ -301,6 +301,11 @@ impl Host {
         self.peers.get(peer.index()).map(|p| p.state)
     }
 
+    /// Number of channels of a peer (0 when it has none), or `None` for an id out of range.
+    pub fn peer_channel_count(&self, peer: PeerId) -> Option<usize> {
+        self.peers.get(peer.index()).map(|p| p.channel_count)
+    }
+
     /// A snapshot of a peer's state and statistics.
     pub fn peer_info(&self, peer: PeerId) -> Option<PeerInfo> {
         let p = self.peers.get(peer.index())?;

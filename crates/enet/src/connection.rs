@@ -180,12 +180,18 @@ struct Active {
     stat_base: HostTotals,
     max_channels: usize,
     bound: bool,
+    /// How many times a peer became inactive (lets `prune` and callers skip rescans).
+    deactivations: u64,
+    /// A peer became inactive since the last `prune`.
+    prune_needed: bool,
 }
 
 /// Godot's `ENetConnection`: an ENet host on a UDP socket.
 #[derive(Default)]
 pub struct EnetConnection {
     active: Option<Active>,
+    /// Deactivations of hosts destroyed earlier (see [`Self::deactivation_count`]).
+    retired_deactivations: u64,
 }
 
 impl std::fmt::Debug for EnetConnection {
@@ -216,7 +222,10 @@ impl EnetConnection {
     /// An inactive connection; create a host with [`Self::create_host_bound`] or
     /// [`Self::create_host`].
     pub fn new() -> EnetConnection {
-        EnetConnection { active: None }
+        EnetConnection {
+            active: None,
+            retired_deactivations: 0,
+        }
     }
 
     /// Whether a host exists (created and not destroyed).
@@ -327,6 +336,8 @@ impl EnetConnection {
             peers: Vec::new(),
             max_channels: channel_limit,
             bound,
+            deactivations: 0,
+            prune_needed: false,
         });
         Ok(())
     }
@@ -334,7 +345,10 @@ impl EnetConnection {
     /// Destroys the host: every peer becomes inactive and the socket is closed. No
     /// disconnect is sent (remotes time out), as in Godot.
     pub fn destroy(&mut self) -> Result<()> {
-        self.active.take().map(|_| ()).ok_or(Error::Unconfigured)
+        let a = self.active.take().ok_or(Error::Unconfigured)?;
+        // Every peer of the host became inactive at once.
+        self.retired_deactivations += a.deactivations + 1;
+        Ok(())
     }
 
     fn active(&mut self) -> Result<&mut Active> {
@@ -547,6 +561,13 @@ impl EnetConnection {
         Ok(())
     }
 
+    /// How many times a peer of this connection has become inactive so far (disconnect
+    /// event, `peer_disconnect_now`, `reset`, `destroy`); it never decreases. Callers that track peers can skip rescanning them
+    /// while this number is unchanged.
+    pub fn deactivation_count(&self) -> u64 {
+        self.retired_deactivations + self.active.as_ref().map_or(0, |a| a.deactivations)
+    }
+
     /// The sans-IO engine underneath (read-only), for statistics such as drop counters.
     pub fn engine(&self) -> Option<&enet_proto::Host> {
         self.active.as_ref().map(|a| a.udp.host())
@@ -582,14 +603,19 @@ impl Active {
 
     fn deactivate(&mut self, h: PeerHandle) {
         if let Some(slot) = self.slots.get_mut(h.index as usize) {
-            if slot.generation == h.generation {
+            if slot.generation == h.generation && slot.active {
                 slot.active = false;
+                self.deactivations += 1;
+                self.prune_needed = true;
             }
         }
     }
 
     /// Godot removes inactive wrappers from the list at the start of `service`.
     fn prune(&mut self) {
+        if !std::mem::take(&mut self.prune_needed) {
+            return;
+        }
         let slots = &self.slots;
         self.peers.retain(|h| {
             let s = &slots[h.index as usize];
@@ -690,17 +716,40 @@ impl EnetPacketPeer<'_> {
         Ok((a, PeerId(h.index)))
     }
 
-    fn info(&self) -> Result<enet_proto::PeerInfo> {
+    /// The host, if this handle still names an active peer of it.
+    fn active_host(&self) -> Result<&Active> {
         let h = self.handle;
         let a = self.conn.active.as_ref().ok_or(Error::PeerInactive)?;
         let slot = a.slots.get(h.index as usize).ok_or(Error::PeerInactive)?;
         if !slot.active || slot.generation != h.generation {
             return Err(Error::PeerInactive);
         }
-        a.udp
+        Ok(a)
+    }
+
+    fn info(&self) -> Result<enet_proto::PeerInfo> {
+        self.active_host()?
+            .udp
             .host()
-            .peer_info(PeerId(h.index))
+            .peer_info(PeerId(self.handle.index))
             .ok_or(Error::PeerInactive)
+    }
+
+    /// Checks a send's channel and flags against the peer (cheap: no statistics snapshot).
+    fn check_send(&self, channel: u8, flags: u32) -> Result<()> {
+        let channels = self
+            .active_host()?
+            .udp
+            .host()
+            .peer_channel_count(PeerId(self.handle.index))
+            .ok_or(Error::PeerInactive)?;
+        if channel as usize >= channels {
+            return Err(Error::InvalidParameter("invalid channel"));
+        }
+        if flags & !FLAG_ALLOWED != 0 {
+            return Err(Error::InvalidParameter("invalid flags"));
+        }
+        Ok(())
     }
 
     /// The handle of this peer.
@@ -710,7 +759,7 @@ impl EnetPacketPeer<'_> {
 
     /// Whether the peer is active (connecting, connected or disconnecting).
     pub fn is_active(&self) -> bool {
-        self.info().is_ok()
+        self.active_host().is_ok()
     }
 
     /// Queues a packet on `channel` with Godot `flags`.
@@ -720,13 +769,7 @@ impl EnetPacketPeer<'_> {
     /// (Godot lets `channel == count` through and then fails; we reject it up front);
     /// the engine refusing (not yet connected, too large) → [`Error::Failed`] (`FAILED`).
     pub fn send(&mut self, channel: u8, packet: &[u8], flags: u32) -> Result<()> {
-        let info = self.info()?;
-        if channel as usize >= info.channel_count {
-            return Err(Error::InvalidParameter("invalid channel"));
-        }
-        if flags & !FLAG_ALLOWED != 0 {
-            return Err(Error::InvalidParameter("invalid flags"));
-        }
+        self.check_send(channel, flags)?;
         let (a, id) = self.parts()?;
         a.udp.send(
             id,
@@ -738,13 +781,7 @@ impl EnetPacketPeer<'_> {
 
     /// Sends a shared payload without copying it (see [`Self::send`]).
     pub fn send_bytes(&mut self, channel: u8, packet: Bytes, flags: u32) -> Result<()> {
-        let info = self.info()?;
-        if channel as usize >= info.channel_count {
-            return Err(Error::InvalidParameter("invalid channel"));
-        }
-        if flags & !FLAG_ALLOWED != 0 {
-            return Err(Error::InvalidParameter("invalid flags"));
-        }
+        self.check_send(channel, flags)?;
         let (a, id) = self.parts()?;
         a.udp
             .send(id, channel, Packet::new(packet, flags_to_packet(flags)))?;
