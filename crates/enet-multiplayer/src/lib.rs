@@ -262,6 +262,16 @@ impl EnetMultiplayerPeer {
         Ok(())
     }
 
+    /// Common start of `create_server` / `create_client`: refuses when already active and,
+    /// as Godot does, clears the refuse flag (even if creation then fails).
+    fn begin_create(&mut self) -> Result<()> {
+        if self.is_active() {
+            return Err(Error::AlreadyInUse);
+        }
+        self.refuse = false;
+        Ok(())
+    }
+
     /// Starts a server on `port` for up to `max_clients` (1..=4095) clients.
     ///
     /// `max_channels` (0 = 255) limits the user channels; the two system channels come on
@@ -278,10 +288,7 @@ impl EnetMultiplayerPeer {
         in_bandwidth: u32,
         out_bandwidth: u32,
     ) -> Result<()> {
-        if self.is_active() {
-            return Err(Error::AlreadyInUse);
-        }
-        self.refuse = false;
+        self.begin_create()?;
         if max_channels > 255 {
             return Err(Error::InvalidParameter("max_channels must be 0..=255"));
         }
@@ -346,10 +353,7 @@ impl EnetMultiplayerPeer {
         local_port: u16,
         id: u32,
     ) -> Result<()> {
-        if self.is_active() {
-            return Err(Error::AlreadyInUse);
-        }
-        self.refuse = false;
+        self.begin_create()?;
         if channel_count > 253 {
             return Err(Error::InvalidParameter("channel_count must be 0..=253"));
         }
@@ -459,17 +463,6 @@ impl EnetMultiplayerPeer {
             channel = c as u8;
         }
         Ok((channel, flags))
-    }
-
-    fn send_to(&mut self, id: i32, channel: u8, data: &Bytes, flags: u32) -> Result<()> {
-        let (key, h) = *self
-            .peers
-            .get(&id)
-            .ok_or(Error::InvalidParameter("invalid target peer"))?;
-        let host = self.hosts.get_mut(&key).ok_or(Error::Unconfigured)?;
-        let r = host.peer(h).send_bytes(channel, data.clone(), flags);
-        let _ = host.flush();
-        r
     }
 
     /// Like [`MultiplayerPeer::poll`], but first waits up to `timeout` for network activity
@@ -699,48 +692,41 @@ impl MultiplayerPeer for EnetMultiplayerPeer {
             return Err(Error::InvalidParameter("invalid target peer"));
         }
         let (channel, flags) = self.enet_channel_and_flags()?;
-        let data = Bytes::copy_from_slice(packet);
-        match self.mode {
-            Mode::Client => {
-                if !self.peers.contains_key(&1) {
-                    return Err(Error::Unconfigured);
-                }
-                self.send_to(1, channel, &data, flags)
-            }
-            Mode::Server if target == 0 => {
-                let host = self.hosts.get_mut(&0).ok_or(Error::Unconfigured)?;
-                let ids: Vec<i32> = self.peers.keys().copied().collect();
-                if ids.is_empty() {
-                    return Ok(());
-                }
-                let _ = host;
-                let mut result = Ok(());
-                for id in ids {
-                    if let Err(e) = self.send_to(id, channel, &data, flags) {
-                        result = Err(e);
-                    }
-                }
-                result
-            }
-            Mode::Server | Mode::Mesh if target <= 0 => {
-                let exclude = -target;
-                let ids: Vec<i32> = self
-                    .peers
-                    .keys()
-                    .copied()
-                    .filter(|&id| id != exclude)
-                    .collect();
-                let mut result = Ok(());
-                for id in ids {
-                    if let Err(e) = self.send_to(id, channel, &data, flags) {
-                        result = Err(e);
-                    }
-                }
-                result
-            }
-            Mode::Server | Mode::Mesh => self.send_to(target, channel, &data, flags),
-            Mode::None => Err(Error::Unconfigured),
+        let mode = self.mode;
+        if mode == Mode::Client && !self.peers.contains_key(&1) {
+            return Err(Error::Unconfigured);
         }
+        // One copy of the payload, shared by every target; one flush per host.
+        let data = Bytes::copy_from_slice(packet);
+        let mut result = Ok(());
+        for (&id, &(key, h)) in &self.peers {
+            let wanted = match mode {
+                // A client always sends to the server (the target was validated above).
+                Mode::Client => id == 1,
+                _ if target > 0 => id == target,
+                // 0: everyone; -id: everyone but id.
+                _ => id != -target,
+            };
+            if !wanted {
+                continue;
+            }
+            let Some(host) = self.hosts.get_mut(&key) else {
+                result = Err(Error::Unconfigured);
+                continue;
+            };
+            if let Err(e) = host.peer(h).send_bytes(channel, data.clone(), flags) {
+                result = Err(e);
+            }
+            if mode == Mode::Mesh {
+                let _ = host.flush();
+            }
+        }
+        if mode != Mode::Mesh {
+            if let Some(host) = self.hosts.get_mut(&0) {
+                let _ = host.flush();
+            }
+        }
+        result
     }
 
     fn get_packet(&mut self) -> Result<Bytes> {

@@ -2331,7 +2331,7 @@ impl Host {
             return Ok(false);
         }
         self.validate_fragment(f)?;
-        let mut found = self.find_reliable_group(idx, ch, start, f)?;
+        let mut found = self.find_group(idx, ch, start, None, f)?;
         if found.is_none() {
             self.queue_incoming(
                 idx,
@@ -2344,7 +2344,7 @@ impl Host {
                 PacketFlags::RELIABLE,
                 f.fragment_count,
             )?;
-            found = self.find_reliable_group(idx, ch, start, f)?;
+            found = self.find_group(idx, ch, start, None, f)?;
         }
         let Some(pos) = found else {
             return Err(DropReason::InvalidFragment);
@@ -2356,41 +2356,26 @@ impl Host {
         Ok(true)
     }
 
-    fn find_reliable_group(
-        &self,
-        idx: usize,
-        ch: usize,
-        start: u16,
-        f: &Fragment,
-    ) -> Result<Option<usize>, DropReason> {
-        let chan = &self.peers[idx].channels[ch];
-        let r = chan.incoming_reliable_sequence_number;
-        let list = &chan.incoming_reliable_commands;
-        check_group(
-            list,
-            locate(list, r, start, None),
-            IncomingKind::Fragment,
-            f,
-        )
-    }
-
-    fn find_unreliable_group(
+    /// The existing fragment group for start seq `s` (reliable fragments, `u == None`) or
+    /// for `(s, u)` (unreliable fragments), after checking that it matches `f`.
+    fn find_group(
         &self,
         idx: usize,
         ch: usize,
         s: u16,
-        u: u16,
+        u: Option<u16>,
         f: &Fragment,
     ) -> Result<Option<usize>, DropReason> {
         let chan = &self.peers[idx].channels[ch];
         let r = chan.incoming_reliable_sequence_number;
-        let list = &chan.incoming_unreliable_commands;
-        check_group(
-            list,
-            locate(list, r, s, Some(u)),
-            IncomingKind::UnreliableFragment,
-            f,
-        )
+        let (list, kind) = match u {
+            None => (&chan.incoming_reliable_commands, IncomingKind::Fragment),
+            Some(_) => (
+                &chan.incoming_unreliable_commands,
+                IncomingKind::UnreliableFragment,
+            ),
+        };
+        check_group(list, locate(list, r, s, u), kind, f)
     }
 
     fn handle_send_unreliable_fragment(
@@ -2415,7 +2400,7 @@ impl Host {
             return Ok(false);
         }
         self.validate_fragment(f)?;
-        let mut found = self.find_unreliable_group(idx, ch, s, u, f)?;
+        let mut found = self.find_group(idx, ch, s, Some(u), f)?;
         if found.is_none() {
             self.queue_incoming(
                 idx,
@@ -2428,7 +2413,7 @@ impl Host {
                 PacketFlags::UNRELIABLE_FRAGMENT,
                 f.fragment_count,
             )?;
-            found = self.find_unreliable_group(idx, ch, s, u, f)?;
+            found = self.find_group(idx, ch, s, Some(u), f)?;
         }
         let Some(pos) = found else {
             // Queued and already dropped by dispatch: nothing to fill.

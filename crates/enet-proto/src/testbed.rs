@@ -19,6 +19,7 @@
 //! assert!(tb.events(server).iter().any(|e| matches!(e, Event::Receive { .. })));
 //! ```
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,8 @@ pub struct Testbed {
     /// Hosts that stopped receiving (their incoming datagrams are discarded).
     silent: Vec<bool>,
     seed: u64,
+    /// Host index by address, so delivering a datagram does not scan all hosts.
+    by_addr: HashMap<SocketAddr, HostIndex>,
 }
 
 impl Testbed {
@@ -53,6 +56,7 @@ impl Testbed {
             buf: Vec::with_capacity(4096),
             silent: Vec::new(),
             seed,
+            by_addr: HashMap::new(),
         }
     }
 
@@ -68,6 +72,7 @@ impl Testbed {
         let mut config = config;
         config.seed = self.seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let host = Host::new(config, self.now).expect("valid host config");
+        self.by_addr.insert(addr, n);
         self.hosts.push((addr, host, Vec::new()));
         self.silent.push(false);
         n
@@ -186,7 +191,7 @@ impl Testbed {
     fn step_time(&mut self) {
         let now = self.now;
         while let Some(d) = self.network.poll(now) {
-            if let Some(i) = self.hosts.iter().position(|(a, _, _)| *a == d.to) {
+            if let Some(&i) = self.by_addr.get(&d.to) {
                 if !self.silent[i] {
                     self.hosts[i].1.handle_datagram(now, d.from, &d.data);
                 }
