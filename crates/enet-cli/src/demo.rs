@@ -36,6 +36,10 @@ struct Bot {
 }
 
 impl Bot {
+    fn connected(&self) -> bool {
+        self.mp.get_connection_status() == enet_multiplayer::ConnectionStatus::Connected
+    }
+
     /// Polls the bot's connection and counts what arrived.
     fn receive(&mut self) {
         self.mp.poll();
@@ -125,6 +129,40 @@ pub fn run(a: Args) -> CliResult {
             sent: [0; 3],
         });
     }
+    // Lobby: like a game that waits for its players, traffic starts once every bot has joined,
+    // so every chat line has every other bot as a recipient. Joins retry through the lossy
+    // uplinks (the first CONNECT retransmission comes after 500 ms), so allow generous time.
+    let lobby_start = Instant::now();
+    let lobby_limit = Duration::from_secs(15);
+    let mut joined = 0usize;
+    while joined < a.bots || !bots.iter().all(|b| b.connected()) {
+        if lobby_start.elapsed() > lobby_limit {
+            for bot in bots.iter_mut() {
+                bot.mp.close();
+            }
+            server.close();
+            eprintln!(
+                "enet demo: only {joined} of {} bots joined within {} s",
+                a.bots,
+                lobby_limit.as_secs()
+            );
+            return Ok(1);
+        }
+        server.poll_with_timeout(Duration::from_millis(1));
+        while let Some(ev) = server.poll_event() {
+            if let MultiplayerEvent::PeerConnected(id) = ev {
+                joined += 1;
+                println!("  server: peer {id} joined ({joined}/{})", a.bots);
+            }
+        }
+        for bot in bots.iter_mut() {
+            bot.receive();
+        }
+    }
+    println!(
+        "  all bots joined after {} ms; traffic starts",
+        lobby_start.elapsed().as_millis()
+    );
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(a.seconds);
     let mut next_tick = start;
@@ -133,7 +171,6 @@ pub fn run(a: Args) -> CliResult {
     let mut relayed = 0u64;
     let mut last_relayed = 0u64;
     let mut last_table = start;
-    let mut joined = 0usize;
     while Instant::now() < end {
         server.poll_with_timeout(Duration::from_millis(1));
         while let Some(ev) = server.poll_event() {
@@ -154,9 +191,7 @@ pub fn run(a: Args) -> CliResult {
         }
         for bot in bots.iter_mut() {
             bot.receive();
-            if !send_now
-                || bot.mp.get_connection_status() != enet_multiplayer::ConnectionStatus::Connected
-            {
+            if !send_now || !bot.connected() {
                 continue;
             }
             // 20 Hz position updates, 5 Hz pings, a chat line every second.

@@ -291,3 +291,31 @@ fn bad_input_gives_a_clear_error() {
         "cannot serve on port",
     );
 }
+
+/// The README's first command under heavy loss: joins that need CONNECT retransmissions must
+/// not count as lost chat (the demo waits for every bot before traffic starts), and every
+/// reliable chat line must reach every other bot.
+#[test]
+fn demo_succeeds_under_heavy_loss() {
+    for _ in 0..2 {
+        let out = enet()
+            .args(["demo", "--seconds", "1", "--loss", "30", "--bots", "5"])
+            .output()
+            .expect("run enet demo");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("5 bots joined"), "{stdout}");
+        let chat = stdout
+            .lines()
+            .find(|l| l.contains("chat (reliable):"))
+            .expect("chat summary line");
+        let counts = chat
+            .split_whitespace()
+            .find(|w| w.contains('/'))
+            .expect("seen/expected in the chat line");
+        let (seen, expected) = counts.split_once('/').expect("seen/expected");
+        assert_eq!(seen, expected, "{chat}");
+        assert!(expected.parse::<u64>().unwrap() > 0, "{chat}");
+    }
+}
