@@ -489,10 +489,23 @@ impl Host {
     /// When [`Host::handle_timeout`] should next be called, if ever.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         while let Some(&Reverse((d, idx))) = self.timers.peek() {
-            if self.peers[idx as usize].timer == Some(d) {
-                break;
+            if self.peers[idx as usize].timer != Some(d) {
+                self.timers.pop();
+                continue;
             }
-            self.timers.pop();
+            // Deadlines only ever move earlier when registered; an acknowledgement or a
+            // received datagram can move the real one later (or cancel it). Revalidate the
+            // earliest entry so that the caller is not woken for a deadline that is gone.
+            match self.peer_deadline(idx as usize) {
+                Some(real) if real <= d => break,
+                real => {
+                    self.timers.pop();
+                    self.peers[idx as usize].timer = real;
+                    if let Some(real) = real {
+                        self.timers.push(Reverse((real, idx)));
+                    }
+                }
+            }
         }
         let mut next = self.timers.peek().map(|r| r.0 .0);
         if self.connected_peers > 0 {
@@ -526,6 +539,16 @@ impl Host {
             self.peers[idx].timer = None;
             let p = &self.peers[idx];
             if matches!(p.state, PeerState::Disconnected | PeerState::Zombie) {
+                continue;
+            }
+            // A deadline that has since moved later (an acknowledgement emptied the
+            // retransmission queue, a datagram postponed the ping) is not due: re-register it
+            // without a send pass.
+            if self
+                .peer_deadline(idx)
+                .is_none_or(|real| real > self.now_ms)
+            {
+                self.refresh_timer(idx);
                 continue;
             }
             if !p.sent_reliable_commands.is_empty()
@@ -2804,6 +2827,48 @@ fn fill_fragment(entry: &mut IncomingCommand, f: &Fragment, payload: &[u8]) -> b
 #[cfg(test)]
 mod tests {
     use super::next_session_id;
+    use crate::sim::LinkConfig;
+    use crate::testbed::Testbed;
+    use crate::{HostConfig, Packet};
+    use std::time::Duration;
+
+    /// Once an acknowledgement empties the retransmission queue, the next deadline is the
+    /// ping, not the retransmission timeout of the acknowledged command: a driver must not
+    /// be woken for a deadline that is gone (each such wake-up costs a context switch).
+    #[test]
+    fn acknowledged_commands_leave_no_stale_deadline() {
+        let mut tb = Testbed::new(5);
+        let server = tb.add_host(HostConfig::default());
+        let client = tb.add_host(HostConfig::default());
+        let link = LinkConfig::new().with_latency(Duration::from_millis(50), Duration::ZERO);
+        tb.set_link(client, server, link.clone());
+        tb.set_link(server, client, link);
+        let addr = tb.addr(server);
+        let now = tb.now();
+        let peer = tb.host_mut(client).connect(now, addr, 1, 0).unwrap();
+        // Let pings settle the round-trip time near 100 ms.
+        tb.run_for(Duration::from_secs(3));
+        for round in 0..5 {
+            let now = tb.now();
+            tb.host_mut(client)
+                .send(peer, 0, Packet::reliable(vec![round; 32]))
+                .unwrap();
+            let deadline = now + Duration::from_secs(2);
+            let acked = tb.run_until_cond(deadline, |tb| {
+                tb.host(client).peers[peer.index()]
+                    .sent_reliable_commands
+                    .is_empty()
+            });
+            assert!(acked, "round {round}: not acknowledged");
+            let next = tb.host_mut(client).poll_timeout().expect("a ping deadline");
+            let ping = tb.host(client).peer_info(peer).unwrap().ping_interval;
+            let wait = next.saturating_duration_since(tb.now());
+            assert!(
+                wait >= Duration::from_millis(u64::from(ping) - 100),
+                "round {round}: next wake-up in {wait:?}, the ping is due in about {ping} ms"
+            );
+        }
+    }
 
     #[test]
     fn session_ids_follow_the_c_rules() {
