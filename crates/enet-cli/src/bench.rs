@@ -70,6 +70,11 @@ pub struct Args {
     /// Unreliable modes: a message whose echo is this late counts as lost.
     #[arg(long, default_value_t = 1000)]
     pub lost_after_ms: u64,
+    /// Give our side C ENet's 256 KiB socket buffers instead of this library's 1 MiB
+    /// default, so that only the protocol engines differ (by default each library runs
+    /// with its own defaults, as its users get it).
+    #[arg(long)]
+    pub c_buffers: bool,
 }
 
 /// One benchmark configuration.
@@ -244,11 +249,15 @@ impl Imp {
         }
     }
 
-    fn command(&self) -> Command {
+    /// The worker's command line; `c_buffers` gives our worker C ENet's socket buffers.
+    fn command(&self, c_buffers: bool) -> Command {
         match self {
             Imp::Rust(exe) => {
                 let mut c = Command::new(exe);
                 c.arg("bench-worker");
+                if c_buffers {
+                    c.arg("--c-buffers");
+                }
                 c
             }
             Imp::C(exe) => Command::new(exe),
@@ -463,6 +472,7 @@ struct Ctx {
     stop: Arc<AtomicBool>,
     timeout: f64,
     lost_after_ms: u64,
+    c_buffers: bool,
 }
 
 /// Runs one configuration with one implementation.
@@ -473,7 +483,7 @@ fn run_one(cfg: &Config, pair: &Pair, ctx: &Ctx) -> Result<RunResult, String> {
     let max_seconds = limit + 30.0;
     let stop = &*ctx.stop;
 
-    let mut scmd = pair.server.command();
+    let mut scmd = pair.server.command(ctx.c_buffers);
     scmd.args([
         "server",
         "--port",
@@ -496,7 +506,7 @@ fn run_one(cfg: &Config, pair: &Pair, ctx: &Ctx) -> Result<RunResult, String> {
         .filter(|p| (1..=65535).contains(p))
         .ok_or_else(|| format!("the {sname} server reported no port"))? as u16;
 
-    let mut ccmd = pair.client.command();
+    let mut ccmd = pair.client.command(ctx.c_buffers);
     ccmd.args(cfg.worker_args(port, stall, ctx.lost_after_ms, max_seconds));
     let mut client = Proc::spawn(ccmd, format!("{} client", pair.client.name()), true)?;
     client.expect(
@@ -897,18 +907,34 @@ pub fn run(a: Args) -> CliResult {
         stop: stop.clone(),
         timeout: a.timeout,
         lost_after_ms: a.lost_after_ms,
+        c_buffers: a.c_buffers,
+    };
+    let our_buffers = if a.c_buffers {
+        256 * 1024
+    } else {
+        enet::SOCKET_BUFFER_SIZE
     };
     if a.json {
         println!(
             "{}",
             json!({"event": "start", "debug_build": cfg!(debug_assertions),
                    "libenet": c_build.as_ref().map(|b| b.version.clone()),
+                   "socket_buffers": {"rust": our_buffers, "c": 256 * 1024},
                    "workloads": configs.iter().map(|c| c.label.clone()).collect::<Vec<_>>()})
         );
     } else if let Some(b) = &c_build {
         println!(
             "C: libenet {} via pkg-config, bench_peer built with -O2",
             b.version
+        );
+        println!(
+            "socket buffers requested: ours {} KiB{}, C 256 KiB (enet_host_create)",
+            our_buffers / 1024,
+            if a.c_buffers {
+                " (--c-buffers)"
+            } else {
+                " (library default; --c-buffers for 256 KiB)"
+            }
         );
     }
     let mut failures: Vec<String> = Vec::new();

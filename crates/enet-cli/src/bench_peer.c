@@ -13,7 +13,8 @@
  *                     [--rate R] --timeout S --lost-after-ms L --max-seconds S
  *
  * Protocol settings: 1 channel, MTU 1392, no bandwidth limits, no compression, no
- * checksum; the library's own socket buffers (256 KiB).
+ * checksum; the library's own socket buffers (256 KiB). The Rust worker uses its own
+ * library's default (1 MiB) unless `enet bench --c-buffers` asks for 256 KiB.
  *
  * Client stdin/stdout handshake (lets the orchestrator sample CPU times between phases):
  *   -> {"event":"ready"}       wait for a line on stdin, then connect all K peers

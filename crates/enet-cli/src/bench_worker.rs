@@ -4,7 +4,9 @@
 //! algorithm, same JSON lines on stdout. Keep the two in step.
 //!
 //! Protocol settings: 1 channel, MTU 1392, no bandwidth limits, no compression, no
-//! checksum, 256 KiB socket buffers (what `enet_host_create` asks for).
+//! checksum. Socket buffers are this library's defaults ([`enet::SOCKET_BUFFER_SIZE`],
+//! 1 MiB), as a user gets them; `--c-buffers` asks for the 256 KiB that `enet_host_create`
+//! asks for instead, to compare the protocol engines alone.
 //!
 //! Client stdin/stdout handshake (lets the orchestrator sample CPU times between phases):
 //! `ready` → (line on stdin) → connect all peers → `connected` → (line on stdin) →
@@ -83,6 +85,9 @@ pub struct Args {
     /// Both: exit after this many seconds whatever happens.
     #[arg(long, default_value_t = 600.0)]
     pub max_seconds: f64,
+    /// Both: ask for C ENet's 256 KiB socket buffers instead of this library's default.
+    #[arg(long)]
+    pub c_buffers: bool,
 }
 
 struct Client {
@@ -125,7 +130,7 @@ fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-fn create_host(port: u16, peers: usize) -> Result<UdpHost, String> {
+fn create_host(port: u16, peers: usize, c_buffers: bool) -> Result<UdpHost, String> {
     let cfg = HostConfig {
         peer_count: peers,
         channel_limit: CHANNELS,
@@ -134,10 +139,12 @@ fn create_host(port: u16, peers: usize) -> Result<UdpHost, String> {
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let host = UdpHost::bind(addr, cfg).map_err(|e| format!("cannot bind {addr}: {e}"))?;
-    let sock = socket2::SockRef::from(host.socket());
-    // As enet_host_create does; harmless if refused.
-    let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
-    let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+    if c_buffers {
+        let sock = socket2::SockRef::from(host.socket());
+        // As enet_host_create does; harmless if refused.
+        let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+        let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+    }
     Ok(host)
 }
 
@@ -149,7 +156,7 @@ pub fn run(a: Args) -> CliResult {
 }
 
 fn server(a: &Args) -> CliResult {
-    let mut host = create_host(a.port, a.peers)?;
+    let mut host = create_host(a.port, a.peers, a.c_buffers)?;
     line(json!({"event": "listening", "impl": "rust", "port": host.local_addr().port()}));
     let end = Instant::now() + Duration::from_secs_f64(a.max_seconds);
     while Instant::now() < end {
@@ -192,7 +199,7 @@ fn client(a: &Args) -> CliResult {
     };
     let epoch = Instant::now();
     let now_us = || epoch.elapsed().as_micros() as u64;
-    let mut host = create_host(0, k)?;
+    let mut host = create_host(0, k, a.c_buffers)?;
     let total = k as u64 * m;
     let mut cl: Vec<Client> = Vec::with_capacity(k);
     let mut status = vec![OUTSTANDING; total as usize];
