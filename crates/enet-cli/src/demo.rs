@@ -33,6 +33,8 @@ struct Bot {
     received: [u64; 3],
     chat_seen: u64,
     sent: [u64; 3],
+    /// Packets received (all modes) when the table was last printed.
+    received_at_last_table: u64,
 }
 
 impl Bot {
@@ -127,6 +129,7 @@ pub fn run(a: Args) -> CliResult {
             received: [0; 3],
             chat_seen: 0,
             sent: [0; 3],
+            received_at_last_table: 0,
         });
     }
     // Lobby: like a game that waits for its players, traffic starts once every bot has joined,
@@ -231,8 +234,8 @@ pub fn run(a: Args) -> CliResult {
                 start.elapsed().as_secs_f64()
             );
             println!(
-                "    {:<6} {:>8} {:>8} {:>10} {:>10} {:>10}",
-                "peer", "rtt ms", "loss %", "chat rx", "pos rx", "ping rx"
+                "    {:<6} {:>7} {:>7} {:>7} {:>9} {:>8} {:>7} {:>8}",
+                "peer", "rtt ms", "loss %", "link %", "rx msg/s", "chat rx", "pos rx", "ping rx"
             );
             for bot in bots.iter_mut() {
                 let (rtt, loss) = bot
@@ -246,9 +249,22 @@ pub fn run(a: Args) -> CliResult {
                         )
                     })
                     .unwrap_or((0.0, 0.0));
+                // What the simulated uplink dropped; ENet's own estimate ("loss %") counts
+                // only reliable commands and is averaged over 10 s windows.
+                let link = bot
+                    .mp
+                    .host()
+                    .and_then(|h| h.link_conditioner_stats().ok().flatten())
+                    .map_or(0.0, |(out, _)| {
+                        100.0 * out.dropped() as f64 / out.sent.max(1) as f64
+                    });
+                let total: u64 = bot.received.iter().sum();
+                let rx_rate = (total - bot.received_at_last_table) as f64 / secs;
+                bot.received_at_last_table = total;
+                let [chat, pos, ping] = bot.received;
                 println!(
-                    "    {:<6} {:>8.0} {:>8.1} {:>10} {:>10} {:>10}",
-                    bot.name, rtt, loss, bot.received[0], bot.received[1], bot.received[2]
+                    "    {:<6} {rtt:>7.0} {loss:>7.1} {link:>7.1} {rx_rate:>9.0} {chat:>8} {pos:>7} {ping:>8}",
+                    bot.name
                 );
             }
         }

@@ -30,7 +30,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
-use enet_proto::sim::LinkConfig;
+use enet_proto::sim::{LinkConfig, LinkStats};
 use enet_proto::{
     DisconnectReason, Event, HostConfig, HostTotals, Packet, PacketFlags, PeerId, PeerState,
 };
@@ -355,6 +355,10 @@ impl EnetConnection {
         self.active.as_mut().ok_or(Error::Unconfigured)
     }
 
+    fn active_ref(&self) -> Result<&Active> {
+        self.active.as_ref().ok_or(Error::Unconfigured)
+    }
+
     /// Starts a connection to `address` (IP literal or host name) and `port` (1..=65535)
     /// with `channels` channels (0, or more than 255, means 255) and 32-bit connect `data`.
     ///
@@ -559,6 +563,13 @@ impl EnetConnection {
     ) -> Result<()> {
         self.active()?.udp.set_link_conditioner(outgoing, incoming);
         Ok(())
+    }
+
+    /// What the link conditioner did so far: `(outgoing, incoming)` totals (datagrams sent
+    /// into it, delivered, dropped, duplicated, reordered), or `None` when no conditioner is
+    /// set. Fails with [`Error::Unconfigured`] on an inactive connection.
+    pub fn link_conditioner_stats(&self) -> Result<Option<(LinkStats, LinkStats)>> {
+        Ok(self.active_ref()?.udp.link_conditioner_stats())
     }
 
     /// How many times a peer of this connection has become inactive so far (disconnect

@@ -56,6 +56,7 @@ fn assert_all_unconfigured(c: &mut EnetConnection) {
     );
     assert!(c.get_peers().is_empty(), "Godot returns an empty array");
     assert!(c.engine().is_none());
+    assert_code(c.link_conditioner_stats(), UNCONFIGURED);
 }
 
 #[test]
@@ -919,4 +920,31 @@ fn set_link_conditioner_and_engine_accessors() {
     let e = s.engine().unwrap();
     assert_eq!(e.peer_count(), 4);
     assert_eq!(e.connected_peers(), 0);
+}
+
+#[test]
+fn link_conditioner_stats_count_what_the_conditioner_did() {
+    let (_s, port) = server(4, 0);
+    let mut c = client();
+    assert!(c.link_conditioner_stats().unwrap().is_none());
+    // Everything this client sends is lost: its CONNECT attempts never reach the server.
+    c.set_link_conditioner(Some(LinkConfig::new().with_loss(1.0)), None)
+        .unwrap();
+    c.connect_to_host("127.0.0.1", port, 1, 0).unwrap();
+    // Wait for the first CONNECT and its retransmission (due after 500 ms).
+    let end = Instant::now() + Duration::from_secs(5);
+    let sent = |c: &EnetConnection| c.link_conditioner_stats().unwrap().unwrap().0.sent;
+    while sent(&c) < 2 && Instant::now() < end {
+        c.service(Duration::from_millis(50)).unwrap();
+    }
+    let (out, inc) = c
+        .link_conditioner_stats()
+        .unwrap()
+        .expect("a conditioner is set");
+    assert!(out.sent >= 2, "{out:?}");
+    assert_eq!(out.dropped_loss, out.sent, "{out:?}");
+    assert_eq!(out.delivered, 0, "{out:?}");
+    assert_eq!(inc.sent, 0, "nothing came back: {inc:?}");
+    c.set_link_conditioner(None, None).unwrap();
+    assert!(c.link_conditioner_stats().unwrap().is_none());
 }
