@@ -75,6 +75,10 @@ pub struct Args {
     /// with its own defaults, as its users get it).
     #[arg(long)]
     pub c_buffers: bool,
+    /// Longest busy-poll spin of our side in µs before it sleeps on the socket (default:
+    /// the library's, 50 µs, adaptive; 0 turns busy polling off).
+    #[arg(long)]
+    pub busy_poll_us: Option<u64>,
 }
 
 /// One benchmark configuration.
@@ -249,14 +253,17 @@ impl Imp {
         }
     }
 
-    /// The worker's command line; `c_buffers` gives our worker C ENet's socket buffers.
-    fn command(&self, c_buffers: bool) -> Command {
+    /// The worker's command line, with our worker's options from `ctx`.
+    fn command(&self, ctx: &Ctx) -> Command {
         match self {
             Imp::Rust(exe) => {
                 let mut c = Command::new(exe);
                 c.arg("bench-worker");
-                if c_buffers {
+                if ctx.c_buffers {
                     c.arg("--c-buffers");
+                }
+                if let Some(us) = ctx.busy_poll_us {
+                    c.arg("--busy-poll-us").arg(us.to_string());
                 }
                 c
             }
@@ -473,6 +480,7 @@ struct Ctx {
     timeout: f64,
     lost_after_ms: u64,
     c_buffers: bool,
+    busy_poll_us: Option<u64>,
 }
 
 /// Runs one configuration with one implementation.
@@ -483,7 +491,7 @@ fn run_one(cfg: &Config, pair: &Pair, ctx: &Ctx) -> Result<RunResult, String> {
     let max_seconds = limit + 30.0;
     let stop = &*ctx.stop;
 
-    let mut scmd = pair.server.command(ctx.c_buffers);
+    let mut scmd = pair.server.command(ctx);
     scmd.args([
         "server",
         "--port",
@@ -506,7 +514,7 @@ fn run_one(cfg: &Config, pair: &Pair, ctx: &Ctx) -> Result<RunResult, String> {
         .filter(|p| (1..=65535).contains(p))
         .ok_or_else(|| format!("the {sname} server reported no port"))? as u16;
 
-    let mut ccmd = pair.client.command(ctx.c_buffers);
+    let mut ccmd = pair.client.command(ctx);
     ccmd.args(cfg.worker_args(port, stall, ctx.lost_after_ms, max_seconds));
     let mut client = Proc::spawn(ccmd, format!("{} client", pair.client.name()), true)?;
     client.expect(
@@ -908,6 +916,7 @@ pub fn run(a: Args) -> CliResult {
         timeout: a.timeout,
         lost_after_ms: a.lost_after_ms,
         c_buffers: a.c_buffers,
+        busy_poll_us: a.busy_poll_us,
     };
     let our_buffers = if a.c_buffers {
         256 * 1024

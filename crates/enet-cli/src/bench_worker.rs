@@ -88,6 +88,9 @@ pub struct Args {
     /// Both: ask for C ENet's 256 KiB socket buffers instead of this library's default.
     #[arg(long)]
     pub c_buffers: bool,
+    /// Both: longest busy-poll spin in µs (default: the library's; 0 turns it off).
+    #[arg(long)]
+    pub busy_poll_us: Option<u64>,
 }
 
 struct Client {
@@ -130,7 +133,7 @@ fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-fn create_host(port: u16, peers: usize, c_buffers: bool) -> Result<UdpHost, String> {
+fn create_host(port: u16, peers: usize, a: &Args) -> Result<UdpHost, String> {
     let cfg = HostConfig {
         peer_count: peers,
         channel_limit: CHANNELS,
@@ -138,8 +141,11 @@ fn create_host(port: u16, peers: usize, c_buffers: bool) -> Result<UdpHost, Stri
         ..HostConfig::default()
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let host = UdpHost::bind(addr, cfg).map_err(|e| format!("cannot bind {addr}: {e}"))?;
-    if c_buffers {
+    let mut host = UdpHost::bind(addr, cfg).map_err(|e| format!("cannot bind {addr}: {e}"))?;
+    if let Some(us) = a.busy_poll_us {
+        host.set_busy_poll_limit(Duration::from_micros(us));
+    }
+    if a.c_buffers {
         let sock = socket2::SockRef::from(host.socket());
         // As enet_host_create does; harmless if refused.
         let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
@@ -156,7 +162,7 @@ pub fn run(a: Args) -> CliResult {
 }
 
 fn server(a: &Args) -> CliResult {
-    let mut host = create_host(a.port, a.peers, a.c_buffers)?;
+    let mut host = create_host(a.port, a.peers, a)?;
     line(json!({"event": "listening", "impl": "rust", "port": host.local_addr().port()}));
     let end = Instant::now() + Duration::from_secs_f64(a.max_seconds);
     while Instant::now() < end {
@@ -199,7 +205,7 @@ fn client(a: &Args) -> CliResult {
     };
     let epoch = Instant::now();
     let now_us = || epoch.elapsed().as_micros() as u64;
-    let mut host = create_host(0, k, a.c_buffers)?;
+    let mut host = create_host(0, k, a)?;
     let total = k as u64 * m;
     let mut cl: Vec<Client> = Vec::with_capacity(k);
     let mut status = vec![OUTSTANDING; total as usize];

@@ -565,6 +565,15 @@ impl EnetConnection {
         Ok(())
     }
 
+    /// Sets the longest time [`EnetConnection::service`] may poll the socket without
+    /// sleeping before it sleeps on it (a Rust extension; 50 µs by default, `Duration::ZERO`
+    /// turns it off). The spin is adaptive and only happens under dense traffic; see
+    /// [`UdpHost::set_busy_poll_limit`].
+    pub fn set_busy_poll_limit(&mut self, limit: Duration) -> Result<()> {
+        self.active()?.udp.set_busy_poll_limit(limit);
+        Ok(())
+    }
+
     /// What the link conditioner did so far: `(outgoing, incoming)` totals (datagrams sent
     /// into it, delivered, dropped, duplicated, reordered), or `None` when no conditioner is
     /// set. Fails with [`Error::Unconfigured`] on an inactive connection.

@@ -28,4 +28,4 @@ pub use enet_proto::{
     PacketFlags, PeerId, PeerInfo, PeerState, RangeCoder,
 };
 pub use error::{Error, GodotError, Result};
-pub use udp::{UdpHost, SOCKET_BUFFER_SIZE};
+pub use udp::{UdpHost, DEFAULT_BUSY_POLL_LIMIT, SOCKET_BUFFER_SIZE};

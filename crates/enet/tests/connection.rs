@@ -57,6 +57,7 @@ fn assert_all_unconfigured(c: &mut EnetConnection) {
     assert!(c.get_peers().is_empty(), "Godot returns an empty array");
     assert!(c.engine().is_none());
     assert_code(c.link_conditioner_stats(), UNCONFIGURED);
+    assert_code(c.set_busy_poll_limit(Duration::ZERO), UNCONFIGURED);
 }
 
 #[test]
@@ -917,6 +918,8 @@ fn set_link_conditioner_and_engine_accessors() {
     s.set_link_conditioner(None, Some(LinkConfig::new()))
         .unwrap();
     s.set_link_conditioner(None, None).unwrap();
+    s.set_busy_poll_limit(Duration::ZERO).unwrap();
+    s.set_busy_poll_limit(Duration::from_micros(20)).unwrap();
     let e = s.engine().unwrap();
     assert_eq!(e.peer_count(), 4);
     assert_eq!(e.connected_peers(), 0);
