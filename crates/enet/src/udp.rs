@@ -973,8 +973,9 @@ mod tests {
         for _ in 0..300 {
             assert!(h.service(Duration::from_micros(200)).unwrap().is_none());
         }
+        // (How many of these calls slept depends on scheduling: a call whose timeout has
+        // passed by the time it would wait returns at once. Spins are what matters here.)
         let s = h.io_stats();
-        assert!(s.waits >= 300, "{s:?}");
         assert!(s.spins <= 3, "an idle host stops spinning at once: {s:?}");
         h.set_busy_poll_limit(Duration::ZERO);
         for _ in 0..600 {
