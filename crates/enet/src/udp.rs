@@ -625,7 +625,10 @@ impl UdpHost {
                 }
                 std::hint::spin_loop();
             }
-            self.busy_poll.record_spin(false);
+            // A spin cut short by the caller's timeout or a timer says little about traffic.
+            if spin >= self.busy_poll.limit {
+                self.busy_poll.record_spin(false);
+            }
         }
         self.stats.waits += 1;
         let left = wait.saturating_sub(start.elapsed());
