@@ -919,7 +919,7 @@ pub fn run(a: Args) -> CliResult {
         busy_poll_us: a.busy_poll_us,
     };
     let our_buffers = if a.c_buffers {
-        256 * 1024
+        crate::bench_worker::SOCKET_BUFFER
     } else {
         enet::SOCKET_BUFFER_SIZE
     };
@@ -928,22 +928,25 @@ pub fn run(a: Args) -> CliResult {
             "{}",
             json!({"event": "start", "debug_build": cfg!(debug_assertions),
                    "libenet": c_build.as_ref().map(|b| b.version.clone()),
-                   "socket_buffers": {"rust": our_buffers, "c": 256 * 1024},
+                   "socket_buffers": {"rust": our_buffers, "c": crate::bench_worker::SOCKET_BUFFER},
                    "workloads": configs.iter().map(|c| c.label.clone()).collect::<Vec<_>>()})
         );
-    } else if let Some(b) = &c_build {
+    } else {
+        if let Some(b) = &c_build {
+            println!(
+                "C: libenet {} via pkg-config, bench_peer built with -O2",
+                b.version
+            );
+        }
         println!(
-            "C: libenet {} via pkg-config, bench_peer built with -O2",
-            b.version
-        );
-        println!(
-            "socket buffers requested: ours {} KiB{}, C 256 KiB (enet_host_create)",
+            "socket buffers requested: ours {} KiB{}, C {} KiB (enet_host_create)",
             our_buffers / 1024,
             if a.c_buffers {
                 " (--c-buffers)"
             } else {
-                " (library default; --c-buffers for 256 KiB)"
-            }
+                " (library default; --c-buffers for C's size)"
+            },
+            crate::bench_worker::SOCKET_BUFFER / 1024
         );
     }
     let mut failures: Vec<String> = Vec::new();

@@ -114,17 +114,23 @@ pub fn run(a: Args) -> CliResult {
             Duration::from_millis(a.latency),
             Duration::from_millis(a.latency / 4),
         );
-    let mut bots = Vec::new();
-    for i in 0..a.bots {
+    // A bot's client, its uplink behind the link conditioner.
+    let new_client = |name: &str| -> Result<EnetMultiplayerPeer, String> {
         let mut mp = EnetMultiplayerPeer::new();
         mp.create_client("127.0.0.1", port, 0, 0, 0, 0)
-            .map_err(|e| format!("bot {i} cannot connect: {e}"))?;
+            .map_err(|e| format!("{name} cannot connect: {e}"))?;
         if let Some(h) = mp.host() {
             h.set_link_conditioner(Some(link.clone()), None)
                 .map_err(|e| e.to_string())?;
         }
+        Ok(mp)
+    };
+    let mut bots = Vec::new();
+    for i in 0..a.bots {
+        let name = format!("bot{}", i + 1);
+        let mp = new_client(&name)?;
         bots.push(Bot {
-            name: format!("bot{}", i + 1),
+            name,
             mp,
             received: [0; 3],
             chat_seen: 0,
@@ -134,7 +140,8 @@ pub fn run(a: Args) -> CliResult {
     }
     // Lobby: like a game that waits for its players, traffic starts once every bot has joined,
     // so every chat line has every other bot as a recipient. Joins retry through the lossy
-    // uplinks (the first CONNECT retransmission comes after 500 ms), so allow generous time.
+    // uplinks (the first CONNECT retransmission comes after 500 ms), so allow generous time;
+    // a bot whose attempt fails altogether (every CONNECT lost) tries again, as a player would.
     let lobby_start = Instant::now();
     let lobby_limit = Duration::from_secs(15);
     let mut joined = 0usize;
@@ -153,13 +160,24 @@ pub fn run(a: Args) -> CliResult {
         }
         server.poll_with_timeout(Duration::from_millis(1));
         while let Some(ev) = server.poll_event() {
-            if let MultiplayerEvent::PeerConnected(id) = ev {
-                joined += 1;
-                println!("  server: peer {id} joined ({joined}/{})", a.bots);
+            match ev {
+                MultiplayerEvent::PeerConnected(id) => {
+                    joined += 1;
+                    println!("  server: peer {id} joined ({joined}/{})", a.bots);
+                }
+                MultiplayerEvent::PeerDisconnected(id) => {
+                    joined = joined.saturating_sub(1);
+                    println!("  server: peer {id} left");
+                }
             }
         }
         for bot in bots.iter_mut() {
             bot.receive();
+            if bot.mp.get_connection_status() == enet_multiplayer::ConnectionStatus::Disconnected {
+                println!("  {}: join failed, trying again", bot.name);
+                bot.mp.close();
+                bot.mp = new_client(&bot.name)?;
+            }
         }
     }
     println!(
@@ -182,7 +200,10 @@ pub fn run(a: Args) -> CliResult {
                     joined += 1;
                     println!("  server: peer {id} joined ({joined}/{})", a.bots);
                 }
-                MultiplayerEvent::PeerDisconnected(id) => println!("  server: peer {id} left"),
+                MultiplayerEvent::PeerDisconnected(id) => {
+                    joined = joined.saturating_sub(1);
+                    println!("  server: peer {id} left");
+                }
             }
         }
         relayed += relay(&mut server);
@@ -204,12 +225,13 @@ pub fn run(a: Args) -> CliResult {
                 (TransferMode::Reliable, 20),
             ];
             for &(mode, every) in sends {
-                if !tick.is_multiple_of(every) {
+                // From the first tick on, so that even a short run sends every kind.
+                if !(tick - 1).is_multiple_of(every) {
                     continue;
                 }
                 let payload = match mode {
                     TransferMode::Reliable => {
-                        format!("chat:{} says hello #{}", bot.name, tick / 20)
+                        format!("chat:{} says hello #{}", bot.name, tick / 20 + 1)
                     }
                     TransferMode::UnreliableOrdered => {
                         format!("pos:{}:{:.2}", bot.name, (tick as f64 / 10.0).sin())

@@ -299,7 +299,7 @@ fn bad_input_gives_a_clear_error() {
 fn demo_succeeds_under_heavy_loss() {
     for _ in 0..2 {
         let out = enet()
-            .args(["demo", "--seconds", "1", "--loss", "30", "--bots", "5"])
+            .args(["demo", "--seconds", "2", "--loss", "30", "--bots", "5"])
             .output()
             .expect("run enet demo");
         let stdout = String::from_utf8_lossy(&out.stdout);

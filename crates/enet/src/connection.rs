@@ -567,8 +567,9 @@ impl EnetConnection {
 
     /// Sets the longest time [`EnetConnection::service`] may poll the socket without
     /// sleeping before it sleeps on it (a Rust extension; 50 µs by default, `Duration::ZERO`
-    /// turns it off). The spin is adaptive and only happens under dense traffic; see
-    /// [`UdpHost::set_busy_poll_limit`].
+    /// turns it off). The spin is adaptive: it goes on while most spins find a datagram
+    /// (dense traffic) and otherwise costs at most one probe spin per 256 sleeps; see
+    /// [`UdpHost::set_busy_poll_limit`]. Re-creating the host restores the default.
     pub fn set_busy_poll_limit(&mut self, limit: Duration) -> Result<()> {
         self.active()?.udp.set_busy_poll_limit(limit);
         Ok(())
