@@ -117,8 +117,15 @@ impl Client for Godot {
             .ok()
     }
     fn disconnect(&mut self) {
-        self.mp.disconnect_peer(1, false);
-        let end = Instant::now() + Duration::from_secs(1);
+        // Deliver what is still queued first: a plain disconnect drops unsent packets, as
+        // ENet's does.
+        match self.mp.get_peer(1) {
+            Some(mut p) => {
+                let _ = p.peer_disconnect_later(0);
+            }
+            None => self.mp.disconnect_peer(1, false),
+        }
+        let end = Instant::now() + DISCONNECT_GRACE;
         while self.mp.get_connection_status() != ConnectionStatus::Disconnected
             && Instant::now() < end
         {
@@ -185,8 +192,9 @@ impl Client for Raw {
             .ok()
     }
     fn disconnect(&mut self) {
-        let _ = self.conn.peer(self.peer).peer_disconnect(0);
-        let end = Instant::now() + Duration::from_secs(1);
+        // As above: deliver what is queued, then disconnect.
+        let _ = self.conn.peer(self.peer).peer_disconnect_later(0);
+        let end = Instant::now() + DISCONNECT_GRACE;
         while Instant::now() < end {
             match self.conn.service(Duration::from_millis(10)) {
                 Ok(ev) if ev.kind == EventType::Disconnect => break,
@@ -196,6 +204,10 @@ impl Client for Raw {
         }
     }
 }
+
+/// How long a finished run waits for its queued packets and the graceful disconnect before
+/// it closes the connection anyway.
+const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
 
 fn open(a: &Args) -> Result<Box<dyn Client>, String> {
     let (host, port) = split_host_port(&a.addr)?;
