@@ -77,6 +77,23 @@ fn relay(server: &mut EnetMultiplayerPeer) -> u64 {
     relayed
 }
 
+/// Services the server once and reports bots joining and leaving; `joined` counts them.
+fn poll_server(server: &mut EnetMultiplayerPeer, joined: &mut usize, bots: usize) {
+    server.poll_with_timeout(Duration::from_millis(1));
+    while let Some(ev) = server.poll_event() {
+        match ev {
+            MultiplayerEvent::PeerConnected(id) => {
+                *joined += 1;
+                println!("  server: peer {id} joined ({joined}/{bots})");
+            }
+            MultiplayerEvent::PeerDisconnected(id) => {
+                *joined = joined.saturating_sub(1);
+                println!("  server: peer {id} left");
+            }
+        }
+    }
+}
+
 fn mode_index(m: TransferMode) -> usize {
     match m {
         TransferMode::Reliable => 0,
@@ -158,19 +175,7 @@ pub fn run(a: Args) -> CliResult {
             );
             return Ok(1);
         }
-        server.poll_with_timeout(Duration::from_millis(1));
-        while let Some(ev) = server.poll_event() {
-            match ev {
-                MultiplayerEvent::PeerConnected(id) => {
-                    joined += 1;
-                    println!("  server: peer {id} joined ({joined}/{})", a.bots);
-                }
-                MultiplayerEvent::PeerDisconnected(id) => {
-                    joined = joined.saturating_sub(1);
-                    println!("  server: peer {id} left");
-                }
-            }
-        }
+        poll_server(&mut server, &mut joined, a.bots);
         for bot in bots.iter_mut() {
             bot.receive();
             if bot.mp.get_connection_status() == enet_multiplayer::ConnectionStatus::Disconnected {
@@ -193,19 +198,7 @@ pub fn run(a: Args) -> CliResult {
     let mut last_relayed = 0u64;
     let mut last_table = start;
     while Instant::now() < end {
-        server.poll_with_timeout(Duration::from_millis(1));
-        while let Some(ev) = server.poll_event() {
-            match ev {
-                MultiplayerEvent::PeerConnected(id) => {
-                    joined += 1;
-                    println!("  server: peer {id} joined ({joined}/{})", a.bots);
-                }
-                MultiplayerEvent::PeerDisconnected(id) => {
-                    joined = joined.saturating_sub(1);
-                    println!("  server: peer {id} left");
-                }
-            }
-        }
+        poll_server(&mut server, &mut joined, a.bots);
         relayed += relay(&mut server);
         let now = Instant::now();
         let send_now = now >= next_tick;
