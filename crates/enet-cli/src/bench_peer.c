@@ -87,6 +87,20 @@ static uint64_t get_u64(const uint8_t *p) {
     return v;
 }
 
+/* Sends connection c's next message, stamped with now; its send time goes to
+ * sent_at[seq] (the connection's row). */
+static void send_next(Client *x, size_t c, uint64_t now, const uint8_t *template,
+                      size_t size, enet_uint32 flags, uint64_t *sent_at) {
+    ENetPacket *p = enet_packet_create(template, size, flags);
+    if (p == NULL) die("enet_packet_create failed");
+    put_u32(p->data, (uint32_t) x->sent);
+    put_u32(p->data + 4, (uint32_t) c);
+    put_u64(p->data + 8, now);
+    sent_at[x->sent] = now;
+    if (enet_peer_send(x->peer, 0, p) < 0) die("enet_peer_send failed");
+    x->sent++;
+}
+
 /* Blocks until a line (or EOF) arrives on stdin; EOF before the line means the
  * orchestrator is gone: exit quietly. */
 static void wait_line(void) {
@@ -253,14 +267,7 @@ static int run_client(const Options *o) {
             for (size_t c = 0; c < k; c++) {
                 Client *x = &cl[c];
                 while (x->sent < m && x->sent - x->echoed - x->lost < o->window) {
-                    ENetPacket *p = enet_packet_create(template, size, flags);
-                    if (p == NULL) die("enet_packet_create failed");
-                    put_u32(p->data, (uint32_t) x->sent);
-                    put_u32(p->data + 4, (uint32_t) c);
-                    put_u64(p->data + 8, now);
-                    sent_at[c * m + x->sent] = now;
-                    if (enet_peer_send(x->peer, 0, p) < 0) die("enet_peer_send failed");
-                    x->sent++;
+                    send_next(x, c, now, template, size, flags, &sent_at[c * m]);
                     sent_total++;
                     last_activity = now;
                 }
@@ -268,15 +275,7 @@ static int run_client(const Options *o) {
         } else {
             while (next_g < total && t0 + (uint64_t) ((double) next_g * per_us) <= now) {
                 size_t c = (size_t) (next_g % k);
-                Client *x = &cl[c];
-                ENetPacket *p = enet_packet_create(template, size, flags);
-                if (p == NULL) die("enet_packet_create failed");
-                put_u32(p->data, (uint32_t) x->sent);
-                put_u32(p->data + 4, (uint32_t) c);
-                put_u64(p->data + 8, now);
-                sent_at[c * m + x->sent] = now;
-                if (enet_peer_send(x->peer, 0, p) < 0) die("enet_peer_send failed");
-                x->sent++;
+                send_next(&cl[c], c, now, template, size, flags, &sent_at[c * m]);
                 sent_total++;
                 last_activity = now;
                 next_g++;

@@ -295,27 +295,26 @@ fn client(a: &Args) -> CliResult {
     while error.is_none() && resolved < total {
         let now = now_us();
         let mut next_due = 0u64;
+        // Sends connection `c`'s next message, stamped `now`.
+        let mut send_next = |c: usize, x: &mut Client| -> Result<(), String> {
+            sent_at[c * m as usize + x.sent as usize] = now;
+            host.send(x.peer, 0, make(x.sent, c, now))
+                .map_err(|e| format!("send: {e}"))?;
+            x.sent += 1;
+            sent_total += 1;
+            last_activity = now;
+            Ok(())
+        };
         if a.rate <= 0.0 {
             for (c, x) in cl.iter_mut().enumerate() {
                 while x.sent < m && x.sent - x.echoed - x.lost < a.window {
-                    sent_at[c * m as usize + x.sent as usize] = now;
-                    host.send(x.peer, 0, make(x.sent, c, now))
-                        .map_err(|e| format!("send: {e}"))?;
-                    x.sent += 1;
-                    sent_total += 1;
-                    last_activity = now;
+                    send_next(c, x)?;
                 }
             }
         } else {
             while next_g < total && t0 + (next_g as f64 * per_us) as u64 <= now {
                 let c = (next_g % k as u64) as usize;
-                let x = &mut cl[c];
-                sent_at[c * m as usize + x.sent as usize] = now;
-                host.send(x.peer, 0, make(x.sent, c, now))
-                    .map_err(|e| format!("send: {e}"))?;
-                x.sent += 1;
-                sent_total += 1;
-                last_activity = now;
+                send_next(c, &mut cl[c])?;
                 next_g += 1;
             }
             if next_g < total {

@@ -5,7 +5,6 @@
 //! the C peer reports the ENet channel and packet flags of everything it receives.
 
 use std::collections::BTreeMap;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use enet_interop::{flags, pattern, pattern_seed, CEvent, CPeer, CPeerOpts, Received};
@@ -13,86 +12,12 @@ use enet_multiplayer::{
     ConnectionStatus, EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode,
 };
 
+#[path = "../../enet-multiplayer/tests/support/mod.rs"]
+mod support;
+use support::{pump, Node, Pkt};
+
 const T: Duration = Duration::from_secs(5);
 const LOCALHOST: &str = "127.0.0.1";
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Pkt {
-    from: i32,
-    channel: i32,
-    mode: TransferMode,
-    data: Vec<u8>,
-}
-
-/// A multiplayer peer plus everything it has delivered so far.
-struct Node {
-    mp: EnetMultiplayerPeer,
-    events: Vec<MultiplayerEvent>,
-    packets: Vec<Pkt>,
-}
-
-impl Node {
-    fn new(mp: EnetMultiplayerPeer) -> Node {
-        Node {
-            mp,
-            events: Vec::new(),
-            packets: Vec::new(),
-        }
-    }
-
-    fn step(&mut self) {
-        self.mp.poll();
-        while let Some(e) = self.mp.poll_event() {
-            self.events.push(e);
-        }
-        while self.mp.get_available_packet_count() > 0 {
-            let from = self.mp.get_packet_peer();
-            let channel = self.mp.get_packet_channel();
-            let mode = self.mp.get_packet_mode();
-            let data = self.mp.get_packet().expect("a packet is queued").to_vec();
-            self.packets.push(Pkt {
-                from,
-                channel,
-                mode,
-                data,
-            });
-        }
-    }
-
-    fn send(
-        &mut self,
-        target: i32,
-        mode: TransferMode,
-        channel: i32,
-        data: &[u8],
-    ) -> enet::Result<()> {
-        self.mp.set_target_peer(target);
-        self.mp.set_transfer_mode(mode);
-        self.mp.set_transfer_channel(channel);
-        self.mp.put_packet(data)
-    }
-}
-
-/// Steps every node until `done` holds (true) or `timeout` passes (false).
-fn pump(
-    nodes: &mut [&mut Node],
-    timeout: Duration,
-    mut done: impl FnMut(&[&mut Node]) -> bool,
-) -> bool {
-    let end = Instant::now() + timeout;
-    loop {
-        for n in nodes.iter_mut() {
-            n.step();
-        }
-        if done(nodes) {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-}
 
 /// Steps the Rust nodes while waiting for a C event matching `pred`; panics on timeout.
 fn drive_until(

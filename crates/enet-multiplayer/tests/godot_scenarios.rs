@@ -12,6 +12,9 @@ use enet_multiplayer::{
     MAX_PACKET_SIZE,
 };
 
+mod support;
+use support::{pump, pump_for, Node, Pkt};
+
 const T: Duration = Duration::from_secs(5);
 const LOCALHOST: &str = "127.0.0.1";
 const MODES: [TransferMode; 3] = [
@@ -19,103 +22,6 @@ const MODES: [TransferMode; 3] = [
     TransferMode::Unreliable,
     TransferMode::UnreliableOrdered,
 ];
-
-/// One received packet with what the getters said about it before `get_packet`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Pkt {
-    from: i32,
-    channel: i32,
-    mode: TransferMode,
-    data: Vec<u8>,
-}
-
-/// A multiplayer peer plus everything it has delivered so far.
-struct Node {
-    mp: EnetMultiplayerPeer,
-    events: Vec<MultiplayerEvent>,
-    packets: Vec<Pkt>,
-}
-
-impl Node {
-    fn new(mp: EnetMultiplayerPeer) -> Node {
-        Node {
-            mp,
-            events: Vec::new(),
-            packets: Vec::new(),
-        }
-    }
-
-    /// Polls once and moves events and packets into `events` / `packets`.
-    fn step(&mut self) {
-        self.mp.poll();
-        while let Some(e) = self.mp.poll_event() {
-            self.events.push(e);
-        }
-        while self.mp.get_available_packet_count() > 0 {
-            let from = self.mp.get_packet_peer();
-            let channel = self.mp.get_packet_channel();
-            let mode = self.mp.get_packet_mode();
-            let data = self.mp.get_packet().expect("a packet is queued").to_vec();
-            self.packets.push(Pkt {
-                from,
-                channel,
-                mode,
-                data,
-            });
-        }
-    }
-
-    fn send(
-        &mut self,
-        target: i32,
-        mode: TransferMode,
-        channel: i32,
-        data: &[u8],
-    ) -> enet::Result<()> {
-        self.mp.set_target_peer(target);
-        self.mp.set_transfer_mode(mode);
-        self.mp.set_transfer_channel(channel);
-        self.mp.put_packet(data)
-    }
-
-    fn take_events(&mut self) -> Vec<MultiplayerEvent> {
-        std::mem::take(&mut self.events)
-    }
-
-    fn take_packets(&mut self) -> Vec<Pkt> {
-        std::mem::take(&mut self.packets)
-    }
-
-    fn id(&self) -> i32 {
-        self.mp.get_unique_id()
-    }
-}
-
-/// Steps every node until `done` holds (true) or `timeout` passes (false).
-fn pump(
-    nodes: &mut [&mut Node],
-    timeout: Duration,
-    mut done: impl FnMut(&[&mut Node]) -> bool,
-) -> bool {
-    let end = Instant::now() + timeout;
-    loop {
-        for n in nodes.iter_mut() {
-            n.step();
-        }
-        if done(nodes) {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Steps every node for `d`.
-fn pump_for(nodes: &mut [&mut Node], d: Duration) {
-    pump(nodes, d, |_| false);
-}
 
 fn new_server(max_clients: usize) -> (Node, u16) {
     let mut mp = EnetMultiplayerPeer::new();
