@@ -79,6 +79,10 @@ pub enum Error {
     /// The packet exceeds the host's maximum packet size.
     #[error("packet too large")]
     PacketTooLarge,
+    /// The address cannot be answered: port 0, unspecified, broadcast or multicast
+    /// (IPv4, IPv6 or IPv4-mapped IPv6).
+    #[error("address cannot be connected to (port 0, unspecified, broadcast or multicast)")]
+    InvalidAddress,
 }
 
 /// Why an incoming datagram, or the rest of one (or, where noted, one command), was dropped.
@@ -129,11 +133,29 @@ pub enum DropReason {
     InvalidVerifyConnect,
     /// A reliable command in a datagram without sent time (it cannot be acknowledged).
     MissingSentTime,
+    /// A source address no reply can reach (port 0, unspecified, broadcast or multicast),
+    /// dropped before any peer state exists.
+    UnanswerableSource,
+    /// A datagram larger than ENet's maximum MTU (4,096 bytes).
+    OversizeDatagram,
+    /// A channel's incoming queue already holds its maximum number of entries
+    /// ([`crate::host::MAXIMUM_HELD_PER_QUEUE`]); one command dropped.
+    QueueFull,
+    /// A fragment that does not sit at `fragment_number × fragment_length` of its group, as
+    /// every ENet sender places fragments.
+    MisplacedFragment,
+    /// The host's budget for buffered incoming data is spent (the heaviest peers are refused
+    /// first); one command dropped.
+    HostBufferBudget,
+    /// A half-open connection (CONNECT answered, VERIFY_CONNECT not yet acknowledged)
+    /// evicted, oldest first, to make room for a new CONNECT on a full host. Counts
+    /// evictions, not dropped datagrams.
+    HalfOpenEvicted,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = DropReason::MissingSentTime as usize + 1;
+    pub const COUNT: usize = DropReason::HalfOpenEvicted as usize + 1;
     /// Every reason, in numbering order.
     pub const ALL: [DropReason; DropReason::COUNT] = [
         DropReason::Truncated,
@@ -157,6 +179,12 @@ impl DropReason {
         DropReason::UnexpectedAcknowledge,
         DropReason::InvalidVerifyConnect,
         DropReason::MissingSentTime,
+        DropReason::UnanswerableSource,
+        DropReason::OversizeDatagram,
+        DropReason::QueueFull,
+        DropReason::MisplacedFragment,
+        DropReason::HostBufferBudget,
+        DropReason::HalfOpenEvicted,
     ];
 }
 

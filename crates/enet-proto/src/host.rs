@@ -5,14 +5,14 @@
 //! [`Host::poll_timeout`] when it next needs [`Host::handle_timeout`].
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-
 use crate::compress::Compressor;
 use crate::event::{DisconnectReason, DropReason, DropStats, Error, Event, PeerId};
+pub use crate::incoming::MAXIMUM_HELD_PER_QUEUE;
+use crate::incoming::*;
 use crate::packet::{Packet, PacketFlags};
 use crate::peer::*;
 use crate::protocol::*;
@@ -24,6 +24,14 @@ pub const DEFAULT_MTU: u32 = 1392;
 pub const DEFAULT_MAXIMUM_PACKET_SIZE: usize = 32 * 1024 * 1024;
 /// Default maximum undelivered data per peer (32 MiB).
 pub const DEFAULT_MAXIMUM_WAITING_DATA: usize = 32 * 1024 * 1024;
+/// Default budget for buffered incoming data over all peers (256 MiB).
+pub const DEFAULT_BUFFER_BUDGET: usize = 256 * 1024 * 1024;
+/// How far above [`HostConfig::maximum_waiting_data`] reliable packets that fill a gap in
+/// front of held packets may take a peer's queues: this constant, or the limit itself if
+/// that is smaller (whatever the maximum packet size).
+pub const GAP_ALLOWANCE: usize = 1024 * 1024;
+/// Largest datagram processed: ENet's maximum MTU. Larger ones are dropped, as C does.
+pub const MAXIMUM_DATAGRAM_SIZE: usize = MAXIMUM_MTU as usize;
 /// Period of the host bandwidth throttle, in ms.
 pub const BANDWIDTH_THROTTLE_INTERVAL: u32 = 1000;
 
@@ -44,6 +52,10 @@ pub struct HostConfig {
     pub maximum_packet_size: usize,
     /// Most undelivered received data held per peer.
     pub maximum_waiting_data: usize,
+    /// Most received data buffered over all peers (in the incoming queues and in
+    /// undelivered receive events), in bytes of memory committed. When it runs short, the
+    /// peers holding the most are refused first. See [`Host::buffered_bytes`].
+    pub buffer_budget: usize,
     /// Most simultaneous connections from one IP address.
     pub duplicate_peers: usize,
     /// Append a CRC-32 to every datagram (both ends must agree).
@@ -63,6 +75,7 @@ impl Default for HostConfig {
             mtu: DEFAULT_MTU,
             maximum_packet_size: DEFAULT_MAXIMUM_PACKET_SIZE,
             maximum_waiting_data: DEFAULT_MAXIMUM_WAITING_DATA,
+            buffer_budget: DEFAULT_BUFFER_BUDGET,
             duplicate_peers: MAXIMUM_PEER_ID as usize,
             checksum: false,
             seed: fresh_seed(),
@@ -189,7 +202,13 @@ pub struct Host {
     active_connects: HashMap<(SocketAddr, [u8; 4]), u16>,
     send_queue: VecDeque<u16>,
     timers: BinaryHeap<Reverse<(u64, u16)>>,
-    events: VecDeque<(Event, u32)>,
+    /// Events with the incarnation of their peer and the bytes they hold.
+    events: VecDeque<(Event, u32, usize)>,
+    /// Bytes of received data in memory: incoming queues plus undelivered receive events.
+    buffered: usize,
+    /// Half-open connections (VERIFY_CONNECT sent, not acknowledged), oldest first.
+    half_open: BTreeMap<u64, u16>,
+    half_open_counter: u64,
     pending_transmits: VecDeque<(SocketAddr, Vec<u8>)>,
     compressor: Option<Box<dyn Compressor>>,
     recv_scratch: Vec<u8>,
@@ -253,6 +272,9 @@ impl Host {
             send_queue: VecDeque::new(),
             timers: BinaryHeap::new(),
             events: VecDeque::new(),
+            buffered: 0,
+            half_open: BTreeMap::new(),
+            half_open_counter: 0,
             pending_transmits: VecDeque::new(),
             compressor: None,
             recv_scratch: vec![0; MAXIMUM_MTU as usize],
@@ -289,6 +311,19 @@ impl Host {
     /// Host-wide traffic totals.
     pub fn totals(&self) -> HostTotals {
         self.totals
+    }
+
+    /// Bytes of received data the host holds in memory: packets and fragment groups waiting
+    /// in incoming queues (payload buffers and a fixed cost per entry) plus packets in
+    /// receive events not yet polled. Never exceeds [`HostConfig::buffer_budget`] through
+    /// received data.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered
+    }
+
+    /// Half-open connections (CONNECT answered, VERIFY_CONNECT not yet acknowledged).
+    pub fn half_open_peers(&self) -> usize {
+        self.half_open.len()
     }
 
     /// The host's current service time (ms, wrapping).
@@ -418,6 +453,11 @@ impl Host {
         self.config.maximum_waiting_data = size;
     }
 
+    /// Changes the budget for buffered incoming data over all peers.
+    pub fn set_buffer_budget(&mut self, size: usize) {
+        self.config.buffer_budget = size;
+    }
+
     /// Changes how many connections one IP address may hold.
     pub fn set_duplicate_peers(&mut self, n: usize) {
         self.config.duplicate_peers = n.clamp(1, MAXIMUM_PEER_ID as usize);
@@ -515,7 +555,12 @@ impl Host {
             );
             next = Some(next.map_or(t, |n| n.min(t)));
         }
-        next.map(|ms| self.epoch + Duration::from_millis(ms))
+        next.map(|ms| {
+            let at = self.epoch.checked_add(Duration::from_millis(ms));
+            // Only an `Instant` at the very end of the platform's range overflows here.
+            at.or_else(|| self.epoch.checked_add(Duration::from_millis(self.now_ms)))
+                .unwrap_or(self.epoch)
+        })
     }
 
     /// Runs timers due at `now`: retransmissions, timeouts, pings and the bandwidth throttle.
@@ -576,6 +621,9 @@ impl Host {
 
     fn change_state(&mut self, idx: usize, state: PeerState) {
         let p = &mut self.peers[idx];
+        if let Some(at) = p.half_open.take() {
+            self.half_open.remove(&at);
+        }
         if matches!(state, PeerState::Connected | PeerState::DisconnectLater) {
             if !p.counted_connected {
                 p.counted_connected = true;
@@ -625,12 +673,26 @@ impl Host {
     fn reset_peer(&mut self, idx: usize) {
         self.change_state(idx, PeerState::Disconnected);
         self.unregister(idx);
+        self.release_held(idx);
         let mtu = self.config.mtu;
         let p = &mut self.peers[idx];
         let in_queue = p.in_send_queue;
         p.reset(mtu);
         p.in_send_queue = in_queue;
         self.free_slots.insert(idx as u16);
+    }
+
+    /// Takes what the peer's incoming queues hold out of the host's buffered bytes (before
+    /// the queues are emptied).
+    fn release_held(&mut self, idx: usize) {
+        let p = &mut self.peers[idx];
+        self.buffered = self.buffered.saturating_sub(p.held_committed);
+        p.held_committed = 0;
+    }
+
+    fn reset_queues(&mut self, idx: usize) {
+        self.release_held(idx);
+        self.peers[idx].reset_queues();
     }
 
     fn notify_connect(&mut self, idx: usize) {
@@ -641,7 +703,7 @@ impl Host {
             peer: PeerId(idx as u16),
             data: p.event_data,
         };
-        self.events.push_back((ev, p.incarnation));
+        self.events.push_back((ev, p.incarnation, 0));
     }
 
     /// Moves the peer to ZOMBIE and queues its disconnect event.
@@ -654,7 +716,7 @@ impl Host {
             data,
             reason,
         };
-        self.events.push_back((ev, p.incarnation));
+        self.events.push_back((ev, p.incarnation, 0));
     }
 
     fn notify_disconnect(&mut self, idx: usize, reason: DisconnectReason) {
@@ -676,13 +738,15 @@ impl Host {
     ///
     /// Polling a disconnect event frees the peer slot.
     pub fn poll_event(&mut self) -> Option<Event> {
-        while let Some((ev, inc)) = self.events.pop_front() {
+        while let Some((ev, inc, held)) = self.events.pop_front() {
+            self.buffered = self.buffered.saturating_sub(held);
             match &ev {
                 Event::Receive { peer, packet, .. } => {
                     let p = &mut self.peers[peer.index()];
                     if p.incarnation != inc {
                         continue;
                     }
+                    p.event_committed = p.event_committed.saturating_sub(held);
                     p.total_waiting_data = p.total_waiting_data.saturating_sub(packet.data.len());
                     p.waiting_cost = p
                         .waiting_cost
@@ -729,6 +793,9 @@ impl Host {
         data: u32,
     ) -> Result<PeerId, Error> {
         self.update_time(now);
+        if !answerable(address) {
+            return Err(Error::InvalidAddress);
+        }
         let channel_count = channel_count.clamp(1, MAXIMUM_CHANNEL_COUNT as usize);
         let idx = *self.free_slots.iter().next().ok_or(Error::NoFreePeer)? as usize;
         self.free_slots.remove(&(idx as u16));
@@ -924,7 +991,7 @@ impl Host {
         ) {
             return;
         }
-        self.peers[idx].reset_queues();
+        self.reset_queues(idx);
         let connected = matches!(state, PeerState::Connected | PeerState::DisconnectLater);
         let command = CommandKind::Disconnect as u8
             | if connected {
@@ -950,7 +1017,7 @@ impl Host {
             return Ok(());
         }
         if state != PeerState::Zombie && state != PeerState::Disconnecting {
-            self.peers[idx].reset_queues();
+            self.reset_queues(idx);
             self.queue_control(
                 idx,
                 CommandKind::Disconnect as u8 | COMMAND_FLAG_UNSEQUENCED,
@@ -1702,6 +1769,14 @@ impl Host {
         self.update_time(now);
         self.totals.received_data += datagram.len() as u64;
         self.totals.received_packets += 1;
+        if datagram.len() > MAXIMUM_DATAGRAM_SIZE {
+            self.drops.add(DropReason::OversizeDatagram);
+            return;
+        }
+        if !answerable(from) {
+            self.drops.add(DropReason::UnanswerableSource);
+            return;
+        }
         if let Err(reason) = self.receive(from, datagram) {
             self.drops.add(reason);
         }
@@ -1863,12 +1938,28 @@ impl Host {
         if dups >= self.config.duplicate_peers {
             return Err(DropReason::ConnectRefused);
         }
+        if self.free_slots.is_empty() {
+            // Full: make room by evicting the oldest half-open connection, if any. A flood of
+            // spoofed CONNECTs can then keep slots busy only for as long as it takes the next
+            // CONNECT to arrive, and a real client that retries gets in.
+            let (_, oldest) = self
+                .half_open
+                .pop_first()
+                .ok_or(DropReason::ConnectRefused)?;
+            let oldest = oldest as usize;
+            self.peers[oldest].half_open = None;
+            self.reset_peer(oldest);
+            self.drops.add(DropReason::HalfOpenEvicted);
+        }
         let idx = *self
             .free_slots
             .iter()
             .next()
             .ok_or(DropReason::ConnectRefused)? as usize;
         self.free_slots.remove(&(idx as u16));
+        self.half_open_counter += 1;
+        self.half_open.insert(self.half_open_counter, idx as u16);
+        self.peers[idx].half_open = Some(self.half_open_counter);
         let channel_count = (c.channel_count as usize).min(self.config.channel_limit);
         let host_mtu = self.config.mtu;
         let host_in = self.config.incoming_bandwidth;
@@ -2026,9 +2117,8 @@ impl Host {
                         header.reliable_sequence_number,
                         0,
                         payload,
-                        0,
                         PacketFlags::RELIABLE,
-                        0,
+                        None,
                     ),
                     Command::SendUnreliable {
                         unreliable_sequence_number,
@@ -2040,9 +2130,8 @@ impl Host {
                         header.reliable_sequence_number,
                         unreliable_sequence_number,
                         payload,
-                        0,
                         PacketFlags::UNRELIABLE,
-                        0,
+                        None,
                     ),
                     Command::SendUnsequenced {
                         unsequenced_group, ..
@@ -2262,7 +2351,7 @@ impl Host {
         ) {
             return;
         }
-        self.peers[idx].reset_queues();
+        self.reset_queues(idx);
         match state {
             PeerState::ConnectionSucceeded | PeerState::Disconnecting | PeerState::Connecting => {
                 self.peers[idx].event_data = data;
@@ -2316,9 +2405,8 @@ impl Host {
             0,
             0,
             payload,
-            0,
             PacketFlags::UNSEQUENCED,
-            0,
+            None,
         )?;
         self.peers[idx].unsequenced_window[(index / 32) as usize] |= 1 << (index % 32);
         Ok(true)
@@ -2349,13 +2437,14 @@ impl Host {
             return Err(DropReason::InvalidFragment);
         }
         let start = f.start_sequence_number;
-        let current = self.peers[idx].channels[ch].incoming_reliable_sequence_number;
-        if !in_receive_window(start, current) {
+        let chan = &self.peers[idx].channels[ch];
+        if !in_receive_window(start, chan.incoming_reliable_sequence_number) {
             return Ok(false);
         }
         self.validate_fragment(f)?;
-        let mut found = self.find_group(idx, ch, start, None, f)?;
-        if found.is_none() {
+        let key = GroupKey::Reliable(chan.position(start));
+        if !self.group_exists(idx, ch, key, IncomingKind::Fragment, f)? {
+            let layout = fragment_layout(f, None)?;
             self.queue_incoming(
                 idx,
                 ch,
@@ -2363,42 +2452,78 @@ impl Host {
                 start,
                 0,
                 &[],
-                f.total_length as usize,
                 PacketFlags::RELIABLE,
-                f.fragment_count,
+                Some((f, layout)),
             )?;
-            found = self.find_group(idx, ch, start, None, f)?;
         }
-        let Some(pos) = found else {
-            return Err(DropReason::InvalidFragment);
-        };
-        let entry = &mut self.peers[idx].channels[ch].incoming_reliable_commands[pos];
-        if fill_fragment(entry, f, payload) && entry.fragments_remaining == 0 {
-            self.dispatch_incoming_reliable(idx, ch);
+        if self.fill_fragment(idx, ch, key, f, payload)? {
+            self.dispatch_incoming_reliable(idx, ch, None);
         }
         Ok(true)
     }
 
-    /// The existing fragment group for start seq `s` (reliable fragments, `u == None`) or
-    /// for `(s, u)` (unreliable fragments), after checking that it matches `f`.
-    fn find_group(
+    /// Whether the fragment group `key` exists, after checking that it matches `f`.
+    fn group_exists(
         &self,
         idx: usize,
         ch: usize,
-        s: u16,
-        u: Option<u16>,
+        key: GroupKey,
+        kind: IncomingKind,
         f: &Fragment,
-    ) -> Result<Option<usize>, DropReason> {
+    ) -> Result<bool, DropReason> {
         let chan = &self.peers[idx].channels[ch];
-        let r = chan.incoming_reliable_sequence_number;
-        let (list, kind) = match u {
-            None => (&chan.incoming_reliable_commands, IncomingKind::Fragment),
-            Some(_) => (
-                &chan.incoming_unreliable_commands,
-                IncomingKind::UnreliableFragment,
-            ),
+        let Some(c) = key.get(chan) else {
+            return Ok(false);
         };
-        check_group(list, locate(list, r, s, u), kind, f)
+        match &c.reassembly {
+            Some(r)
+                if c.kind == kind
+                    && r.total_length == f.total_length
+                    && c.fragment_count == f.fragment_count =>
+            {
+                Ok(true)
+            }
+            _ => Err(DropReason::InvalidFragment),
+        }
+    }
+
+    /// Stores a fragment into its group; returns whether the group is now complete.
+    fn fill_fragment(
+        &mut self,
+        idx: usize,
+        ch: usize,
+        key: GroupKey,
+        f: &Fragment,
+        payload: &[u8],
+    ) -> Result<bool, DropReason> {
+        let chan = &self.peers[idx].channels[ch];
+        // Gone already (an unreliable group dropped by dispatch): nothing to fill.
+        let Some(c) = key.get(chan) else {
+            return Ok(false);
+        };
+        let Some(r) = c.reassembly.as_deref() else {
+            return Err(DropReason::InvalidFragment);
+        };
+        fragment_layout(f, Some(r.fragment_length))?;
+        let n = f.fragment_number;
+        if n < r.prefix || r.spill_index.contains_key(&n) {
+            return Ok(false);
+        }
+        let growth = fragment_growth(&c.data, r, f);
+        if !self.admit(idx, growth) {
+            return Err(DropReason::HostBufferBudget);
+        }
+        let p = &mut self.peers[idx];
+        let c = key.get_mut(&mut p.channels[ch]).expect("looked up above");
+        let r = c.reassembly.as_deref_mut().expect("checked above");
+        store_fragment(&mut c.data, r, f, payload);
+        let committed = reassembly_committed(&c.data, r) + GROUP_ENTRY_COST;
+        let old = std::mem::replace(&mut c.committed, committed);
+        c.fragments_remaining -= 1;
+        let complete = c.fragments_remaining == 0;
+        p.held_committed = (p.held_committed + committed).saturating_sub(old);
+        self.buffered = (self.buffered + committed).saturating_sub(old);
+        Ok(complete)
     }
 
     fn handle_send_unreliable_fragment(
@@ -2423,8 +2548,9 @@ impl Host {
             return Ok(false);
         }
         self.validate_fragment(f)?;
-        let mut found = self.find_group(idx, ch, s, Some(u), f)?;
-        if found.is_none() {
+        let key = GroupKey::Unreliable((chan.position(s), u));
+        if !self.group_exists(idx, ch, key, IncomingKind::UnreliableFragment, f)? {
+            let layout = fragment_layout(f, None)?;
             self.queue_incoming(
                 idx,
                 ch,
@@ -2432,25 +2558,41 @@ impl Host {
                 s,
                 u,
                 &[],
-                f.total_length as usize,
                 PacketFlags::UNRELIABLE_FRAGMENT,
-                f.fragment_count,
+                Some((f, layout)),
             )?;
-            found = self.find_group(idx, ch, s, Some(u), f)?;
         }
-        let Some(pos) = found else {
-            // Queued and already dropped by dispatch: nothing to fill.
-            return Ok(false);
-        };
-        let entry = &mut self.peers[idx].channels[ch].incoming_unreliable_commands[pos];
-        if fill_fragment(entry, f, payload) && entry.fragments_remaining == 0 {
+        if self.fill_fragment(idx, ch, key, f, payload)? {
             self.dispatch_incoming_unreliable(idx, ch, None);
         }
         Ok(true)
     }
 
+    /// Whether the host's budget for buffered data admits `delta` more bytes from peer
+    /// `idx`. Past half the budget, only peers below an even share of it may grow, so the
+    /// heaviest peers are refused first.
+    fn admit(&self, idx: usize, delta: usize) -> bool {
+        let budget = self.config.buffer_budget;
+        let after = self.buffered.saturating_add(delta);
+        if after > budget {
+            return false;
+        }
+        if after > budget / 2 {
+            let p = &self.peers[idx];
+            let mine = p
+                .held_committed
+                .saturating_add(p.event_committed)
+                .saturating_add(delta);
+            if mine > budget / self.connected_peers.max(1) {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Queues an incoming packet or fragment group (`enet_peer_queue_incoming_command`).
-    /// Returns whether it was queued (false: discarded as old or duplicate).
+    /// Returns whether it was queued (false: discarded as old or duplicate). `group` is the
+    /// first fragment of a new group and the group's fragment length.
     #[allow(clippy::too_many_arguments)]
     fn queue_incoming(
         &mut self,
@@ -2460,120 +2602,153 @@ impl Host {
         reliable_seq: u16,
         unreliable_seq: u16,
         data: &[u8],
-        total_length: usize,
         flags: PacketFlags,
-        fragment_count: u32,
+        group: Option<(&Fragment, u32)>,
     ) -> Result<bool, DropReason> {
         let max_waiting = self.config.maximum_waiting_data;
-        let p = &mut self.peers[idx];
-        let discard = |fragment_count: u32| {
-            if fragment_count > 0 {
+        let p = &self.peers[idx];
+        let discard = || {
+            if group.is_some() {
                 Err(DropReason::UnexpectedCommand)
             } else {
                 Ok(false)
             }
         };
         if p.state == PeerState::DisconnectLater {
-            return discard(fragment_count);
+            return discard();
         }
-        let chan = &mut p.channels[ch];
+        let chan = &p.channels[ch];
         let r = chan.incoming_reliable_sequence_number;
         if kind != IncomingKind::Unsequenced && !in_receive_window(reliable_seq, r) {
-            return discard(fragment_count);
+            return discard();
         }
-        let located = match kind {
+        let reliable = matches!(kind, IncomingKind::Reliable | IncomingKind::Fragment);
+        // The bound on held entries comes before any search.
+        let held = if reliable {
+            chan.incoming_reliable_commands.len()
+        } else {
+            chan.incoming_unreliable_commands.len()
+        };
+        if held >= MAXIMUM_HELD_PER_QUEUE {
+            return Err(DropReason::QueueFull);
+        }
+        let position = chan.position(reliable_seq);
+        match kind {
             IncomingKind::Reliable | IncomingKind::Fragment => {
-                if reliable_seq == r {
-                    return discard(fragment_count);
+                if reliable_seq == r || chan.incoming_reliable_commands.contains_key(&position) {
+                    return discard();
                 }
-                locate(&chan.incoming_reliable_commands, r, reliable_seq, None)
             }
             IncomingKind::Unreliable | IncomingKind::UnreliableFragment => {
-                if reliable_seq == r && unreliable_seq <= chan.incoming_unreliable_sequence_number {
-                    return discard(fragment_count);
+                if reliable_seq == r && unreliable_seq <= chan.incoming_unreliable_sequence_number
+                    || chan
+                        .incoming_unreliable_commands
+                        .contains_key(&(position, unreliable_seq))
+                {
+                    return discard();
                 }
-                locate(
-                    &chan.incoming_unreliable_commands,
-                    r,
-                    reliable_seq,
-                    Some(unreliable_seq),
-                )
             }
-            IncomingKind::Unsequenced => Located::InsertAt(0),
-        };
-        let insert_at = match located {
-            Located::Found(_) => return discard(fragment_count),
-            Located::InsertAt(at) => at,
-        };
+            IncomingKind::Unsequenced => {}
+        }
+        let length = group.map_or(data.len(), |(f, _)| f.total_length as usize);
+        let reserved = waiting_cost(length);
         // C refuses every new command once `total_waiting_data >= max_waiting`. That
         // deadlocks a reliable channel when out-of-order packets fill the budget: they were
         // acknowledged, so they stay, waiting for the missing packets in front of them, which
-        // are refused because of them, for good, however often the application polls. So a
-        // reliable packet that fills a gap in front of held packets, or is the next one in
-        // order, is only held back by delivered data the application has not polled yet, and
-        // by a cap on what sits in the queues: one packet above the plain budget for gap
-        // fillers, two for the next packet, so that gap fillers can never lock it out.
-        // Memory stays bounded (about twice the limit plus three packets). Sizes are costs,
+        // are refused because of them, for good, however often the application polls. So the
+        // next reliable packet in order is only held back by delivered data the application
+        // has not polled yet, and a packet that fills a gap in front of held packets by a
+        // cap of the limit plus a constant allowance (`GAP_ALLOWANCE`, at most the limit)
+        // on what sits in the queues. Everything
+        // else must fit under the limit (or arrive while the peer holds nothing). A peer's
+        // queues thus hold at most the limit, the allowance and one packet. Sizes are costs,
         // payload plus a fixed cost per packet, so that empty packets count too.
-        let gap_packets: Option<usize> = match kind {
-            IncomingKind::Reliable | IncomingKind::Fragment => {
-                let distance = reliable_seq.wrapping_sub(r);
-                if distance == 1 {
-                    Some(2)
-                } else if chan
-                    .incoming_reliable_commands
-                    .back()
-                    .is_some_and(|b| distance < b.reliable_sequence_number.wrapping_sub(r))
-                {
-                    Some(1)
-                } else {
-                    None
-                }
-            }
-            _ => None,
-        };
-        let over_limit = match gap_packets {
-            None => p.waiting_cost >= max_waiting,
-            Some(packets) => {
-                let delivered = p.waiting_cost.saturating_sub(p.held_cost);
-                let cap = packets
-                    .saturating_mul(waiting_cost(self.config.maximum_packet_size))
-                    .saturating_add(max_waiting);
-                delivered >= max_waiting || p.held_cost >= cap
-            }
+        let over_limit = if reliable && reliable_seq.wrapping_sub(r) == 1 {
+            p.waiting_cost.saturating_sub(p.held_cost) >= max_waiting
+        } else if reliable
+            && chan
+                .incoming_reliable_commands
+                .last_key_value()
+                .is_some_and(|(&k, _)| position < k)
+        {
+            p.waiting_cost.saturating_sub(p.held_cost) >= max_waiting
+                || p.held_cost.saturating_add(reserved)
+                    > max_waiting.saturating_add(max_waiting.min(GAP_ALLOWANCE))
+        } else {
+            p.waiting_cost > 0 && p.waiting_cost.saturating_add(reserved) > max_waiting
         };
         if over_limit {
             return Err(DropReason::WaitingDataLimit);
         }
-        let (buffer, fragments) = if fragment_count > 0 {
-            let mut b = BytesMut::zeroed(total_length);
-            b.truncate(total_length);
-            (b, vec![0u32; fragment_count.div_ceil(32) as usize])
-        } else {
-            (BytesMut::from(data), Vec::new())
+        let committed = match group {
+            Some(_) => GROUP_ENTRY_COST,
+            None => data.len() + INCOMING_ENTRY_COST,
         };
-        p.total_waiting_data += buffer.len();
-        p.waiting_cost += waiting_cost(buffer.len());
-        p.held_cost += waiting_cost(buffer.len());
+        if !self.admit(idx, committed) {
+            return Err(DropReason::HostBufferBudget);
+        }
+        let (buffer, reassembly, fragment_count) = match group {
+            Some((f, fragment_length)) => (
+                Vec::new(),
+                Some(Box::new(Reassembly {
+                    total_length: f.total_length,
+                    fragment_length,
+                    ..Default::default()
+                })),
+                f.fragment_count,
+            ),
+            None => (data.to_vec(), None, 0),
+        };
+        let p = &mut self.peers[idx];
+        p.total_waiting_data += length;
+        p.waiting_cost += reserved;
+        p.held_cost += reserved;
+        p.held_committed += committed;
+        self.buffered += committed;
         let entry = IncomingCommand {
             kind,
             reliable_sequence_number: reliable_seq,
             unreliable_sequence_number: unreliable_seq,
             fragment_count,
             fragments_remaining: fragment_count,
-            fragments,
             data: buffer,
+            reassembly,
             flags,
+            reserved,
+            committed,
         };
         let chan = &mut p.channels[ch];
         match kind {
+            IncomingKind::Reliable if position == chan.incoming_base.wrapping_add(1) => {
+                // Next in order: delivered at once, as C's dispatch would (no map node).
+                self.dispatch_incoming_reliable(idx, ch, Some(entry));
+            }
             IncomingKind::Reliable | IncomingKind::Fragment => {
-                chan.incoming_reliable_commands.insert(insert_at, entry);
-                self.dispatch_incoming_reliable(idx, ch);
+                chan.incoming_reliable_commands.insert(position, entry);
+                self.dispatch_incoming_reliable(idx, ch, None);
+            }
+            IncomingKind::Unsequenced => {
+                // C queues it at the front of the unreliable queue, where dispatch delivers it
+                // first; the rest of that dispatch goes on as without it.
+                self.deliver(idx, ch, entry);
+                self.dispatch_incoming_unreliable(idx, ch, None);
+            }
+            IncomingKind::Unreliable
+                if reliable_seq == r
+                    && chan
+                        .incoming_unreliable_commands
+                        .first_key_value()
+                        .is_none_or(|(&(k, _), _)| k > position) =>
+            {
+                // Deliverable now, and nothing else is at the channel's position: C's
+                // dispatch would deliver it and stop at the next (later) entry.
+                chan.incoming_unreliable_sequence_number = unreliable_seq;
+                self.deliver(idx, ch, entry);
             }
             _ => {
-                chan.incoming_unreliable_commands.insert(insert_at, entry);
-                self.dispatch_incoming_unreliable(idx, ch, Some(insert_at));
+                let key = (position, unreliable_seq);
+                chan.incoming_unreliable_commands.insert(key, entry);
+                self.dispatch_incoming_unreliable(idx, ch, Some(key));
             }
         }
         Ok(true)
@@ -2581,135 +2756,178 @@ impl Host {
 
     fn deliver(&mut self, idx: usize, ch: usize, cmd: IncomingCommand) {
         let p = &mut self.peers[idx];
-        p.held_cost = p.held_cost.saturating_sub(waiting_cost(cmd.data.len()));
+        p.held_cost = p.held_cost.saturating_sub(cmd.reserved);
+        p.held_committed = p.held_committed.saturating_sub(cmd.committed);
+        p.event_committed += cmd.committed;
         let inc = p.incarnation;
         let ev = Event::Receive {
             peer: PeerId(idx as u16),
             channel_id: ch as u8,
             packet: Packet {
-                data: cmd.data.freeze(),
+                data: bytes::Bytes::from(cmd.data),
                 flags: cmd.flags,
             },
         };
-        self.events.push_back((ev, inc));
+        self.events.push_back((ev, inc, cmd.committed));
     }
 
-    fn dispatch_incoming_reliable(&mut self, idx: usize, ch: usize) {
-        let chan = &mut self.peers[idx].channels[ch];
-        let mut moved = 0;
-        for c in chan.incoming_reliable_commands.iter() {
-            if c.fragments_remaining > 0
-                || c.reliable_sequence_number
-                    != chan.incoming_reliable_sequence_number.wrapping_add(1)
-            {
-                break;
-            }
-            chan.incoming_reliable_sequence_number = c.reliable_sequence_number;
+    /// Frees an entry that will never be delivered.
+    fn discard_entry(&mut self, idx: usize, cmd: IncomingCommand) {
+        let p = &mut self.peers[idx];
+        p.total_waiting_data = p.total_waiting_data.saturating_sub(cmd.packet_length());
+        p.waiting_cost = p.waiting_cost.saturating_sub(cmd.reserved);
+        p.held_cost = p.held_cost.saturating_sub(cmd.reserved);
+        p.held_committed = p.held_committed.saturating_sub(cmd.committed);
+        self.buffered = self.buffered.saturating_sub(cmd.committed);
+    }
+
+    /// Delivers the complete packets at the front of the reliable queue
+    /// (`enet_peer_dispatch_incoming_reliable_commands`). `head` is a packet at the next
+    /// position that was never put in the queue.
+    fn dispatch_incoming_reliable(&mut self, idx: usize, ch: usize, head: Option<IncomingCommand>) {
+        let mut next = head;
+        let mut moved = false;
+        loop {
+            let chan = &mut self.peers[idx].channels[ch];
+            let c = match next.take() {
+                Some(c) => c,
+                None => {
+                    let want = chan.incoming_base.wrapping_add(1);
+                    match chan.incoming_reliable_commands.first_entry() {
+                        Some(e) if *e.key() == want && e.get().fragments_remaining == 0 => {
+                            e.remove()
+                        }
+                        _ => break,
+                    }
+                }
+            };
+            let mut seq = c.reliable_sequence_number;
             if c.fragment_count > 0 {
-                chan.incoming_reliable_sequence_number = chan
-                    .incoming_reliable_sequence_number
-                    .wrapping_add((c.fragment_count - 1) as u16);
+                seq = seq.wrapping_add((c.fragment_count - 1) as u16);
             }
-            moved += 1;
-        }
-        if moved == 0 {
-            return;
-        }
-        chan.incoming_unreliable_sequence_number = 0;
-        for _ in 0..moved {
-            let c = self.peers[idx].channels[ch]
-                .incoming_reliable_commands
-                .pop_front()
-                .expect("counted above");
+            chan.advance_to(seq);
+            moved = true;
             self.deliver(idx, ch, c);
         }
+        if !moved {
+            return;
+        }
+        // A fragment group advances the position over all its sequence numbers; anything
+        // a misbehaving sender put at those numbers can never be delivered (C leaves it at
+        // the front of its queue, which stalls the channel). Free it.
+        loop {
+            let chan = &mut self.peers[idx].channels[ch];
+            let base = chan.incoming_base;
+            match chan.incoming_reliable_commands.first_entry() {
+                Some(e) if *e.key() <= base => {
+                    let c = e.remove();
+                    self.discard_entry(idx, c);
+                }
+                _ => break,
+            }
+        }
+        self.peers[idx].channels[ch].incoming_unreliable_sequence_number = 0;
         self.dispatch_incoming_unreliable(idx, ch, None);
     }
 
-    /// Delivers `list[start..end]` and returns how many entries were removed.
-    fn deliver_unreliable_range(&mut self, idx: usize, ch: usize, start: usize, end: usize) {
-        for _ in start..end {
-            let c = self.peers[idx].channels[ch]
-                .incoming_unreliable_commands
-                .remove(start)
-                .expect("range within list");
+    /// Delivers the unreliable entries with keys in `start..end` (`None`: to the end).
+    fn deliver_unreliable_range(
+        &mut self,
+        idx: usize,
+        ch: usize,
+        start: UnreliableKey,
+        end: Option<UnreliableKey>,
+    ) {
+        loop {
+            let list = &mut self.peers[idx].channels[ch].incoming_unreliable_commands;
+            let key = match list.range(start..).next() {
+                Some((&k, _)) if end.is_none_or(|e| k < e) => k,
+                _ => break,
+            };
+            let c = list.remove(&key).expect("found above");
             self.deliver(idx, ch, c);
         }
     }
 
-    /// `enet_peer_dispatch_incoming_unreliable_commands`, on indices.
-    fn dispatch_incoming_unreliable(&mut self, idx: usize, ch: usize, queued: Option<usize>) {
-        let mut queued = queued;
-        let mut start = 0usize;
-        let mut dropped = 0usize;
-        let mut cur = 0usize;
-        loop {
+    /// `enet_peer_dispatch_incoming_unreliable_commands`. Keys play the part of C's list
+    /// nodes (`None` is the list's end): they stay valid while other entries leave.
+    fn dispatch_incoming_unreliable(
+        &mut self,
+        idx: usize,
+        ch: usize,
+        queued: Option<UnreliableKey>,
+    ) {
+        let after = |list: &BTreeMap<UnreliableKey, IncomingCommand>, k: UnreliableKey| {
+            list.range((std::ops::Bound::Excluded(k), std::ops::Bound::Unbounded))
+                .next()
+                .map(|(&k, _)| k)
+        };
+        let first = self.peers[idx].channels[ch]
+            .incoming_unreliable_commands
+            .keys()
+            .next()
+            .copied();
+        let mut start = first;
+        let mut dropped = first;
+        let mut cur = first;
+        while let Some(ck) = cur {
             let chan = &mut self.peers[idx].channels[ch];
-            let Some(c) = chan.incoming_unreliable_commands.get(cur) else {
-                break;
-            };
-            if c.kind == IncomingKind::Unsequenced {
-                cur += 1;
-                continue;
-            }
+            let list = &chan.incoming_unreliable_commands;
+            let c = &list[&ck];
             let r = chan.incoming_reliable_sequence_number;
             if c.reliable_sequence_number == r {
                 if c.fragments_remaining == 0 {
                     chan.incoming_unreliable_sequence_number = c.unreliable_sequence_number;
-                    cur += 1;
+                    cur = after(list, ck);
                     continue;
                 }
                 if start != cur {
-                    let n = cur - start;
-                    self.deliver_unreliable_range(idx, ch, start, cur);
-                    queued = adjust_queued(queued, start, cur);
-                    cur -= n;
+                    if let Some(s) = start {
+                        self.deliver_unreliable_range(idx, ch, s, cur);
+                    }
                     dropped = cur;
                 } else if dropped != cur {
-                    dropped = cur - 1;
+                    dropped = list.range(..ck).next_back().map(|(&k, _)| k);
                 }
             } else {
                 if in_receive_window(c.reliable_sequence_number, r) {
                     break;
                 }
-                dropped = cur + 1;
+                dropped = after(list, ck);
                 if start != cur {
-                    let n = cur - start;
-                    self.deliver_unreliable_range(idx, ch, start, cur);
-                    queued = adjust_queued(queued, start, cur);
-                    cur -= n;
-                    dropped -= n;
+                    if let Some(s) = start {
+                        self.deliver_unreliable_range(idx, ch, s, cur);
+                    }
                 }
             }
-            cur += 1;
+            let list = &self.peers[idx].channels[ch].incoming_unreliable_commands;
+            cur = after(list, ck);
             start = cur;
         }
         if start != cur {
-            self.deliver_unreliable_range(idx, ch, start, cur);
-            queued = adjust_queued(queued, start, cur);
-            cur = start;
+            if let Some(s) = start {
+                self.deliver_unreliable_range(idx, ch, s, cur);
+            }
             dropped = cur;
         }
-        // Free [0, dropped) except the command just queued.
-        let p = &mut self.peers[idx];
-        let list = &mut p.channels[ch].incoming_unreliable_commands;
-        let mut i = 0;
-        let mut end = dropped.min(list.len());
-        while i < end {
-            if Some(i) == queued {
-                i += 1;
+        // Free everything before `dropped` except the command just queued.
+        let mut from = None;
+        loop {
+            let list = &mut self.peers[idx].channels[ch].incoming_unreliable_commands;
+            let next = match from {
+                None => list.keys().next().copied(),
+                Some(k) => after(list, k),
+            };
+            let Some(k) = next else { break };
+            if dropped.is_some_and(|d| k >= d) {
+                break;
+            }
+            if Some(k) == queued {
+                from = Some(k);
                 continue;
             }
-            let c = list.remove(i).expect("index below len");
-            p.total_waiting_data = p.total_waiting_data.saturating_sub(c.data.len());
-            p.waiting_cost = p.waiting_cost.saturating_sub(waiting_cost(c.data.len()));
-            p.held_cost = p.held_cost.saturating_sub(waiting_cost(c.data.len()));
-            if let Some(q) = queued.as_mut() {
-                if *q > i {
-                    *q -= 1;
-                }
-            }
-            end -= 1;
+            let c = list.remove(&k).expect("found above");
+            self.discard_entry(idx, c);
         }
     }
 }
@@ -2726,102 +2944,48 @@ fn next_session_id(proposed: u8, current: u8) -> u8 {
     id as u8
 }
 
-/// Where a command sits in an incoming queue.
-enum Located {
-    /// An entry with the same sequence numbers exists at this index.
-    Found(usize),
-    /// No such entry; it belongs at this index.
-    InsertAt(usize),
-}
+/// What a fragment group's entry costs in memory besides its buffers.
+const GROUP_ENTRY_COST: usize = INCOMING_ENTRY_COST + std::mem::size_of::<Reassembly>();
 
-/// Finds reliable seq `s` (and unreliable seq `u`, for unreliable queues) in an incoming
-/// queue sorted by distance from the channel's position `r`, searching from the back as
-/// the C library does (new packets usually belong at the end).
-fn locate(list: &VecDeque<IncomingCommand>, r: u16, s: u16, u: Option<u16>) -> Located {
-    for (i, c) in list.iter().enumerate().rev() {
-        let cs = c.reliable_sequence_number;
-        if s >= r {
-            if cs < r {
-                continue;
-            }
-        } else if cs >= r {
-            return Located::InsertAt(i + 1);
-        }
-        match u {
-            None => {
-                if cs < s {
-                    return Located::InsertAt(i + 1);
-                }
-                if cs == s {
-                    return Located::Found(i);
-                }
-            }
-            Some(u) => {
-                if cs < s {
-                    return Located::InsertAt(i + 1);
-                }
-                if cs > s {
-                    continue;
-                }
-                let cu = c.unreliable_sequence_number;
-                if cu < u {
-                    return Located::InsertAt(i + 1);
-                }
-                if cu == u {
-                    return Located::Found(i);
-                }
-            }
-        }
+/// Whether a reply can reach `a`: not port 0, not an unspecified, broadcast or multicast
+/// address (IPv4, IPv6, or IPv4 mapped into IPv6).
+fn answerable(a: SocketAddr) -> bool {
+    fn v4(ip: Ipv4Addr) -> bool {
+        !ip.is_unspecified() && !ip.is_broadcast() && !ip.is_multicast()
     }
-    Located::InsertAt(0)
-}
-
-/// The index of an existing fragment group, after checking that it matches `f`.
-fn check_group(
-    list: &VecDeque<IncomingCommand>,
-    at: Located,
-    kind: IncomingKind,
-    f: &Fragment,
-) -> Result<Option<usize>, DropReason> {
-    match at {
-        Located::InsertAt(_) => Ok(None),
-        Located::Found(i) => {
-            let c = &list[i];
-            if c.kind != kind
-                || f.total_length as usize != c.data.len()
-                || f.fragment_count != c.fragment_count
-            {
-                Err(DropReason::InvalidFragment)
-            } else {
-                Ok(Some(i))
-            }
-        }
-    }
-}
-
-fn adjust_queued(queued: Option<usize>, start: usize, end: usize) -> Option<usize> {
-    match queued {
-        Some(q) if q >= start && q < end => None,
-        Some(q) if q >= end => Some(q - (end - start)),
-        other => other,
-    }
-}
-
-/// Copies a fragment into its group; returns false if it was a duplicate.
-fn fill_fragment(entry: &mut IncomingCommand, f: &Fragment, payload: &[u8]) -> bool {
-    let n = f.fragment_number as usize;
-    let word = n / 32;
-    let bit = 1u32 << (n % 32);
-    if word >= entry.fragments.len() || entry.fragments[word] & bit != 0 {
+    if a.port() == 0 {
         return false;
     }
-    entry.fragments[word] |= bit;
-    entry.fragments_remaining -= 1;
-    let offset = f.fragment_offset as usize;
-    let total = entry.data.len();
-    let len = payload.len().min(total.saturating_sub(offset));
-    entry.data[offset..offset + len].copy_from_slice(&payload[..len]);
-    true
+    match a.ip() {
+        IpAddr::V4(ip) => v4(ip),
+        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+            Some(ip) => v4(ip),
+            None => !ip.is_unspecified() && !ip.is_multicast(),
+        },
+    }
+}
+
+/// A fragment group's place in a channel's queues.
+#[derive(Clone, Copy)]
+enum GroupKey {
+    Reliable(ReliableKey),
+    Unreliable(UnreliableKey),
+}
+
+impl GroupKey {
+    fn get(self, chan: &Channel) -> Option<&IncomingCommand> {
+        match self {
+            GroupKey::Reliable(k) => chan.incoming_reliable_commands.get(&k),
+            GroupKey::Unreliable(k) => chan.incoming_unreliable_commands.get(&k),
+        }
+    }
+
+    fn get_mut(self, chan: &mut Channel) -> Option<&mut IncomingCommand> {
+        match self {
+            GroupKey::Reliable(k) => chan.incoming_reliable_commands.get_mut(&k),
+            GroupKey::Unreliable(k) => chan.incoming_unreliable_commands.get_mut(&k),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 pub mod compress;
 pub mod event;
 pub mod host;
+pub mod incoming;
 pub mod packet;
 pub mod peer;
 pub mod protocol;

@@ -2,11 +2,12 @@
 //!
 //! The host ([`crate::Host`]) owns a table of peers; everything here is reached through it.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
+use crate::incoming::{Reassembly, ReliableKey, UnreliableKey};
 use crate::packet::PacketFlags;
 use crate::protocol::{Command, CommandHeader, MAXIMUM_WINDOW_SIZE};
 
@@ -126,10 +127,26 @@ pub(crate) struct IncomingCommand {
     pub unreliable_sequence_number: u16,
     pub fragment_count: u32,
     pub fragments_remaining: u32,
-    /// Bitmap of received fragments (empty for whole packets).
-    pub fragments: Vec<u32>,
-    pub data: BytesMut,
+    /// The packet, or the in-order prefix of a fragment group.
+    pub data: Vec<u8>,
+    /// Reassembly state of a fragment group (`None` for whole packets).
+    pub reassembly: Option<Box<Reassembly>>,
     pub flags: PacketFlags,
+    /// What the entry is charged against the peer's waiting-data limit (its announced
+    /// length plus [`INCOMING_ENTRY_COST`]).
+    pub reserved: usize,
+    /// What the entry holds in memory now (counted in the host's buffered bytes).
+    pub committed: usize,
+}
+
+impl IncomingCommand {
+    /// Length of the packet this entry delivers.
+    pub fn packet_length(&self) -> usize {
+        match &self.reassembly {
+            Some(r) => r.total_length as usize,
+            None => self.data.len(),
+        }
+    }
 }
 
 /// What one received packet costs against the waiting-data limit besides its payload: its
@@ -151,8 +168,10 @@ pub(crate) struct Channel {
     pub reliable_windows: [u16; RELIABLE_WINDOWS as usize],
     pub incoming_reliable_sequence_number: u16,
     pub incoming_unreliable_sequence_number: u16,
-    pub incoming_reliable_commands: VecDeque<IncomingCommand>,
-    pub incoming_unreliable_commands: VecDeque<IncomingCommand>,
+    /// Absolute position of `incoming_reliable_sequence_number` (see [`crate::incoming`]).
+    pub incoming_base: u64,
+    pub incoming_reliable_commands: BTreeMap<ReliableKey, IncomingCommand>,
+    pub incoming_unreliable_commands: BTreeMap<UnreliableKey, IncomingCommand>,
 }
 
 impl Channel {
@@ -163,8 +182,22 @@ impl Channel {
         self.reliable_windows = [0; RELIABLE_WINDOWS as usize];
         self.incoming_reliable_sequence_number = 0;
         self.incoming_unreliable_sequence_number = 0;
+        self.incoming_base = 0;
         self.incoming_reliable_commands.clear();
         self.incoming_unreliable_commands.clear();
+    }
+
+    /// The absolute position of reliable seq `seq`, at or ahead of the channel's position.
+    pub fn position(&self, seq: u16) -> u64 {
+        self.incoming_base.wrapping_add(u64::from(
+            seq.wrapping_sub(self.incoming_reliable_sequence_number),
+        ))
+    }
+
+    /// Moves the channel's reliable position to `seq`, forward.
+    pub fn advance_to(&mut self, seq: u16) {
+        self.incoming_base = self.position(seq);
+        self.incoming_reliable_sequence_number = seq;
     }
 }
 
@@ -258,6 +291,12 @@ pub(crate) struct Peer {
     /// The part of `waiting_cost` still in the channels' incoming queues (received, not yet
     /// delivered in order); the rest waits in the host's event queue.
     pub held_cost: usize,
+    /// Bytes the channels' incoming queues hold in memory (part of the host's buffered bytes).
+    pub held_committed: usize,
+    /// Bytes of this peer's undelivered receive events (part of the host's buffered bytes).
+    pub event_committed: usize,
+    /// Position in the host's queue of half-open connections, while in that queue.
+    pub half_open: Option<u64>,
     pub channels: Vec<Channel>,
     /// Number of channels in use (the vector may be longer and is reused).
     pub channel_count: usize,
@@ -332,6 +371,9 @@ impl Peer {
             total_waiting_data: 0,
             waiting_cost: 0,
             held_cost: 0,
+            held_committed: 0,
+            event_committed: 0,
+            half_open: None,
             channels: Vec::new(),
             channel_count: 0,
             continue_sending: false,
@@ -357,6 +399,8 @@ impl Peer {
         self.total_waiting_data = 0;
         self.waiting_cost = 0;
         self.held_cost = 0;
+        self.held_committed = 0;
+        self.event_committed = 0;
     }
 
     /// Resets the slot to its defaults (`enet_peer_reset`). Session ids survive.

@@ -1095,17 +1095,17 @@ fn lying_reliable_fragments() {
         );
     }
     // The channel is untouched: a valid group at the same start seq goes through.
-    let good: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+    let good: Vec<u8> = (0..1800u32).map(|i| i as u8).collect();
     for k in 0..3u32 {
         let f = Fragment {
             start_sequence_number: start,
-            data_length: 100,
+            data_length: 600,
             fragment_count: 3,
             fragment_number: k,
-            total_length: 300,
-            fragment_offset: k * 100,
+            total_length: 1800,
+            fragment_offset: k * 600,
         };
-        let chunk = &good[(k * 100) as usize..(k * 100 + 100) as usize];
+        let chunk = &good[(k * 600) as usize..(k * 600 + 600) as usize];
         let dg = net.hdr().fragment(FORGE_CH, f, chunk).bytes();
         net.inject(&dg);
     }
@@ -1137,17 +1137,17 @@ fn lying_unreliable_fragments() {
         );
     }
     // A valid unreliable group still goes through.
-    let good: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
+    let good: Vec<u8> = (0..1200u32).map(|i| (i * 7) as u8).collect();
     for k in 0..2u32 {
         let f = Fragment {
             start_sequence_number: 100,
-            data_length: 100,
+            data_length: 600,
             fragment_count: 2,
             fragment_number: k,
-            total_length: 200,
-            fragment_offset: k * 100,
+            total_length: 1200,
+            fragment_offset: k * 600,
         };
-        let chunk = &good[(k * 100) as usize..(k * 100 + 100) as usize];
+        let chunk = &good[(k * 600) as usize..(k * 600 + 600) as usize];
         let dg = net.hdr().unreliable_fragment(FORGE_CH, r, f, chunk).bytes();
         net.inject(&dg);
     }
@@ -1160,23 +1160,23 @@ fn lying_unreliable_fragments() {
 fn fragment_group_contradicting_an_earlier_fragment() {
     let mut net = default_net();
     let start = net.forge_seq;
-    let good: Vec<u8> = (0..300u32).map(|i| (i % 251) as u8).collect();
+    let good: Vec<u8> = (0..1800u32).map(|i| (i % 251) as u8).collect();
     let frag = |k: u32| Fragment {
         start_sequence_number: start,
-        data_length: 100,
+        data_length: 600,
         fragment_count: 3,
         fragment_number: k,
-        total_length: 300,
-        fragment_offset: k * 100,
+        total_length: 1800,
+        fragment_offset: k * 600,
     };
-    let chunk = |k: u32| &good[(k * 100) as usize..(k * 100 + 100) as usize];
+    let chunk = |k: u32| &good[(k * 600) as usize..(k * 600 + 600) as usize];
     let dg = net.hdr().fragment(FORGE_CH, frag(0), chunk(0)).bytes();
     net.inject(&dg);
     let before = net.drops();
-    let evil = vec![b'E'; 100];
+    let evil = vec![b'E'; 600];
     let lies = [
         Fragment {
-            total_length: 400,
+            total_length: 2400,
             ..frag(1)
         },
         Fragment {
@@ -1185,7 +1185,7 @@ fn fragment_group_contradicting_an_earlier_fragment() {
         },
         Fragment {
             fragment_count: 2,
-            total_length: 200,
+            total_length: 1200,
             ..frag(1)
         },
     ];
@@ -1217,11 +1217,11 @@ fn fragment_group_contradicting_an_earlier_fragment() {
     let before = net.drops();
     let f = Fragment {
         start_sequence_number: s + 1,
-        data_length: 100,
+        data_length: 600,
         fragment_count: 2,
         fragment_number: 1,
-        total_length: 200,
-        fragment_offset: 100,
+        total_length: 1200,
+        fragment_offset: 600,
     };
     let dg = net.hdr().fragment(FORGE_CH, f, &evil).bytes();
     net.inject(&dg);
@@ -1254,7 +1254,7 @@ fn fragment_group_contradicting_an_earlier_fragment() {
     let before = net.drops();
     for f in [
         Fragment {
-            total_length: 301,
+            total_length: 1801,
             ..ufrag(1)
         },
         Fragment {
@@ -1267,7 +1267,7 @@ fn fragment_group_contradicting_an_earlier_fragment() {
     }
     assert_drops(&before, &net.drops(), &[(DropReason::InvalidFragment, 2)]);
     let waiting = net.server().peer_info(net.v_s).unwrap().total_waiting_data;
-    assert_eq!(waiting, 300, "only the real group is buffered");
+    assert_eq!(waiting, 1800, "only the real group is buffered");
     net.check_both_still_work();
 }
 
@@ -1612,8 +1612,20 @@ fn connect_flood_beyond_the_peer_table() {
     for i in 0..40u8 {
         net.inject_from(foreign(3, i, 6000), &connect_dg([4, 4, 4, i], 2));
     }
-    assert_drops(&before, &net.drops(), &[(DropReason::ConnectRefused, 36)]);
+    // A full host evicts the oldest half-open connection for each new CONNECT.
+    assert_drops(&before, &net.drops(), &[(DropReason::HalfOpenEvicted, 36)]);
     assert_eq!(net.server().active_peers().count(), 6);
+    assert_eq!(net.server().half_open_peers(), 4);
+    let mut half_open: Vec<SocketAddr> = net
+        .server()
+        .active_peers()
+        .filter_map(|p| net.server().peer_info(p))
+        .filter(|i| i.state == PeerState::AcknowledgingConnect)
+        .map(|i| i.address)
+        .collect();
+    half_open.sort();
+    let newest: Vec<SocketAddr> = (36..40u8).map(|i| foreign(3, i, 6000)).collect();
+    assert_eq!(half_open, newest, "the newest requests hold the slots");
     net.exchange(Who::Bystander, 6);
     net.exchange(Who::Victim, 6);
     // The half-open slots time out silently and become usable again.
@@ -1630,8 +1642,23 @@ fn connect_flood_beyond_the_peer_table() {
         net.inject_from(foreign(4, i, 6000), &connect_dg([5, 5, 5, i], 2));
     }
     net.inject_from(foreign(4, 9, 6000), &connect_dg([5, 5, 5, 9], 2));
-    assert_drops(&before, &net.drops(), &[(DropReason::ConnectRefused, 1)]);
+    assert_drops(&before, &net.drops(), &[(DropReason::HalfOpenEvicted, 1)]);
     assert_eq!(net.server().active_peers().count(), 6);
+    net.check_both_still_work();
+}
+
+/// With every slot connected (none half-open), a CONNECT is refused and nobody is evicted.
+#[test]
+fn connect_to_a_host_full_of_connected_peers_is_refused() {
+    let server = HostConfig {
+        peer_count: 2,
+        ..HostConfig::default()
+    };
+    let mut net = Net::new(server, HostConfig::default());
+    let before = net.drops();
+    net.inject_from(foreign(3, 1, 6000), &connect_dg([4, 4, 4, 1], 2));
+    assert_drops(&before, &net.drops(), &[(DropReason::ConnectRefused, 1)]);
+    assert_eq!(net.server().half_open_peers(), 0);
     net.check_both_still_work();
 }
 
@@ -2695,6 +2722,22 @@ enum Op {
     Advance {
         ms: u64,
     },
+    /// A host setting changed to an arbitrary value.
+    Setting {
+        host: usize,
+        setting: Setting,
+    },
+    /// `connect` to an address no reply could reach.
+    ConnectUnanswerable {
+        host: usize,
+        addr: SocketAddr,
+    },
+    /// Time passed to the host that lies before its origin or far after it.
+    OddTime {
+        host: usize,
+        back: bool,
+        ms: u64,
+    },
     Link {
         a: usize,
         b: usize,
@@ -2702,6 +2745,78 @@ enum Op {
         jitter: u64,
         loss: u8,
     },
+}
+
+/// A host setting and an arbitrary value for it.
+#[derive(Clone, Debug)]
+enum Setting {
+    MaximumPacketSize(usize),
+    MaximumWaitingData(usize),
+    BufferBudget(usize),
+    DuplicatePeers(usize),
+    ChannelLimit(usize),
+    Mtu(u32),
+    Bandwidth(u32, u32),
+    Refuse(bool),
+}
+
+fn arb_usize() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        Just(0usize),
+        Just(usize::MAX),
+        Just(usize::MAX - 1),
+        0usize..16,
+        0usize..100_000,
+        any::<usize>()
+    ]
+}
+
+fn arb_setting() -> impl Strategy<Value = Setting> {
+    let wide = prop_oneof![Just(0u32), Just(u32::MAX), any::<u32>()];
+    prop_oneof![
+        arb_usize().prop_map(Setting::MaximumPacketSize),
+        arb_usize().prop_map(Setting::MaximumWaitingData),
+        arb_usize().prop_map(Setting::BufferBudget),
+        arb_usize().prop_map(Setting::DuplicatePeers),
+        arb_usize().prop_map(Setting::ChannelLimit),
+        prop_oneof![
+            Just(0u32),
+            Just(575),
+            Just(576),
+            Just(4096),
+            Just(4097),
+            any::<u32>()
+        ]
+        .prop_map(Setting::Mtu),
+        (wide.clone(), wide).prop_map(|(a, b)| Setting::Bandwidth(a, b)),
+        any::<bool>().prop_map(Setting::Refuse),
+    ]
+}
+
+fn arb_unanswerable() -> impl Strategy<Value = SocketAddr> {
+    let port = prop_oneof![Just(0u16), any::<u16>()];
+    (
+        prop_oneof![
+            Just("0.0.0.0"),
+            Just("255.255.255.255"),
+            Just("224.0.0.1"),
+            Just("239.255.255.250"),
+            Just("::"),
+            Just("ff02::1"),
+            Just("::ffff:0.0.0.0"),
+            Just("::ffff:224.0.0.1"),
+            Just("::ffff:255.255.255.255"),
+            Just("127.0.0.1"),
+            Just("::1"),
+        ],
+        port,
+    )
+        .prop_map(|(ip, port)| {
+            let ip: IpAddr = ip.parse().unwrap();
+            // Loopback only with port 0: every generated address is unanswerable.
+            let port = if ip.is_loopback() { 0 } else { port };
+            SocketAddr::new(ip, port)
+        })
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
@@ -2741,6 +2856,15 @@ fn arb_op() -> impl Strategy<Value = Op> {
             .prop_map(|(host, peer, interval, acceleration, deceleration)| Op::Throttle { host, peer, interval, acceleration, deceleration }),
         1 => (host, peer, wide).prop_map(|(host, peer, interval)| Op::PingInterval { host, peer, interval }),
         5 => prop_oneof![0u64..20, 0u64..600, 0u64..8000].prop_map(|ms| Op::Advance { ms }),
+        2 => (0..API_HOSTS, arb_setting()).prop_map(|(host, setting)| Op::Setting { host, setting }),
+        1 => (0..API_HOSTS, arb_unanswerable())
+            .prop_map(|(host, addr)| Op::ConnectUnanswerable { host, addr }),
+        1 => prop_oneof![
+            (0..API_HOSTS, prop_oneof![0u64..10, any::<u64>()])
+                .prop_map(|(host, ms)| Op::OddTime { host, back: true, ms }),
+            (0..API_HOSTS, 0u64..10_000)
+                .prop_map(|(host, ms)| Op::OddTime { host, back: false, ms }),
+        ],
         1 => (0..API_HOSTS, 0..API_HOSTS, 0u64..80, 0u64..40, 0u8..30)
             .prop_map(|(a, b, latency, jitter, loss)| Op::Link { a, b, latency, jitter, loss }),
     ]
@@ -2914,6 +3038,55 @@ fn apply(tb: &mut Testbed, op: &Op) {
             expect_peer_call(h, peer, r, op);
         }
         Op::Advance { ms: n } => tb.run_for(ms(n)),
+        Op::Setting { host, ref setting } => {
+            let h = tb.host_mut(host);
+            match *setting {
+                Setting::MaximumPacketSize(n) => {
+                    h.set_maximum_packet_size(n);
+                    assert_eq!(h.config().maximum_packet_size, n);
+                }
+                Setting::MaximumWaitingData(n) => h.set_maximum_waiting_data(n),
+                Setting::BufferBudget(n) => {
+                    h.set_buffer_budget(n);
+                    assert_eq!(h.config().buffer_budget, n);
+                }
+                Setting::DuplicatePeers(n) => h.set_duplicate_peers(n),
+                Setting::ChannelLimit(n) => h.channel_limit(n),
+                Setting::Mtu(m) => {
+                    let ok = (576..=4096).contains(&m) && !(h.config().checksum && m > 4092);
+                    let r = h.set_mtu(m);
+                    assert_eq!(r.is_ok(), ok, "{op:?}: {r:?}");
+                    assert!(r.is_ok() || matches!(r, Err(Error::InvalidConfig(_))));
+                }
+                Setting::Bandwidth(i, o) => h.bandwidth_limit(i, o),
+                Setting::Refuse(r) => h.refuse_new_connections(r),
+            }
+        }
+        Op::ConnectUnanswerable { host, addr } => {
+            let h = tb.host_mut(host);
+            let active = h.active_peers().count();
+            assert_eq!(
+                h.connect(now, addr, 2, 0),
+                Err(Error::InvalidAddress),
+                "{op:?}"
+            );
+            assert_eq!(h.active_peers().count(), active, "{op:?}: a slot was used");
+        }
+        Op::OddTime { host, back, ms: n } => {
+            let at = if back {
+                now.checked_sub(Duration::from_millis(n))
+            } else {
+                now.checked_add(Duration::from_millis(n))
+            };
+            if let Some(at) = at {
+                let h = tb.host_mut(host);
+                h.handle_timeout(at);
+                let _ = h.poll_timeout();
+                let mut buf = Vec::new();
+                // Sent into the void: the testbed's clock is unchanged.
+                while h.poll_transmit(at, &mut buf).is_some() {}
+            }
+        }
         Op::Link {
             a,
             b,
@@ -2956,6 +3129,18 @@ proptest! {
             for p in 0..API_PEERS as u16 {
                 tb.host_mut(h).reset(PeerId(p)).unwrap();
             }
+            // Settings back to working values for the final check.
+            let c = api_config(h);
+            let host = tb.host_mut(h);
+            host.set_maximum_packet_size(c.maximum_packet_size);
+            host.set_maximum_waiting_data(c.maximum_waiting_data);
+            host.set_buffer_budget(c.buffer_budget);
+            host.set_duplicate_peers(c.duplicate_peers);
+            host.channel_limit(c.channel_limit);
+            host.set_mtu(c.mtu).unwrap();
+            host.bandwidth_limit(0, 0);
+            host.refuse_new_connections(false);
+            prop_assert_eq!(host.buffered_bytes(), 0);
         }
         tb.run_for(ms(100));
         check_invariants(&tb);
@@ -2992,4 +3177,113 @@ proptest! {
             .count();
         prop_assert_eq!(got, clients.len());
     }
+}
+
+fn arb_config() -> impl Strategy<Value = HostConfig> {
+    (
+        prop_oneof![
+            Just(0usize),
+            1usize..6,
+            Just(4095),
+            Just(4096),
+            any::<usize>()
+        ],
+        arb_usize(),
+        (any::<u32>(), any::<u32>()),
+        prop_oneof![
+            Just(575u32),
+            Just(576),
+            Just(1392),
+            Just(4092),
+            Just(4096),
+            any::<u32>()
+        ],
+        (arb_usize(), arb_usize(), arb_usize(), arb_usize()),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(peer_count, channel_limit, (inb, outb), mtu, (mps, mwd, budget, dups), checksum)| {
+                HostConfig {
+                    peer_count,
+                    channel_limit,
+                    incoming_bandwidth: inb,
+                    outgoing_bandwidth: outb,
+                    mtu,
+                    maximum_packet_size: mps,
+                    maximum_waiting_data: mwd,
+                    buffer_budget: budget,
+                    duplicate_peers: dups,
+                    checksum,
+                    seed: 9,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(256),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Any configuration value: `Host::new` returns a host or a typed error, and a host it
+    /// returns survives traffic of every kind and size, both ways, without a panic.
+    #[test]
+    fn arbitrary_configs_never_panic(
+        cfg in arb_config(),
+        sizes in proptest::collection::vec(prop_oneof![0usize..64, 0usize..5000, 0usize..70_000], 1..8),
+        flags in proptest::collection::vec(prop_oneof![Just(0u32), Just(1), Just(2), Just(8), Just(9), any::<u32>()], 1..8),
+    ) {
+        let valid = (1..=4095).contains(&cfg.peer_count)
+            && (576..=4096).contains(&cfg.mtu)
+            && !(cfg.checksum && cfg.mtu > 4092);
+        let r = Host::new(cfg.clone(), Instant::now());
+        match r {
+            Ok(_) => prop_assert!(valid, "accepted {:?}", cfg),
+            Err(e) => {
+                prop_assert!(!valid, "refused {:?}: {}", cfg, e);
+                prop_assert!(matches!(e, Error::InvalidConfig(_)));
+                return Ok(());
+            }
+        }
+        let mut tb = Testbed::new(3);
+        let odd = tb.add_host(cfg.clone());
+        let other = tb.add_host(HostConfig { checksum: cfg.checksum, seed: 4, ..HostConfig::default() });
+        let (from, to) = (odd, other);
+        for (a, b) in [(from, to), (to, from)] {
+            let addr = tb.addr(b);
+            let now = tb.now();
+            let Ok(p) = tb.host_mut(a).connect(now, addr, 3, 0) else { continue };
+            tb.run_for(ms(300));
+            for (i, &size) in sizes.iter().enumerate() {
+                let f = PacketFlags(flags[i % flags.len()]);
+                let r = tb.host_mut(a).send(p, (i % 3) as u8, Packet::new(vec![i as u8; size], f));
+                if let Err(e) = r {
+                    prop_assert!(matches!(e, Error::PacketTooLarge | Error::NotConnected | Error::InvalidChannel), "{}", e);
+                }
+                let now = tb.now();
+                let _ = tb.host_mut(a).poll_timeout();
+                tb.host_mut(a).handle_timeout(now);
+            }
+            tb.run_for(ms(500));
+            let _ = tb.host_mut(a).disconnect(p, 0);
+            tb.run_for(ms(300));
+        }
+        check_invariants_of(tb.host(odd));
+    }
+}
+
+fn check_invariants_of(host: &Host) {
+    let connected = host
+        .active_peers()
+        .filter(|&p| {
+            matches!(
+                host.peer_state(p),
+                Some(PeerState::Connected | PeerState::DisconnectLater)
+            )
+        })
+        .count();
+    assert_eq!(host.connected_peers(), connected);
+    assert!(host.buffered_bytes() <= host.config().buffer_budget);
 }
