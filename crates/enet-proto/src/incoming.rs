@@ -70,7 +70,7 @@ pub(crate) fn fragment_layout(f: &Fragment, known: Option<u32>) -> Result<u32, D
         Some(l) => l,
         None if !last => len,
         None => {
-            if f.fragment_offset % (count - 1) != 0 {
+            if !f.fragment_offset.is_multiple_of(count - 1) {
                 return Err(DropReason::MisplacedFragment);
             }
             f.fragment_offset / (count - 1)
