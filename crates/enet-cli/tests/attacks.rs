@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use enet_interop::{CPeer, CPeerOpts};
+use enet_proto::host::MAXIMUM_HELD_PER_QUEUE;
 use enet_proto::protocol::*;
 use enet_proto::{Event, Host, HostConfig, Packet, PeerId};
 
@@ -343,7 +344,9 @@ impl Client {
 
 /// Unreliable packets parked behind the missing reliable seq 1 (C holds them all; we hold
 /// at most `MAXIMUM_HELD_PER_QUEUE` per channel and count the rest).
-const PARKED: u32 = 200_000;
+/// (The report's ~419k: unreliable sequence numbers are 16-bit, so the packets follow
+/// reliable seqs 1..=7, 65,535 each, all held while seq 1 is missing.)
+const PARKED: u32 = 420_000;
 /// Duplicates per attack datagram (as many as fit in 1,392 bytes).
 const PER_DATAGRAM: u16 = 170;
 /// Attack datagrams per second, and the attack's length.
@@ -351,6 +354,8 @@ const RATE: u32 = 20;
 const ATTACK: Duration = Duration::from_secs(4);
 
 struct FloodResult {
+    /// The bystander connected and got an echo before the attack (the control).
+    control: bool,
     cpu: Duration,
     wall: Duration,
     echoes: u32,
@@ -359,21 +364,38 @@ struct FloodResult {
 
 /// Runs the duplicate flood against the server at `port` (process `pid`) while a bystander
 /// connects and exchanges 40 echoes, trying until `grace` after the attack's planned end.
-fn duplicate_flood(port: u16, pid: u32, grace: Duration) -> FloodResult {
+fn duplicate_flood(port: u16, pid: u32, parked: u32, grace: Duration) -> FloodResult {
     let server: SocketAddr = ([127, 0, 0, 1], port).into();
+    // Control: without an attack, the bystander connects and gets its echo.
+    let mut client = Client::new();
+    let control = match client.connect(server, Duration::from_secs(5)) {
+        Some(peer) => {
+            let ok = client.echo(peer, 1000, Duration::from_secs(5));
+            let _ = client.host.disconnect_now(peer, 0);
+            client.run(Duration::from_millis(20), |_| false);
+            ok
+        }
+        None => false,
+    };
     let attacker = Attacker::connect(server);
     // Park: reliable seq 1 never arrives, so everything after it waits.
     let mut u: u32 = 1;
     let mut sent = 0;
-    while u <= PARKED {
-        let n = (PARKED - u + 1).min(u32::from(PER_DATAGRAM));
-        let dg = attacker.unreliables(1, (u..u + n).map(|x| x as u16));
+    while u <= parked {
+        // One reliable seq per datagram: stop at the end of each 65,535 block.
+        let block = (u - 1) / 65_535;
+        let in_block = (u - 1) % 65_535 + 1;
+        let n = (parked - u + 1)
+            .min(u32::from(PER_DATAGRAM))
+            .min(65_535 - in_block + 1);
+        let seq = 1 + block as u16;
+        let dg = attacker.unreliables(seq, (in_block..in_block + n).map(|x| x as u16));
         attacker.send(&dg);
         u += n;
         sent += 1;
-        if sent % 32 == 0 {
+        if sent % 16 == 0 {
             // Pace so that the server's receive buffer does not overflow.
-            std::thread::sleep(Duration::from_millis(4));
+            std::thread::sleep(Duration::from_millis(5));
             attacker.answer();
         }
     }
@@ -421,6 +443,7 @@ fn duplicate_flood(port: u16, pid: u32, grace: Duration) -> FloodResult {
     stop.store(true, Ordering::Relaxed);
     flood.join().unwrap();
     FloodResult {
+        control,
         cpu,
         wall,
         echoes,
@@ -434,34 +457,43 @@ fn percent(r: &FloodResult) -> f64 {
 
 #[test]
 fn duplicate_flood_does_not_stall_the_server() {
-    let mut ours = Serve::start(&[]);
-    let pid = ours.child.id();
-    let r = duplicate_flood(ours.port, pid, Duration::from_secs(10));
-    assert!(ours.alive(), "enet serve died");
-    println!(
-        "duplicate flood, enet serve --raw: server CPU {:.0}% ({:?} over {:?}), bystander {} echoes",
-        percent(&r),
-        r.cpu,
-        r.wall,
-        r.echoes
-    );
-    assert!(
-        r.connected,
-        "the bystander could not connect during the attack"
-    );
-    assert_eq!(r.echoes, 40, "the bystander's echoes during the attack");
-    drop(ours);
+    // The report's attack (our queue bound refuses most of the parking), and the worst
+    // case for us: a queue just below its bound, so that every duplicate is looked up.
+    for parked in [PARKED, MAXIMUM_HELD_PER_QUEUE as u32 - 1] {
+        let mut ours = Serve::start(&[]);
+        let pid = ours.child.id();
+        let r = duplicate_flood(ours.port, pid, parked, Duration::from_secs(10));
+        assert!(ours.alive(), "enet serve died");
+        println!(
+            "duplicate flood ({parked} parked), enet serve --raw: server CPU {:.0}% ({:?} over \
+             {:?}), bystander {} echoes",
+            percent(&r),
+            r.cpu,
+            r.wall,
+            r.echoes
+        );
+        assert!(
+            r.control,
+            "the bystander could not connect without an attack"
+        );
+        assert!(
+            r.connected,
+            "the bystander could not connect during the attack"
+        );
+        assert_eq!(r.echoes, 40, "the bystander's echoes during the attack");
+    }
 
     // The same traffic against the C library, for comparison (not asserted: C has the flaw).
     let c = CPeer::spawn_server(&CPeerOpts::new().echo().peers(64).channels(2));
-    let rc = duplicate_flood(c.port(), c.pid(), Duration::from_secs(1));
+    let rc = duplicate_flood(c.port(), c.pid(), PARKED, Duration::from_secs(1));
     println!(
-        "duplicate flood, C ENet 1.3.17 echo server: server CPU {:.0}% ({:?} over {:?}), \
-         bystander connected {}, {} echoes",
+        "duplicate flood ({PARKED} parked), C ENet 1.3.17 echo server: server CPU {:.0}% \
+         ({:?} over {:?}), bystander connected {} (without attack: {}), {} echoes",
         percent(&rc),
         rc.cpu,
         rc.wall,
         rc.connected,
+        rc.control,
         rc.echoes
     );
 }
@@ -469,6 +501,8 @@ fn duplicate_flood_does_not_stall_the_server() {
 /// CONNECT datagrams per second of the flood, and its longest duration.
 const FLOOD_RATE: u64 = 10_000;
 const FLOOD: Duration = Duration::from_secs(10);
+/// Spoofed CONNECTs sent before the real client starts (the server has 64 slots).
+const FLOOD_BEFORE: u64 = 5_000;
 
 #[test]
 fn spoofed_connect_flood_does_not_lock_out_a_real_client() {
@@ -505,8 +539,10 @@ fn spoofed_connect_flood_does_not_lock_out_a_real_client() {
             std::thread::sleep(Duration::from_millis(1));
         }
     });
-    // Let the flood fill every slot first.
-    std::thread::sleep(Duration::from_millis(1000));
+    // Let the flood turn every slot over many times first.
+    while sent.load(Ordering::Relaxed) < FLOOD_BEFORE && t0.elapsed() < FLOOD {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut client = Client::new();
     let mut attempts = 0;
     let mut joined = None;
@@ -535,7 +571,7 @@ fn spoofed_connect_flood_does_not_lock_out_a_real_client() {
     let at = joined.expect("the client never got in during the flood");
     assert!(flooding, "joined only after the flood ended ({at:?})");
     assert!(
-        during > FLOOD_RATE / 2,
+        during >= FLOOD_BEFORE,
         "the flood was running ({during} sent)"
     );
 }

@@ -148,8 +148,12 @@ impl Header {
         }
     }
 
-    /// Writes the header into `out` (which must hold [`Header::size`] bytes); returns the size.
+    /// Writes the header into `out` and returns its size; writes nothing and returns 0 if
+    /// `out` is shorter than [`Header::size`].
     pub fn write(&self, out: &mut [u8]) -> usize {
+        if out.len() < self.size() {
+            return 0;
+        }
         let mut word = self.peer_id & MAXIMUM_PEER_ID;
         word |= (u16::from(self.session_id) << HEADER_SESSION_SHIFT) & HEADER_SESSION_MASK;
         if self.compressed {
@@ -350,8 +354,11 @@ impl Command {
     /// Writes header and body into `out` and returns the number of bytes written, which is
     /// the fixed size of the command kind named in `header` (payload not included).
     ///
-    /// `out` must hold at least that many bytes.
+    /// Writes nothing and returns 0 if `out` is shorter than that.
     pub fn write(&self, header: &CommandHeader, out: &mut [u8]) -> usize {
+        if out.len() < self.kind().size() {
+            return 0;
+        }
         out[0] = header.command;
         out[1] = header.channel_id;
         out[2..4].copy_from_slice(&header.reliable_sequence_number.to_be_bytes());
@@ -572,6 +579,43 @@ impl Writer<'_> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Writers never panic: a buffer too short gets nothing written and a 0 back.
+    #[test]
+    fn writers_refuse_short_buffers() {
+        let h = CommandHeader {
+            command: CommandKind::Connect as u8,
+            channel_id: CONTROL_CHANNEL,
+            reliable_sequence_number: 1,
+        };
+        let commands = [
+            Command::Connect(Connect::default()),
+            Command::VerifyConnect(Connect::default()),
+            Command::Ping,
+            Command::Disconnect { data: 1 },
+            Command::SendFragment(Fragment::default()),
+            Command::Acknowledge {
+                received_reliable_sequence_number: 1,
+                received_sent_time: 2,
+            },
+        ];
+        for c in commands {
+            let size = c.kind().size();
+            let mut big = [0u8; 64];
+            assert_eq!(c.write(&h, &mut big), size, "{c:?}");
+            let mut short = vec![0xEEu8; size - 1];
+            assert_eq!(c.write(&h, &mut short), 0, "{c:?}");
+            assert!(short.iter().all(|&b| b == 0xEE));
+        }
+        let header = Header {
+            peer_id: 1,
+            session_id: 0,
+            compressed: false,
+            sent_time: Some(7),
+        };
+        assert_eq!(header.write(&mut [0u8; 3]), 0);
+        assert_eq!(header.write(&mut [0u8; 4]), 4);
+    }
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
