@@ -49,7 +49,7 @@ pub fn write(seed: u64, variant: Variant, message: &str, case: &[Injection]) -> 
 }
 
 fn hex(s: &str) -> Result<Vec<u8>, String> {
-    if s.len() % 2 != 0 || s.len() / 2 > MAX_DATAGRAM {
+    if !s.len().is_multiple_of(2) || s.len() / 2 > MAX_DATAGRAM {
         return Err(format!("bad hex length {}", s.len()));
     }
     (0..s.len())

@@ -112,6 +112,22 @@ pub(crate) fn is_ignorable_recv_error(kind: io::ErrorKind) -> bool {
     )
 }
 
+/// Whether a receive error says that the datagram did not fit the buffer: Windows reports
+/// that as `WSAEMSGSIZE` where other systems truncate silently. Such a datagram is dropped
+/// and counted like any oversized one, not treated as a socket error.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+pub(crate) fn is_recv_truncation(e: &io::Error) -> bool {
+    #[cfg(windows)]
+    {
+        e.raw_os_error() == Some(10040)
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = e;
+        false
+    }
+}
+
 /// Whether a received datagram of `len` bytes (as read into a [`RECV_BUFFER_SIZE`] buffer),
 /// possibly `truncated` by the kernel, must be dropped.
 pub(crate) fn is_oversize(len: usize, truncated: bool) -> bool {

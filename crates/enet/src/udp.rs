@@ -652,6 +652,11 @@ impl UdpHost {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => n += 1,
+                Err(e) if crate::io_policy::is_recv_truncation(&e) => {
+                    n += 1;
+                    self.stats.datagrams_received += 1;
+                    self.stats.oversize_dropped += 1;
+                }
                 Err(e) if is_ignorable_recv_error(e.kind()) => {
                     n += 1;
                     self.stats.ignored_errors += 1;
@@ -719,6 +724,11 @@ impl UdpHost {
         let outcome = match result {
             Ok((len, from)) => {
                 self.handle(len, from);
+                Ok(())
+            }
+            Err(e) if crate::io_policy::is_recv_truncation(&e) => {
+                self.stats.datagrams_received += 1;
+                self.stats.oversize_dropped += 1;
                 Ok(())
             }
             Err(e) => match e.kind() {

@@ -447,3 +447,40 @@ proptest! {
         prop_assert!(server.get_peers().len() <= 4);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..config() })]
+
+    /// The compressors' public functions with any input and any output buffer size (too
+    /// small ones included): a result or `None`, never a panic or a write out of bounds.
+    #[test]
+    fn compressors_any_input_any_buffer(
+        input in proptest::collection::vec(any::<u8>(), 0..3000),
+        out_len in 0usize..5000,
+        level in any::<u8>(),
+    ) {
+        use enet::compress::{FastLz, Zlib, Zstd};
+        use enet::Compressor;
+        let mut out = vec![0u8; out_len];
+        if let Some(n) = FastLz::new().compress_block(&input, &mut out) {
+            prop_assert!(n <= out_len);
+        }
+        if let Some(n) = FastLz::decompress_block(&input, &mut out) {
+            prop_assert!(n <= out_len);
+        }
+        let mut all: Vec<Box<dyn Compressor>> = vec![
+            Box::new(FastLz::new()),
+            Box::new(Zlib::with_level(level)),
+            Box::new(Zstd::new()),
+            Box::new(RangeCoder::new()),
+        ];
+        for c in &mut all {
+            if let Some(n) = c.compress(&input, &mut out) {
+                prop_assert!(n <= out_len);
+            }
+            if let Some(n) = c.decompress(&input, &mut out) {
+                prop_assert!(n <= out_len);
+            }
+        }
+    }
+}
