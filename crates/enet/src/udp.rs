@@ -28,7 +28,12 @@
 //! * The socket asks for 1 MiB send and receive buffers ([`SOCKET_BUFFER_SIZE`]; the C
 //!   library asks for 256 KiB), so bursts from many peers survive; the OS may grant less.
 //! * A datagram the kernel refuses with "would block" is dropped, as in C; reliable data is
-//!   retransmitted by the engine.
+//!   retransmitted by the engine. So is one the kernel refuses for its destination (`EINVAL`
+//!   for port 0, unreachable or unusable addresses…), counted in [`IoStats::send_errors`]:
+//!   only errors of the socket itself end [`UdpHost::service`] with `Err`.
+//! * Received datagrams over [`MAX_DATAGRAM_SIZE`] (4,096 bytes, ENet's largest MTU) or
+//!   truncated by the kernel are dropped and counted ([`IoStats::oversize_dropped`]) before
+//!   the engine sees them, as C does.
 //! * Source addresses in IPv4-mapped IPv6 form (`::ffff:a.b.c.d`, seen on dual-stack sockets)
 //!   are given to the engine as plain IPv4 addresses, and IPv4 destinations are mapped back
 //!   when the socket is IPv6.
