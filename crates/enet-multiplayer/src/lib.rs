@@ -128,6 +128,9 @@ pub trait MultiplayerPeer {
     /// The user channel of future sends.
     fn get_transfer_channel(&self) -> i32;
     /// Sets the target of future sends: 0 everyone, `id` one peer, `-id` everyone but one.
+    ///
+    /// `i32::MIN` would exclude peer 2³¹, which cannot exist (ids are at most 2³¹ − 1), so
+    /// it sends to everyone, like 0.
     fn set_target_peer(&mut self, id: i32);
     /// The target of future sends.
     fn get_target_peer(&self) -> i32;
@@ -688,7 +691,15 @@ impl MultiplayerPeer for EnetMultiplayerPeer {
             return Err(Error::Unconfigured);
         }
         let target = self.target_peer;
-        if target != 0 && !self.peers.contains_key(&target.saturating_abs()) {
+        // The peer a negative target excludes; `i32::MIN` excludes "peer 2³¹", which cannot
+        // exist, so it sends to everyone, like 0 (Godot negates it, which overflows).
+        let excluded = if target < 0 {
+            target.checked_neg()
+        } else {
+            None
+        };
+        let named = if target > 0 { Some(target) } else { excluded };
+        if named.is_some_and(|id| !self.peers.contains_key(&id)) {
             return Err(Error::InvalidParameter("invalid target peer"));
         }
         let (channel, flags) = self.enet_channel_and_flags()?;
@@ -704,8 +715,8 @@ impl MultiplayerPeer for EnetMultiplayerPeer {
                 // A client always sends to the server (the target was validated above).
                 Mode::Client => id == 1,
                 _ if target > 0 => id == target,
-                // 0: everyone; -id: everyone but id.
-                _ => id != -target,
+                // 0 and i32::MIN: everyone; -id: everyone but id.
+                _ => Some(id) != excluded,
             };
             if !wanted {
                 continue;

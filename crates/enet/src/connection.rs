@@ -594,6 +594,19 @@ impl EnetConnection {
         self.active.as_ref().map(|a| a.udp.host())
     }
 
+    /// The UDP driver's I/O counters (datagrams, send errors, oversized drops), or `None`
+    /// when inactive.
+    pub fn io_stats(&self) -> Option<crate::udp::IoStats> {
+        self.active.as_ref().map(|a| a.udp.io_stats())
+    }
+
+    /// Installs or removes a send-error hook on the host's driver: a **test seam**, see
+    /// [`UdpHost::set_send_error_hook`]. Fails with [`Error::Unconfigured`] when inactive.
+    pub fn set_send_error_hook(&mut self, hook: Option<crate::udp::SendErrorHook>) -> Result<()> {
+        self.active()?.udp.set_send_error_hook(hook);
+        Ok(())
+    }
+
     /// A view of one peer with Godot's `ENetPacketPeer` methods.
     pub fn peer(&mut self, handle: PeerHandle) -> EnetPacketPeer<'_> {
         EnetPacketPeer { conn: self, handle }

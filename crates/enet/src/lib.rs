@@ -11,6 +11,7 @@ pub mod address;
 pub mod compress;
 pub mod connection;
 pub mod error;
+mod io_policy;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod sys;
@@ -28,4 +29,6 @@ pub use enet_proto::{
     PacketFlags, PeerId, PeerInfo, PeerState, RangeCoder,
 };
 pub use error::{Error, GodotError, Result};
-pub use udp::{UdpHost, DEFAULT_BUSY_POLL_LIMIT, SOCKET_BUFFER_SIZE};
+pub use udp::{
+    SendErrorHook, UdpHost, DEFAULT_BUSY_POLL_LIMIT, MAX_DATAGRAM_SIZE, SOCKET_BUFFER_SIZE,
+};

@@ -99,6 +99,8 @@ pub(crate) struct RecvBatch {
     addrs: Box<[sockaddr_storage]>,
     addr_lens: [libc::socklen_t; BATCH],
     lens: [usize; BATCH],
+    /// Whether the kernel cut datagram `i` short (`MSG_TRUNC` in its `msg_flags`).
+    truncated: [bool; BATCH],
 }
 
 impl RecvBatch {
@@ -110,6 +112,7 @@ impl RecvBatch {
             addrs: vec![zeroed_storage(); BATCH].into_boxed_slice(),
             addr_lens: [0; BATCH],
             lens: [0; BATCH],
+            truncated: [false; BATCH],
         }
     }
 
@@ -165,18 +168,24 @@ impl RecvBatch {
             for (i, hdr) in hdrs.iter().take(n).enumerate() {
                 self.lens[i] = (hdr.msg_len as usize).min(self.buf_size);
                 self.addr_lens[i] = hdr.msg_hdr.msg_namelen;
+                // Without MSG_TRUNC in the call's flags, `msg_len` is what fit in the
+                // buffer; the kernel flags a datagram that did not fit.
+                self.truncated[i] = hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0
+                    || hdr.msg_len as usize > self.buf_size;
             }
             return Ok(n);
         }
     }
 
-    /// Datagram `i` of the last [`RecvBatch::recv`] and its source (`None` for an address
-    /// family other than IPv4/IPv6).
-    pub(crate) fn get(&self, i: usize) -> (&[u8], Option<SocketAddr>) {
+    /// Datagram `i` of the last [`RecvBatch::recv`], its source (`None` for an address
+    /// family other than IPv4/IPv6) and whether the kernel truncated it (the datagram was
+    /// longer than the buffer; only its first bytes are given).
+    pub(crate) fn get(&self, i: usize) -> (&[u8], Option<SocketAddr>, bool) {
         let start = i * self.buf_size;
         (
             &self.bufs[start..start + self.lens[i]],
             to_std(&self.addrs[i], self.addr_lens[i]),
+            self.truncated[i],
         )
     }
 }
@@ -234,6 +243,14 @@ impl SendBatch {
         self.dests.get(self.start).copied().flatten()
     }
 
+    /// The first waiting datagram: destination and bytes.
+    pub(crate) fn first(&self) -> Option<(SocketAddr, &[u8])> {
+        if !self.has_pending() {
+            return None;
+        }
+        Some((self.first_dest()?, &self.bufs[self.start]))
+    }
+
     /// Marks the first `n` waiting datagrams as done (sent or dropped); the batch is empty
     /// again once all are.
     pub(crate) fn advance(&mut self, n: usize) {
@@ -244,10 +261,11 @@ impl SendBatch {
         }
     }
 
-    /// One `sendmmsg` of the waiting datagrams: returns how many the kernel took (at least
-    /// one), or the error of the first. Does not advance.
-    pub(crate) fn send(&mut self, socket: &UdpSocket) -> io::Result<usize> {
-        let count = self.len - self.start;
+    /// One `sendmmsg` of the waiting datagrams (at most `max` of them): returns how many
+    /// the kernel took (at least one), or the error of the first. Does not advance.
+    pub(crate) fn send(&mut self, socket: &UdpSocket, max: usize) -> io::Result<usize> {
+        let count = (self.len - self.start).min(max);
+        let end = self.start + count;
         if count == 0 {
             return Ok(0);
         }
@@ -259,9 +277,9 @@ impl SendBatch {
         for ((((iov, hdr), buf), addr), &addr_len) in iovs
             .iter_mut()
             .zip(hdrs.iter_mut())
-            .zip(&self.bufs[self.start..self.len])
-            .zip(&mut self.addrs[self.start..self.len])
-            .zip(&self.addr_lens[self.start..self.len])
+            .zip(&self.bufs[self.start..end])
+            .zip(&mut self.addrs[self.start..end])
+            .zip(&self.addr_lens[self.start..end])
         {
             // The kernel only reads through these pointers.
             iov.iov_base = buf.as_ptr() as *mut c_void;

@@ -28,7 +28,12 @@
 //! * The socket asks for 1 MiB send and receive buffers ([`SOCKET_BUFFER_SIZE`]; the C
 //!   library asks for 256 KiB), so bursts from many peers survive; the OS may grant less.
 //! * A datagram the kernel refuses with "would block" is dropped, as in C; reliable data is
-//!   retransmitted by the engine.
+//!   retransmitted by the engine. So is one the kernel refuses for its destination (`EINVAL`
+//!   for port 0, unreachable or unusable addresses…), counted in [`IoStats::send_errors`]:
+//!   only errors of the socket itself end [`UdpHost::service`] with `Err`.
+//! * Received datagrams over [`MAX_DATAGRAM_SIZE`] (4,096 bytes, ENet's largest MTU) or
+//!   truncated by the kernel are dropped and counted ([`IoStats::oversize_dropped`]) before
+//!   the engine sees them, as C does.
 //! * Source addresses in IPv4-mapped IPv6 form (`::ffff:a.b.c.d`, seen on dual-stack sockets)
 //!   are given to the engine as plain IPv4 addresses, and IPv4 destinations are mapped back
 //!   when the socket is IPv6.
@@ -47,23 +52,33 @@ use enet_proto::{Compressor, Error, Event, Host, HostConfig, Packet, PeerId};
 /// (the C library's limit in `enet_protocol_receive_incoming_commands`).
 pub const MAX_DATAGRAMS_PER_WAKE: usize = 256;
 
-/// Size of the receive buffer. Larger than ENet's 4096-byte maximum MTU so that oversized
-/// datagrams are read whole (and rejected by the engine) instead of silently truncated.
-const RECV_BUFFER_SIZE: usize = 8192;
+use crate::io_policy::RECV_BUFFER_SIZE;
+use crate::io_policy::{classify_send_error, is_ignorable_recv_error, is_oversize, SendFailure};
+pub use crate::io_policy::{SendErrorHook, MAX_DATAGRAM_SIZE};
 
 /// Counters of the driver's own I/O (the engine keeps protocol counters, see
 /// [`Host::totals`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IoStats {
-    /// Datagrams read from the socket.
+    /// Datagrams read from the socket (oversized ones included).
     pub datagrams_received: u64,
+    /// Received datagrams dropped before the engine saw them because they were longer than
+    /// [`MAX_DATAGRAM_SIZE`] (ENet's largest MTU) or cut short by the kernel.
+    pub oversize_dropped: u64,
     /// Datagrams written to the socket.
     pub datagrams_sent: u64,
-    /// Datagrams dropped because the socket would block on send.
+    /// Datagrams dropped because the socket would block on send (or the kernel was short
+    /// of buffers).
     pub send_would_block: u64,
-    /// Receive or send errors that were ignored (ICMP-induced errors such as
-    /// `ECONNREFUSED`, unreachable networks and hosts).
+    /// Datagrams dropped because the kernel refused them for their destination (`EINVAL`
+    /// for port 0, `EACCES`/`EPERM`, `EADDRNOTAVAIL`, `EAFNOSUPPORT`, `ENETUNREACH`,
+    /// `EHOSTUNREACH`, `EMSGSIZE`, `ECONNREFUSED`…). Such an error costs that peer the
+    /// datagram at most (it may time out as on a lossy link); [`UdpHost::service`] carries
+    /// on. Only errors of the socket itself are returned.
+    pub send_errors: u64,
+    /// Receive errors that were ignored (ICMP-induced errors such as `ECONNREFUSED`,
+    /// unreachable networks and hosts).
     pub ignored_errors: u64,
     /// Times [`UdpHost::service`] slept on the socket.
     pub waits: u64,
@@ -86,6 +101,8 @@ pub struct UdpHost {
     #[cfg(not(target_os = "linux"))]
     send_buf: Vec<u8>,
     stats: IoStats,
+    /// Test seam consulted per outgoing datagram (see [`UdpHost::set_send_error_hook`]).
+    send_hook: Option<SendErrorHook>,
     conditioner: Option<Box<Conditioner>>,
     busy_poll: BusyPoll,
     /// Batched I/O buffers (`recvmmsg`/`sendmmsg`), allocated on first use.
@@ -218,9 +235,11 @@ fn open_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
 }
 
 /// Sends the datagrams waiting in `tx` with `send` (one `sendmmsg` each time), continuing
-/// after partial sends. A datagram refused with "would block" or an ignorable error is
-/// dropped and counted; any other error drops that datagram and is returned, the rest stays
-/// in `tx` for the next flush.
+/// after partial sends. `sendmmsg` stops at the first datagram it cannot send and reports
+/// the ones before it; the next call then starts with that datagram and gets its error. A
+/// datagram refused with "would block" or an error about its destination is dropped and
+/// counted, and the rest of the batch goes on; an error of the socket drops that datagram
+/// and is returned, the rest stays in `tx` for the next flush.
 #[cfg(target_os = "linux")]
 fn send_pending(
     tx: &mut crate::sys::SendBatch,
@@ -238,37 +257,47 @@ fn send_pending(
                 stats.send_would_block += 1;
                 tx.advance(1);
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                stats.send_would_block += 1;
-                tracing::trace!(to = ?tx.first_dest(), "send would block; datagram dropped");
-                tx.advance(1);
-            }
-            Err(e) if is_ignorable(e.kind()) => {
-                stats.ignored_errors += 1;
-                tracing::debug!(to = ?tx.first_dest(), error = %e, "send error ignored");
-                tx.advance(1);
-            }
-            Err(e) => {
-                tx.advance(1);
-                return Err(e);
-            }
+            Err(e) => match classify_send_error(&e) {
+                SendFailure::Retry => {}
+                SendFailure::WouldBlock => {
+                    stats.send_would_block += 1;
+                    tracing::trace!(to = ?tx.first_dest(), "send would block; datagram dropped");
+                    tx.advance(1);
+                }
+                SendFailure::Destination => {
+                    stats.send_errors += 1;
+                    tracing::debug!(to = ?tx.first_dest(), error = %e, "send refused for this destination; datagram dropped");
+                    tx.advance(1);
+                }
+                SendFailure::Socket => {
+                    tx.advance(1);
+                    return Err(e);
+                }
+            },
         }
     }
     Ok(())
 }
 
-/// Errors caused by ICMP messages about earlier datagrams, or by a route that is briefly
-/// missing: they concern one remote, not the socket, so the driver carries on.
-fn is_ignorable(kind: io::ErrorKind) -> bool {
-    matches!(
-        kind,
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::HostUnreachable
-            | io::ErrorKind::NetworkUnreachable
-            | io::ErrorKind::NetworkDown
-    )
+/// One send attempt of the first waiting datagrams: with a send-error hook installed (a
+/// test seam), the first datagram alone, after the hook had its say; otherwise one
+/// `sendmmsg` of all of them.
+#[cfg(target_os = "linux")]
+fn send_batch_once(
+    socket: &UdpSocket,
+    hook: &mut Option<SendErrorHook>,
+    tx: &mut crate::sys::SendBatch,
+) -> io::Result<usize> {
+    let Some(h) = hook else {
+        return tx.send(socket, usize::MAX);
+    };
+    let Some((to, bytes)) = tx.first() else {
+        return Ok(0);
+    };
+    match h(normalize_addr(to), bytes) {
+        Some(e) => Err(e),
+        None => tx.send(socket, 1),
+    }
 }
 
 impl UdpHost {
@@ -292,6 +321,7 @@ impl UdpHost {
             #[cfg(not(target_os = "linux"))]
             send_buf: Vec::with_capacity(RECV_BUFFER_SIZE),
             stats: IoStats::default(),
+            send_hook: None,
             conditioner: None,
             busy_poll: BusyPoll::new(DEFAULT_BUSY_POLL_LIMIT),
             #[cfg(target_os = "linux")]
@@ -343,6 +373,17 @@ impl UdpHost {
     /// The driver's I/O counters.
     pub fn io_stats(&self) -> IoStats {
         self.stats
+    }
+
+    /// Installs (or with `None` removes) a send-error hook: a **test seam** consulted for
+    /// every datagram about to be written to the socket, which can make the driver act as if
+    /// the kernel had refused it (see [`SendErrorHook`]). Refused datagrams go through the
+    /// same error policy as real errors: destination errors are dropped and counted in
+    /// [`IoStats::send_errors`], socket errors end [`UdpHost::service`] with `Err`.
+    ///
+    /// Without a hook (the default) nothing is consulted and batching is unchanged.
+    pub fn set_send_error_hook(&mut self, hook: Option<SendErrorHook>) {
+        self.send_hook = hook;
     }
 
     /// Installs or removes the datagram compressor, e.g.
@@ -412,9 +453,10 @@ impl UdpHost {
 
     /// Sends every datagram the engine has ready (`enet_host_flush`, without timers).
     ///
-    /// Datagrams the socket refuses with "would block" are dropped; ICMP-induced errors are
-    /// ignored. Any other send error is returned (the datagram is lost; the rest stays
-    /// queued for the next flush).
+    /// Datagrams the socket refuses with "would block" are dropped and counted, and so are
+    /// datagrams the kernel refuses for their destination ([`IoStats::send_errors`]). Only an
+    /// error of the socket itself is returned (the datagram is lost; the rest stays queued
+    /// for the next flush).
     pub fn flush(&mut self) -> io::Result<()> {
         #[cfg(target_os = "linux")]
         return self.flush_batched();
@@ -443,23 +485,32 @@ impl UdpHost {
                 other => other,
             };
             loop {
-                match self.socket.send_to(&self.send_buf, to) {
+                let sent = match self.send_hook.as_mut() {
+                    Some(h) => match h(normalize_addr(to), &self.send_buf) {
+                        Some(e) => Err(e),
+                        None => self.socket.send_to(&self.send_buf, to),
+                    },
+                    None => self.socket.send_to(&self.send_buf, to),
+                };
+                match sent {
                     Ok(_) => {
                         self.stats.datagrams_sent += 1;
                         break;
                     }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.stats.send_would_block += 1;
-                        tracing::trace!(%to, "send would block; datagram dropped");
-                        break;
-                    }
-                    Err(e) if is_ignorable(e.kind()) => {
-                        self.stats.ignored_errors += 1;
-                        tracing::debug!(%to, error = %e, "send error ignored");
-                        break;
-                    }
-                    Err(e) => return Err(e),
+                    Err(e) => match classify_send_error(&e) {
+                        SendFailure::Retry => continue,
+                        SendFailure::WouldBlock => {
+                            self.stats.send_would_block += 1;
+                            tracing::trace!(%to, "send would block; datagram dropped");
+                            break;
+                        }
+                        SendFailure::Destination => {
+                            self.stats.send_errors += 1;
+                            tracing::debug!(%to, error = %e, "send refused for this destination; datagram dropped");
+                            break;
+                        }
+                        SendFailure::Socket => return Err(e),
+                    },
                 }
             }
         }
@@ -490,7 +541,8 @@ impl UdpHost {
     fn flush_with(&mut self, tx: &mut crate::sys::SendBatch) -> io::Result<()> {
         let v6_socket = self.local_addr.is_ipv6();
         // Datagrams left over by an error in the previous flush go first.
-        send_pending(tx, &mut self.stats, |tx| tx.send(&self.socket))?;
+        let (socket, hook) = (&self.socket, &mut self.send_hook);
+        send_pending(tx, &mut self.stats, |tx| send_batch_once(socket, hook, tx))?;
         loop {
             let now = Instant::now();
             let mut drained = false;
@@ -513,7 +565,8 @@ impl UdpHost {
                 };
                 tx.push(to);
             }
-            send_pending(tx, &mut self.stats, |tx| tx.send(&self.socket))?;
+            let (socket, hook) = (&self.socket, &mut self.send_hook);
+            send_pending(tx, &mut self.stats, |tx| send_batch_once(socket, hook, tx))?;
             if drained {
                 return Ok(());
             }
@@ -524,6 +577,10 @@ impl UdpHost {
     #[cfg(not(target_os = "linux"))]
     fn handle(&mut self, len: usize, from: SocketAddr) {
         self.stats.datagrams_received += 1;
+        if is_oversize(len, false) {
+            self.stats.oversize_dropped += 1;
+            return;
+        }
         if let Some(c) = self.conditioner.as_mut() {
             if let Some(net) = c.incoming.as_mut() {
                 net.send(
@@ -560,8 +617,12 @@ impl UdpHost {
                     n += got;
                     let now = Instant::now();
                     for i in 0..got {
-                        let (data, from) = rx.get(i);
+                        let (data, from, truncated) = rx.get(i);
                         self.stats.datagrams_received += 1;
+                        if is_oversize(data.len(), truncated) {
+                            self.stats.oversize_dropped += 1;
+                            continue;
+                        }
                         let Some(from) = from else { continue };
                         let from = normalize_addr(from);
                         match self.conditioner.as_mut().and_then(|c| c.incoming.as_mut()) {
@@ -574,7 +635,7 @@ impl UdpHost {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if is_ignorable(e.kind()) => {
+                Err(e) if is_ignorable_recv_error(e.kind()) => {
                     n += 1;
                     self.stats.ignored_errors += 1;
                 }
@@ -596,7 +657,12 @@ impl UdpHost {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => n += 1,
-                Err(e) if is_ignorable(e.kind()) => {
+                Err(e) if crate::io_policy::is_recv_truncation(&e) => {
+                    n += 1;
+                    self.stats.datagrams_received += 1;
+                    self.stats.oversize_dropped += 1;
+                }
+                Err(e) if is_ignorable_recv_error(e.kind()) => {
                     n += 1;
                     self.stats.ignored_errors += 1;
                 }
@@ -665,11 +731,16 @@ impl UdpHost {
                 self.handle(len, from);
                 Ok(())
             }
+            Err(e) if crate::io_policy::is_recv_truncation(&e) => {
+                self.stats.datagrams_received += 1;
+                self.stats.oversize_dropped += 1;
+                Ok(())
+            }
             Err(e) => match e.kind() {
                 io::ErrorKind::WouldBlock
                 | io::ErrorKind::TimedOut
                 | io::ErrorKind::Interrupted => Ok(()),
-                k if is_ignorable(k) => {
+                k if is_ignorable_recv_error(k) => {
                     self.stats.ignored_errors += 1;
                     Ok(())
                 }
@@ -764,13 +835,17 @@ impl UdpHost {
         let mut result = Ok(());
         if let Some(net) = c.outgoing.as_mut() {
             while let Some((_, to)) = net.poll_into(now, &mut c.buf) {
-                if let Err(e) = self.socket_send(to, &c.buf) {
-                    match e.kind() {
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => {
+                let sent = match self.send_hook.as_mut().and_then(|h| h(to, &c.buf)) {
+                    Some(e) => Err(e),
+                    None => self.socket_send(to, &c.buf),
+                };
+                if let Err(e) = sent {
+                    match classify_send_error(&e) {
+                        SendFailure::WouldBlock | SendFailure::Retry => {
                             self.stats.send_would_block += 1
                         }
-                        k if is_ignorable(k) => self.stats.ignored_errors += 1,
-                        _ => result = Err(e),
+                        SendFailure::Destination => self.stats.send_errors += 1,
+                        SendFailure::Socket => result = Err(e),
                     }
                 } else {
                     self.stats.datagrams_sent += 1;
@@ -1248,15 +1323,32 @@ mod tests {
         assert!(!tx.has_pending());
         assert_eq!(stats.datagrams_sent, BATCH as u64 - 2);
         assert_eq!(stats.send_would_block, 1);
-        assert_eq!(stats.ignored_errors, 1);
+        assert_eq!(stats.send_errors, 1);
 
-        // Any other error is returned; the failed datagram is dropped and the rest stay
-        // queued for the next flush.
+        // Errors about one destination in the middle of a batch: each drops its datagram
+        // only, the rest of the batch is sent.
+        fill(&mut tx, 8);
+        let mut stats = IoStats::default();
+        let mut script: Vec<io::Result<usize>> = vec![
+            Ok(2),
+            Err(io::Error::from_raw_os_error(libc::EINVAL)),
+            Err(io::Error::from_raw_os_error(libc::EPERM)),
+            Ok(1),
+            Err(io::Error::from_raw_os_error(libc::EMSGSIZE)),
+            Ok(3),
+        ];
+        script.reverse();
+        send_pending(&mut tx, &mut stats, |_| script.pop().unwrap()).unwrap();
+        assert!(script.is_empty() && !tx.has_pending());
+        assert_eq!((stats.datagrams_sent, stats.send_errors), (6, 3));
+
+        // An error of the socket is returned; the failed datagram is dropped and the rest
+        // stay queued for the next flush.
         fill(&mut tx, 4);
         let mut stats = IoStats::default();
-        let mut script = vec![Err(io::ErrorKind::PermissionDenied.into()), Ok(1)];
+        let mut script = vec![Err(io::Error::from_raw_os_error(libc::EBADF)), Ok(1)];
         let err = send_pending(&mut tx, &mut stats, |_| script.pop().unwrap()).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF));
         assert!(tx.has_pending());
         assert_eq!(tx.first_dest().unwrap().port(), 1002);
         send_pending(&mut tx, &mut stats, |_| Ok(2)).unwrap();
