@@ -174,6 +174,9 @@ fn serve_and_connect_echo_in_every_mode() {
 
 #[test]
 fn relay_forwards_between_clients() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let mut server = Server::start(&[]);
     let port = server.port;
     // A C client acting as a Godot peer (data = its id, 2 system channels + 1).
@@ -211,6 +214,9 @@ fn probe_reports_negotiated_values() {
 
 #[test]
 fn raw_serve_echoes_the_c_library() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let server = Server::start(&["--raw", "--channels", "4"]);
     let mut c = CPeer::spawn_client(
         "127.0.0.1",
@@ -244,6 +250,9 @@ fn raw_serve_echoes_the_c_library() {
 
 #[test]
 fn sigterm_disconnects_peers_cleanly() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let mut server = Server::start(&[]);
     let mut c = CPeer::spawn_client("127.0.0.1", server.port, &CPeerOpts::new().data(99));
     c.expect_connect(Duration::from_secs(5));
