@@ -8,22 +8,22 @@ use std::time::{Duration, Instant};
 use enet::PeerStatistic;
 use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
 
-use crate::common::CliResult;
+use crate::common::{count, number_in, seconds, CliResult};
 
 /// Arguments of `enet demo`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Number of bot clients.
-    #[arg(long, default_value_t = 4)]
+    /// Number of bot clients (1..=64).
+    #[arg(long, default_value_t = 4, value_parser = count::<usize>(1, 64))]
     pub bots: usize,
-    /// How long to run, in seconds.
-    #[arg(long, default_value_t = 5.0)]
+    /// How long to send, in seconds (0.1..=3600).
+    #[arg(long, default_value_t = 5.0, value_parser = seconds(0.1, 3600.0))]
     pub seconds: f64,
-    /// Simulated packet loss on every bot's outgoing link, in percent.
-    #[arg(long, default_value_t = 5.0)]
+    /// Simulated packet loss on every bot's outgoing link, in percent (0..=100).
+    #[arg(long, default_value_t = 5.0, value_parser = number_in(0.0, 100.0, "percent"))]
     pub loss: f64,
-    /// Simulated one-way latency on every bot's outgoing link, in ms.
-    #[arg(long, default_value_t = 20)]
+    /// Simulated one-way latency on every bot's outgoing link, in ms (0..=5000).
+    #[arg(long, default_value_t = 20, value_parser = count::<u64>(0, 5000))]
     pub latency: u64,
 }
 
@@ -103,15 +103,6 @@ fn mode_index(m: TransferMode) -> usize {
 }
 
 pub fn run(a: Args) -> CliResult {
-    if a.bots == 0 || a.bots > 64 {
-        return Err("--bots must be 1..=64".into());
-    }
-    if !a.seconds.is_finite() || a.seconds <= 0.0 || a.seconds > 3600.0 {
-        return Err("--seconds must be in (0, 3600]".into());
-    }
-    if !(0.0..=100.0).contains(&a.loss) {
-        return Err("--loss must be 0..=100".into());
-    }
     let mut server = EnetMultiplayerPeer::new();
     server.set_bind_ip("127.0.0.1").map_err(|e| e.to_string())?;
     server
