@@ -254,7 +254,9 @@ fn open(a: &Args) -> Result<Box<dyn Client>, String> {
     }
 }
 
-fn wait_connected(c: &mut dyn Client, timeout: Duration, addr: &str) -> Result<(), String> {
+/// Waits for the connection; returns what arrived with it (a server may greet a peer in
+/// its connect handler, and the greeting can come in the same poll as the connection).
+fn wait_connected(c: &mut dyn Client, timeout: Duration, addr: &str) -> Result<Vec<Rx>, String> {
     let end = Instant::now() + timeout;
     let mut rx = Vec::new();
     while !c.connected() {
@@ -270,7 +272,7 @@ fn wait_connected(c: &mut dyn Client, timeout: Duration, addr: &str) -> Result<(
             ));
         }
     }
-    Ok(())
+    Ok(rx)
 }
 
 pub fn run(a: Args) -> CliResult {
@@ -286,18 +288,19 @@ pub fn run(a: Args) -> CliResult {
     let out = Out { json: a.json };
     let timeout = Duration::from_secs_f64(a.timeout);
     let mut c = open(&a)?;
-    wait_connected(c.as_mut(), timeout, &a.addr)?;
+    let early = wait_connected(c.as_mut(), timeout, &a.addr)?;
     out.emit(
         || format!("connected to {}", a.addr),
         || json!({"event": "connected", "addr": a.addr}),
     );
     match a.send {
-        Some(n) => scripted(&a, c.as_mut(), &out, n, mode, timeout),
-        None => interactive(c.as_mut(), &out),
+        Some(n) => scripted(&a, c.as_mut(), &out, n, mode, timeout, early),
+        None => interactive(c.as_mut(), &out, early),
     }
 }
 
-fn interactive(c: &mut dyn Client, out: &Out) -> CliResult {
+/// `early`: packets that came with the connection, printed first.
+fn interactive(c: &mut dyn Client, out: &Out, early: Vec<Rx>) -> CliResult {
     let stop = stop_flag();
     let (tx, lines) = mpsc::channel::<Option<String>>();
     std::thread::spawn(move || {
@@ -313,7 +316,8 @@ fn interactive(c: &mut dyn Client, out: &Out) -> CliResult {
         }
         let _ = tx.send(None);
     });
-    let mut rx = Vec::new();
+    let mut rx = early;
+    print_rx(out, &mut rx);
     loop {
         if stop.load(Ordering::SeqCst) {
             c.disconnect();
@@ -378,6 +382,7 @@ fn scripted(
     n: u64,
     mode: TransferMode,
     timeout: Duration,
+    early: Vec<Rx>,
 ) -> CliResult {
     let stop = stop_flag();
     let epoch = Instant::now();
@@ -386,7 +391,8 @@ fn scripted(
     let mut seen: Vec<u64> = Vec::new();
     let (mut sent, mut received, mut matched) = (0u64, 0u64, 0u64);
     let mut rtts: Vec<f64> = Vec::new();
-    let mut rx = Vec::new();
+    // What came with the connection counts as received like everything after it.
+    let mut rx = early;
     let mut last_progress = Instant::now();
     let mut last_report = Instant::now();
     let mut closed = false;

@@ -20,7 +20,7 @@
 //! ```text
 //! cpeer server --port P [--bind ADDR] [--peers N] [--channels N] [--godot-ids] [common]
 //! cpeer client --host H --port P [--bind ADDR] [--channels N] [--data D] [common]
-//! common: --checksum --range-coder --echo --print-data --in-bw N --out-bw N --mtu N
+//! common: --checksum --range-coder --echo --print-data --in-bw N --out-bw N --mtu N --greet N
 //! ```
 //!
 //! * `--bind` defaults to `127.0.0.1` for both kinds; a client binds port 0.
@@ -30,6 +30,8 @@
 //!   the connect data (default 0).
 //! * `--checksum` sets `host->checksum = enet_crc32`; `--range-coder` calls
 //!   `enet_host_compress_with_range_coder`.
+//! * `--greet N` sends [`pattern`]`(`[`GREET_SEED`]`, N)` reliably on channel 0 to
+//!   every peer from inside the connect handler, flushed at once.
 //! * `--echo` sends every received packet back to its sender on the same
 //!   channel with the received flags masked to RELIABLE|UNSEQUENCED|
 //!   UNRELIABLE_FRAGMENT, plus UNRELIABLE_FRAGMENT whenever RELIABLE is not
@@ -198,6 +200,9 @@ pub fn pattern_seed(data: &[u8]) -> Option<u32> {
         .then_some(seed)
 }
 
+/// The seed of the greeting a C peer started with `--greet` sends ([`CPeerOpts::greet`]).
+pub const GREET_SEED: u32 = 4711;
+
 /// Standard (zlib-compatible) CRC-32 of `bytes`, as printed by the C peer.
 pub fn crc32(bytes: &[u8]) -> u32 {
     crc32fast::hash(bytes)
@@ -235,6 +240,9 @@ pub struct CPeerOpts {
     pub out_bandwidth: Option<u32>,
     /// `host->mtu` (`--mtu`).
     pub mtu: Option<u32>,
+    /// On every connect, send [`pattern`]`(`[`GREET_SEED`]`, n)` reliably on channel 0
+    /// from inside the connect handler (`--greet n`, 1..=1024).
+    pub greet: Option<u32>,
     /// Extra raw arguments appended to the command line.
     pub extra_args: Vec<String>,
 }
@@ -305,6 +313,11 @@ impl CPeerOpts {
         self.mtu = Some(mtu);
         self
     }
+    /// Sets [`CPeerOpts::greet`].
+    pub fn greet(mut self, len: u32) -> Self {
+        self.greet = Some(len);
+        self
+    }
     /// Appends one raw argument.
     pub fn arg(mut self, arg: &str) -> Self {
         self.extra_args.push(arg.to_owned());
@@ -323,6 +336,7 @@ impl CPeerOpts {
         num("--in-bw", self.in_bandwidth);
         num("--out-bw", self.out_bandwidth);
         num("--mtu", self.mtu);
+        num("--greet", self.greet);
         if let Some(b) = &self.bind {
             args.push("--bind".into());
             args.push(b.clone());
