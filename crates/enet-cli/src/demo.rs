@@ -413,10 +413,10 @@ mod tests {
     fn missing_chat_is_lost_only_with_a_dropped_connection() {
         let mut bots: Vec<Bot> = (0..3).map(|i| bot(i, 3, 4)).collect();
         // Everything from bot 0 and bot 1 arrived; bot 2's lines reached bot 0 only half.
-        for r in 0..3 {
-            for s in 0..3 {
+        for (r, bot) in bots.iter_mut().enumerate() {
+            for (s, n) in bot.chat_from.iter_mut().enumerate() {
                 if r != s {
-                    bots[r].chat_from[s] = 4;
+                    *n = 4;
                 }
             }
         }
