@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{mode_name, parse_mode, stop_flag, CliResult};
+use crate::common::{count, mode_name, number_in, parse_mode, seconds, stop_flag, CliResult};
+
+/// Most messages of one run, over all connections (the load generator keeps a byte each).
+pub const MAX_MESSAGES: u64 = 50_000_000;
 
 /// The C load generator and echo server, compiled by `--vs-c`.
 const BENCH_PEER_C: &str = include_str!("bench_peer.c");
@@ -26,26 +29,29 @@ const BENCH_PEER_C: &str = include_str!("bench_peer.c");
 /// Arguments of `enet bench`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Connections (peers of one client host) [default: 1].
-    #[arg(long)]
+    /// Connections (peers of one client host), 1..=4000 [default: 1].
+    #[arg(long, value_parser = count::<usize>(1, 4000))]
     pub clients: Option<usize>,
-    /// Messages per connection in throughput mode [default: 10000].
-    #[arg(long, conflicts_with_all = ["rate", "duration"])]
+    /// Messages per connection in throughput mode, 1..=50000000 (and --clients x
+    /// --messages at most 50000000) [default: 10000].
+    #[arg(long, conflicts_with_all = ["rate", "duration"], value_parser = count::<u64>(1, MAX_MESSAGES))]
     pub messages: Option<u64>,
-    /// Message size in bytes (at least 16: sequence number, client and timestamp) [default: 64].
-    #[arg(long)]
+    /// Message size in bytes, 16..=16777216 (at least 16: sequence number, client and
+    /// timestamp) [default: 64].
+    #[arg(long, value_parser = count::<usize>(16, 16 * 1024 * 1024))]
     pub size: Option<usize>,
     /// Transfer mode: reliable, unreliable or unreliable-ordered [default: reliable].
     #[arg(long)]
     pub mode: Option<String>,
-    /// Throughput mode: most messages awaiting their echo per connection [default: 64].
-    #[arg(long)]
+    /// Throughput mode: most messages awaiting their echo per connection, 1..=65536
+    /// [default: 64].
+    #[arg(long, value_parser = count::<u64>(1, 65536))]
     pub window: Option<u64>,
-    /// Paced mode: messages per second per connection (with --duration).
-    #[arg(long, requires = "duration")]
+    /// Paced mode: messages per second per connection, 0.001..=1000000 (with --duration).
+    #[arg(long, requires = "duration", value_parser = number_in(0.001, 1e6, "messages per second"))]
     pub rate: Option<f64>,
-    /// Paced mode: seconds of sending (with --rate).
-    #[arg(long, requires = "rate")]
+    /// Paced mode: seconds of sending, 0.001..=3600 (with --rate).
+    #[arg(long, requires = "rate", value_parser = seconds(0.001, 3600.0))]
     pub duration: Option<f64>,
     /// Run one of the reference workloads: i, ii, iii, iv or all (prints a table).
     #[arg(long, conflicts_with_all = ["clients", "messages", "size", "window", "rate", "duration"])]
@@ -58,17 +64,18 @@ pub struct Args {
     #[arg(long, requires = "vs_c")]
     pub cross: bool,
     /// Run each configuration this many times (alternating implementations) and compare
-    /// the median runs.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    /// the median runs (1..=100).
+    #[arg(long, default_value_t = 1, value_parser = count::<u32>(1, 100))]
     pub repeat: u32,
     /// One JSON object per line on stdout (progress stays on stderr).
     #[arg(long)]
     pub json: bool,
-    /// Seconds a run may take before it is abandoned (paced runs: on top of --duration).
-    #[arg(long, default_value_t = 120.0)]
+    /// Seconds a run may take before it is abandoned (paced runs: on top of --duration),
+    /// 0.001..=86400.
+    #[arg(long, default_value_t = 120.0, value_parser = seconds(0.001, 86400.0))]
     pub timeout: f64,
-    /// Unreliable modes: a message whose echo is this late counts as lost.
-    #[arg(long, default_value_t = 1000)]
+    /// Unreliable modes: a message whose echo is this late counts as lost (1..=600000 ms).
+    #[arg(long, default_value_t = 1000, value_parser = count::<u64>(1, 600_000))]
     pub lost_after_ms: u64,
     /// Give our side C ENet's 256 KiB socket buffers instead of this library's 1 MiB
     /// default, so that only the protocol engines differ (by default each library runs
@@ -76,8 +83,8 @@ pub struct Args {
     #[arg(long)]
     pub c_buffers: bool,
     /// Longest busy-poll spin of our side in µs before it sleeps on the socket (default:
-    /// the library's, 50 µs, adaptive; 0 turns busy polling off).
-    #[arg(long)]
+    /// the library's, 50 µs, adaptive; 0 turns busy polling off), 0..=1000000.
+    #[arg(long, value_parser = count::<u64>(0, 1_000_000))]
     pub busy_poll_us: Option<u64>,
 }
 
@@ -196,31 +203,15 @@ fn workloads(which: &str, mode: Option<&'static str>) -> Result<Vec<Config>, Str
 }
 
 fn custom(a: &Args, mode: Option<&'static str>) -> Result<Config, String> {
+    // The value parsers checked each number's range; what is left are combinations.
     let clients = a.clients.unwrap_or(1);
-    if clients == 0 || clients > 4000 {
-        return Err("--clients must be 1..=4000".into());
-    }
     let size = a.size.unwrap_or(64);
-    if !(16..=16 * 1024 * 1024).contains(&size) {
-        return Err("--size must be 16..=16777216 bytes".into());
-    }
     let window = a.window.unwrap_or(64);
-    if window == 0 {
-        return Err("--window must be at least 1".into());
-    }
     let (rate, duration, messages) = match (a.rate, a.duration) {
-        (Some(r), Some(d)) => {
-            if !r.is_finite() || r <= 0.0 || r > 1e6 {
-                return Err("--rate must be a positive number of messages per second".into());
-            }
-            if !d.is_finite() || d <= 0.0 || d > 3600.0 {
-                return Err("--duration must be 0 < seconds <= 3600".into());
-            }
-            (r, d, (r * d).round().max(1.0) as u64)
-        }
+        (Some(r), Some(d)) => (r, d, (r * d).round().max(1.0) as u64),
         _ => (0.0, 0.0, a.messages.unwrap_or(10_000)),
     };
-    if clients as u64 * messages > 50_000_000 {
+    if clients as u64 * messages > MAX_MESSAGES {
         return Err("--clients x --messages must be at most 50,000,000".into());
     }
     let mut c = Config {
@@ -872,9 +863,6 @@ fn fmt_num(x: f64) -> String {
 }
 
 pub fn run(a: Args) -> CliResult {
-    if !a.timeout.is_finite() || a.timeout <= 0.0 {
-        return Err("--timeout must be a positive number of seconds".into());
-    }
     let mode = match &a.mode {
         Some(m) => Some(mode_name(parse_mode(m)?)),
         None => None,

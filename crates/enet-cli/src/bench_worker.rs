@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use enet::{Event, HostConfig, Packet, PacketFlags, PeerId, UdpHost};
 use serde_json::json;
 
-use crate::common::CliResult;
+use crate::bench::MAX_MESSAGES;
+use crate::common::{count, number_in, seconds, CliResult};
 
 /// Channels per connection.
 pub const CHANNELS: usize = 1;
@@ -49,47 +50,50 @@ pub struct Args {
     /// server or client.
     #[arg(value_enum)]
     pub role: Role,
-    /// Server: UDP port on 127.0.0.1 (0 = ephemeral).
-    #[arg(long, default_value_t = 0)]
+    /// Server: UDP port on 127.0.0.1 (0..=65535; 0 = ephemeral).
+    #[arg(long, default_value_t = 0, value_parser = count::<u16>(0, 65535))]
     pub port: u16,
-    /// Server: peer slots.
-    #[arg(long, default_value_t = 32)]
+    /// Server: peer slots (1..=4095).
+    #[arg(long, default_value_t = 32, value_parser = count::<usize>(1, 4095))]
     pub peers: usize,
     /// Client: server address.
     #[arg(long)]
     pub connect: Option<SocketAddr>,
-    /// Client: connections (peers of one host).
-    #[arg(long, default_value_t = 1)]
+    /// Client: connections (peers of one host), 1..=4000.
+    #[arg(long, default_value_t = 1, value_parser = count::<usize>(1, 4000))]
     pub clients: usize,
-    /// Client: messages per connection.
-    #[arg(long, default_value_t = 0)]
+    /// Client: messages per connection, 0..=50000000 (and --clients x --messages at most
+    /// 50000000).
+    #[arg(long, default_value_t = 0, value_parser = count::<u64>(0, MAX_MESSAGES))]
     pub messages: u64,
-    /// Client: message size.
-    #[arg(long, default_value_t = 64)]
+    /// Client: message size, 16..=16777216.
+    #[arg(long, default_value_t = 64, value_parser = count::<usize>(HEADER_SIZE as u64, 16 * 1024 * 1024))]
     pub size: usize,
     /// Client: reliable, unreliable or unreliable-ordered.
     #[arg(long, default_value = "reliable")]
     pub mode: String,
-    /// Client: most messages awaiting their echo per connection (throughput mode).
-    #[arg(long, default_value_t = 64)]
+    /// Client: most messages awaiting their echo per connection (throughput mode), 1..=65536.
+    #[arg(long, default_value_t = 64, value_parser = count::<u64>(1, 65536))]
     pub window: u64,
-    /// Client: messages per second per connection (0 = throughput mode).
-    #[arg(long, default_value_t = 0.0)]
+    /// Client: messages per second per connection, 0..=1000000 (0 = throughput mode).
+    #[arg(long, default_value_t = 0.0, value_parser = number_in(0.0, 1e6, "messages per second"))]
     pub rate: f64,
-    /// Client: seconds for connecting, and without progress during the transfer.
-    #[arg(long, default_value_t = 10.0)]
+    /// Client: seconds for connecting, and without progress during the transfer
+    /// (0.001..=86400).
+    #[arg(long, default_value_t = 10.0, value_parser = seconds(0.001, 86400.0))]
     pub timeout: f64,
-    /// Client: an unreliable message is lost when its echo is this late.
-    #[arg(long, default_value_t = 1000)]
+    /// Client: an unreliable message is lost when its echo is this late (1..=600000 ms).
+    #[arg(long, default_value_t = 1000, value_parser = count::<u64>(1, 600_000))]
     pub lost_after_ms: u64,
-    /// Both: exit after this many seconds whatever happens.
-    #[arg(long, default_value_t = 600.0)]
+    /// Both: exit after this many seconds whatever happens (0.001..=172800).
+    #[arg(long, default_value_t = 600.0, value_parser = seconds(0.001, 172_800.0))]
     pub max_seconds: f64,
     /// Both: ask for C ENet's 256 KiB socket buffers instead of this library's default.
     #[arg(long)]
     pub c_buffers: bool,
-    /// Both: longest busy-poll spin in µs (default: the library's; 0 turns it off).
-    #[arg(long)]
+    /// Both: longest busy-poll spin in µs, 0..=1000000 (default: the library's; 0 turns it
+    /// off).
+    #[arg(long, value_parser = count::<u64>(0, 1_000_000))]
     pub busy_poll_us: Option<u64>,
 }
 
@@ -190,8 +194,8 @@ fn client(a: &Args) -> CliResult {
     let k = a.clients;
     let m = a.messages;
     let size = a.size;
-    if k == 0 || size < HEADER_SIZE || a.window == 0 {
-        return Err("bad client options".into());
+    if k as u64 * m > MAX_MESSAGES {
+        return Err("--clients x --messages must be at most 50,000,000".into());
     }
     let (flags, reliable, unreliable) = match a.mode.as_str() {
         "reliable" => (PacketFlags::RELIABLE, true, false),

@@ -10,6 +10,64 @@ use enet_multiplayer::TransferMode;
 /// A CLI error: one line on stderr and exit code 1.
 pub type CliResult = Result<i32, String>;
 
+/// Exit code of a usage error (as clap's).
+pub const USAGE_EXIT: i32 = 2;
+
+/// Reports a usage error that only the combination of arguments reveals: one line on
+/// stderr and exit code 2, like the value parsers' errors.
+pub fn usage_error(msg: &str) -> CliResult {
+    eprintln!("enet: {msg} (try --help)");
+    Ok(USAGE_EXIT)
+}
+
+// Value parsers for clap (`#[arg(value_parser = ...)]`). Each one rejects anything outside
+// its inclusive range, non-numbers, NaN, infinities and empty strings with a message that
+// names the range; clap turns that into a usage error (exit code 2).
+
+/// A finite number in `lo..=hi`, `what` naming the unit in the error message.
+pub fn number_in(
+    lo: f64,
+    hi: f64,
+    what: &'static str,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        let bad = || format!("expected {what} in {lo}..={hi}");
+        let v: f64 = s.trim().parse().map_err(|_| bad())?;
+        if v.is_finite() && (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+/// A duration in seconds, finite, in `lo..=hi`.
+pub fn seconds(
+    lo: f64,
+    hi: f64,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    number_in(lo, hi, "seconds")
+}
+
+/// A whole number in `lo..=hi` of any integer type that holds that range.
+pub fn count<T>(
+    lo: u64,
+    hi: u64,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+{
+    move |s: &str| {
+        let bad = || format!("expected a whole number in {lo}..={hi}");
+        let v: u64 = s.trim().parse().map_err(|_| bad())?;
+        if (lo..=hi).contains(&v) {
+            T::try_from(v).map_err(|_| bad())
+        } else {
+            Err(bad())
+        }
+    }
+}
+
 /// Splits `HOST:PORT` (IPv6 in brackets: `[::1]:7777`) into host and port.
 pub fn split_host_port(s: &str) -> Result<(String, u16), String> {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
@@ -35,6 +93,35 @@ pub fn split_host_port(s: &str) -> Result<(String, u16), String> {
         ));
     }
     Ok((host, port))
+}
+
+/// `--compress`: ENet datagram compression, Godot's modes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compress {
+    /// No compression.
+    None,
+    /// ENet's built-in range coder.
+    RangeCoder,
+    /// FastLZ.
+    Fastlz,
+    /// zlib.
+    Zlib,
+    /// Zstandard.
+    Zstd,
+}
+
+impl Compress {
+    /// The library's mode.
+    pub fn mode(self) -> enet::CompressionMode {
+        use enet::CompressionMode as M;
+        match self {
+            Compress::None => M::None,
+            Compress::RangeCoder => M::RangeCoder,
+            Compress::Fastlz => M::FastLz,
+            Compress::Zlib => M::Zlib,
+            Compress::Zstd => M::Zstd,
+        }
+    }
 }
 
 /// Parses a transfer mode name.
@@ -154,6 +241,29 @@ mod tests {
         assert!(split_host_port("a:0").is_err());
         assert!(split_host_port("a:70000").is_err());
         assert!(split_host_port("::1:5").is_err());
+    }
+
+    #[test]
+    fn value_parsers_check_ranges() {
+        let secs = seconds(0.001, 60.0);
+        assert_eq!(secs("1.5"), Ok(1.5));
+        assert_eq!(secs(" 60 "), Ok(60.0));
+        for bad in [
+            "", "nan", "NaN", "inf", "-inf", "-1", "0", "61", "1e30", "x",
+        ] {
+            let e = secs(bad).unwrap_err();
+            assert!(e.contains("0.001..=60"), "{bad:?}: {e}");
+        }
+        let c = count::<u8>(1, 255);
+        assert_eq!(c("255"), Ok(255u8));
+        for bad in ["", "0", "256", "-1", "1e3", "1.0", "18446744073709551616"] {
+            assert!(c(bad).unwrap_err().contains("1..=255"), "{bad:?}");
+        }
+        assert_eq!(
+            count::<u64>(0, u64::MAX)("18446744073709551615"),
+            Ok(u64::MAX)
+        );
+        assert!(number_in(0.0, 100.0, "percent")("100.5").is_err());
     }
 
     #[test]

@@ -12,9 +12,12 @@ use enet_multiplayer::{
 use serde_json::json;
 
 use crate::common::{
-    mode_flags, mode_name, parse_mode, percentile, read_stamp, split_host_port, stamped_payload,
-    stop_flag, CliResult, Out,
+    count, mode_flags, mode_name, parse_mode, percentile, read_stamp, seconds, split_host_port,
+    stamped_payload, stop_flag, usage_error, CliResult, Compress, Out,
 };
+
+/// Most messages `--send` takes.
+const MAX_SEND: u64 = 100_000_000;
 
 /// Arguments of `enet connect`.
 #[derive(clap::Args, Debug)]
@@ -24,33 +27,45 @@ pub struct Args {
     /// Plain ENet instead of Godot's ENetMultiplayerPeer conventions.
     #[arg(long)]
     pub raw: bool,
-    /// Godot mode: our peer id (2..=2147483647; default random). Raw mode: the connect data.
-    #[arg(long)]
+    /// Godot mode: our peer id (2..=2147483647; default random). Raw mode: the connect
+    /// data (0..=4294967295).
+    #[arg(long, value_parser = count::<u32>(0, u32::MAX as u64))]
     pub id: Option<u32>,
-    /// Channels to request: user channels in Godot mode, ENet channels with --raw (0 = maximum).
-    #[arg(long, default_value_t = 0)]
+    /// Channels to request: user channels in Godot mode (0..=253), ENet channels with --raw
+    /// (0..=255); 0 = the maximum.
+    #[arg(long, default_value_t = 0, value_parser = count::<usize>(0, 255))]
     pub channels: usize,
-    /// Scripted mode: send this many messages, then print a summary and exit.
-    #[arg(long)]
+    /// Scripted mode: send this many messages (1..=100000000), then print a summary and exit.
+    #[arg(long, value_parser = count::<u64>(1, MAX_SEND))]
     pub send: Option<u64>,
-    /// Message size in bytes (at least 12: sequence number and timestamp).
-    #[arg(long, default_value_t = 64)]
+    /// Message size in bytes (12..=1048576; at least 12: sequence number and timestamp).
+    #[arg(long, default_value_t = 64, value_parser = count::<usize>(12, 1 << 20))]
     pub size: usize,
     /// Transfer mode: reliable, unreliable or unreliable-ordered.
     #[arg(long, default_value = "reliable")]
     pub mode: String,
-    /// Channel to send on (Godot: user channel; raw: ENet channel).
-    #[arg(long, default_value_t = 0)]
+    /// Channel to send on (0..=255; Godot: user channel; raw: ENet channel).
+    #[arg(long, default_value_t = 0, value_parser = count::<u8>(0, 255))]
     pub channel: u8,
-    /// With --expect-echo: most messages awaiting their echo.
-    #[arg(long, default_value_t = 64)]
+    /// Most messages awaiting their echo with --expect-echo; without it, most messages
+    /// sent per poll (about 1 ms), so that a big --send does not queue everything at once
+    /// (1..=65536).
+    #[arg(long, default_value_t = 64, value_parser = count::<u64>(1, 65536))]
     pub window: u64,
     /// Expect every message to be echoed back; exit 1 if any echo is missing.
     #[arg(long)]
     pub expect_echo: bool,
-    /// Seconds to wait for the connection, and for echoes after the last send.
-    #[arg(long, default_value_t = 5.0)]
+    /// Seconds to wait for the connection, and for echoes after the last send
+    /// (0.001..=86400).
+    #[arg(long, default_value_t = 5.0, value_parser = seconds(0.001, 86400.0))]
     pub timeout: f64,
+    /// Datagram compression (the server must use the same).
+    #[arg(long, value_enum, default_value_t = Compress::None)]
+    pub compress: Compress,
+    /// ENet's CRC-32 checksum on every datagram (C's `enet_crc32`; the server must use it
+    /// too). Not a Godot option: Godot never checksums.
+    #[arg(long)]
+    pub checksum: bool,
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
@@ -212,11 +227,11 @@ const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
 fn open(a: &Args) -> Result<Box<dyn Client>, String> {
     let (host, port) = split_host_port(&a.addr)?;
     if a.raw {
-        if a.channels > 255 {
-            return Err("--channels must be 0..=255".into());
-        }
         let mut conn = EnetConnection::new();
         conn.create_host(1, 0, 0, 0).map_err(|e| e.to_string())?;
+        conn.compress(a.compress.mode())
+            .map_err(|e| e.to_string())?;
+        conn.set_checksum(a.checksum).map_err(|e| e.to_string())?;
         let peer = conn
             .connect_to_host(&host, port, a.channels, a.id.unwrap_or(0))
             .map_err(|e| format!("cannot connect to {}: {e}", a.addr))?;
@@ -226,20 +241,22 @@ fn open(a: &Args) -> Result<Box<dyn Client>, String> {
             up: false,
         }))
     } else {
-        if a.channels > 253 {
-            return Err("--channels must be 0..=253 in Godot mode".into());
-        }
         let mut mp = EnetMultiplayerPeer::new();
         let r = match a.id {
             Some(id) => mp.create_client_with_id(&host, port, a.channels, 0, 0, 0, id),
             None => mp.create_client(&host, port, a.channels, 0, 0, 0),
         };
         r.map_err(|e| format!("cannot connect to {}: {e}", a.addr))?;
+        let h = mp.host().ok_or("the client has no host")?;
+        h.compress(a.compress.mode()).map_err(|e| e.to_string())?;
+        h.set_checksum(a.checksum).map_err(|e| e.to_string())?;
         Ok(Box::new(Godot { mp }))
     }
 }
 
-fn wait_connected(c: &mut dyn Client, timeout: Duration, addr: &str) -> Result<(), String> {
+/// Waits for the connection; returns what arrived with it (a server may greet a peer in
+/// its connect handler, and the greeting can come in the same poll as the connection).
+fn wait_connected(c: &mut dyn Client, timeout: Duration, addr: &str) -> Result<Vec<Rx>, String> {
     let end = Instant::now() + timeout;
     let mut rx = Vec::new();
     while !c.connected() {
@@ -255,34 +272,35 @@ fn wait_connected(c: &mut dyn Client, timeout: Duration, addr: &str) -> Result<(
             ));
         }
     }
-    Ok(())
+    Ok(rx)
 }
 
 pub fn run(a: Args) -> CliResult {
-    if !a.timeout.is_finite() || a.timeout <= 0.0 {
-        return Err("--timeout must be a positive number of seconds".into());
-    }
     let mode = parse_mode(&a.mode)?;
     if let Some(id) = a.id {
         if !a.raw && !(2..=i32::MAX as u32).contains(&id) {
-            return Err("--id must be 2..=2147483647 in Godot mode".into());
+            return usage_error("--id must be 2..=2147483647 in Godot mode");
         }
+    }
+    if !a.raw && a.channels > 253 {
+        return usage_error("--channels must be 0..=253 in Godot mode");
     }
     let out = Out { json: a.json };
     let timeout = Duration::from_secs_f64(a.timeout);
     let mut c = open(&a)?;
-    wait_connected(c.as_mut(), timeout, &a.addr)?;
+    let early = wait_connected(c.as_mut(), timeout, &a.addr)?;
     out.emit(
         || format!("connected to {}", a.addr),
         || json!({"event": "connected", "addr": a.addr}),
     );
     match a.send {
-        Some(n) => scripted(&a, c.as_mut(), &out, n, mode, timeout),
-        None => interactive(c.as_mut(), &out),
+        Some(n) => scripted(&a, c.as_mut(), &out, n, mode, timeout, early),
+        None => interactive(c.as_mut(), &out, early),
     }
 }
 
-fn interactive(c: &mut dyn Client, out: &Out) -> CliResult {
+/// `early`: packets that came with the connection, printed first.
+fn interactive(c: &mut dyn Client, out: &Out, early: Vec<Rx>) -> CliResult {
     let stop = stop_flag();
     let (tx, lines) = mpsc::channel::<Option<String>>();
     std::thread::spawn(move || {
@@ -298,7 +316,8 @@ fn interactive(c: &mut dyn Client, out: &Out) -> CliResult {
         }
         let _ = tx.send(None);
     });
-    let mut rx = Vec::new();
+    let mut rx = early;
+    print_rx(out, &mut rx);
     loop {
         if stop.load(Ordering::SeqCst) {
             c.disconnect();
@@ -363,21 +382,30 @@ fn scripted(
     n: u64,
     mode: TransferMode,
     timeout: Duration,
+    early: Vec<Rx>,
 ) -> CliResult {
     let stop = stop_flag();
     let epoch = Instant::now();
-    let mut seen = vec![false; n as usize];
+    // Which sequence numbers were echoed: a bit each, grown as messages go out, so memory
+    // follows what was sent, not what --send asked for.
+    let mut seen: Vec<u64> = Vec::new();
     let (mut sent, mut received, mut matched) = (0u64, 0u64, 0u64);
-    let mut rtts: Vec<f64> = Vec::with_capacity(n as usize);
-    let mut rx = Vec::new();
+    let mut rtts: Vec<f64> = Vec::new();
+    // What came with the connection counts as received like everything after it.
+    let mut rx = early;
     let mut last_progress = Instant::now();
     let mut last_report = Instant::now();
     let mut closed = false;
     let window = a.window.max(1);
     while !stop.load(Ordering::SeqCst) {
-        while sent < n && (!a.expect_echo || sent - matched < window) {
+        let mut burst = 0;
+        while sent < n && burst < window && (!a.expect_echo || sent - matched < window) {
+            burst += 1;
             let p = stamped_payload(sent as u32, epoch, a.size);
             c.send(&p, mode, a.channel)?;
+            if sent % 64 == 0 {
+                seen.push(0);
+            }
             sent += 1;
             last_progress = Instant::now();
         }
@@ -387,8 +415,9 @@ fn scripted(
                 Rx::Packet { data, .. } => {
                     received += 1;
                     if let Some((seq, t)) = read_stamp(&data) {
-                        if (seq as u64) < sent && !seen[seq as usize] {
-                            seen[seq as usize] = true;
+                        let (word, bit) = (seq as usize / 64, 1u64 << (seq % 64));
+                        if (seq as u64) < sent && seen[word] & bit == 0 {
+                            seen[word] |= bit;
                             matched += 1;
                             let now = epoch.elapsed().as_micros() as u64;
                             rtts.push(now.saturating_sub(t) as f64 / 1000.0);

@@ -5,21 +5,21 @@ use std::time::{Duration, Instant};
 use enet::{EnetConnection, EventType};
 use serde_json::json;
 
-use crate::common::{split_host_port, CliResult, Out};
+use crate::common::{count, seconds, split_host_port, CliResult, Out};
 
 /// Arguments of `enet probe`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Server address, HOST:PORT (IPv6 in brackets, e.g. `[::1]:7777`).
     pub addr: String,
-    /// ENet channels to ask for (0 = maximum, 255).
-    #[arg(long, default_value_t = 0)]
+    /// ENet channels to ask for (0..=255; 0 = maximum, 255).
+    #[arg(long, default_value_t = 0, value_parser = count::<usize>(0, 255))]
     pub channels: usize,
-    /// Connect data to send (Godot servers expect a peer id ≥ 2).
-    #[arg(long)]
+    /// Connect data to send (0..=4294967295; Godot servers expect a peer id ≥ 2).
+    #[arg(long, value_parser = count::<u32>(0, u32::MAX as u64))]
     pub data: Option<u32>,
-    /// Seconds to wait for the handshake.
-    #[arg(long, default_value_t = 5.0)]
+    /// Seconds to wait for the handshake (0.001..=86400).
+    #[arg(long, default_value_t = 5.0, value_parser = seconds(0.001, 86400.0))]
     pub timeout: f64,
     /// One JSON object.
     #[arg(long)]
@@ -27,12 +27,6 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> CliResult {
-    if !a.timeout.is_finite() || a.timeout <= 0.0 {
-        return Err("--timeout must be a positive number of seconds".into());
-    }
-    if a.channels > 255 {
-        return Err("--channels must be 0..=255".into());
-    }
     let (host, port) = split_host_port(&a.addr)?;
     let out = Out { json: a.json };
     let mut conn = EnetConnection::new();

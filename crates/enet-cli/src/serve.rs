@@ -7,7 +7,9 @@ use enet::{CompressionMode, EnetConnection, EventType};
 use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer};
 use serde_json::json;
 
-use crate::common::{flags_mode, mode_name, stop_flag, CliResult, Out};
+use crate::common::{
+    count, flags_mode, mode_name, seconds, stop_flag, usage_error, CliResult, Compress, Out,
+};
 
 /// Arguments of `enet serve`.
 #[derive(clap::Args, Debug)]
@@ -15,18 +17,23 @@ pub struct Args {
     /// Address to bind: "*" (all IPv4 and IPv6) or an IP literal.
     #[arg(long, default_value = "*")]
     pub bind: String,
-    /// UDP port (0 = ephemeral, printed in the `listening` line).
-    #[arg(long, default_value_t = 7777)]
+    /// UDP port (0..=65535; 0 = ephemeral, printed in the `listening` line).
+    #[arg(long, default_value_t = 7777, value_parser = count::<u16>(0, 65535))]
     pub port: u16,
     /// Most clients at once (1..=4095).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = count::<usize>(1, 4095))]
     pub max_clients: usize,
-    /// Channel limit: user channels in Godot mode, ENet channels with --raw (0 = maximum).
-    #[arg(long, default_value_t = 0)]
+    /// Channel limit: user channels in Godot mode (0..=253), ENet channels with --raw
+    /// (0..=255); 0 = the maximum.
+    #[arg(long, default_value_t = 0, value_parser = count::<usize>(0, 255))]
     pub channels: usize,
-    /// Compression: none, range-coder, fastlz, zlib or zstd (Godot's modes).
-    #[arg(long, default_value = "none")]
-    pub compress: String,
+    /// Datagram compression (Godot's modes; clients must use the same).
+    #[arg(long, value_enum, default_value_t = Compress::None)]
+    pub compress: Compress,
+    /// ENet's CRC-32 checksum on every datagram (C's `enet_crc32`; clients must use it too).
+    /// Not a Godot option: Godot servers and clients never checksum.
+    #[arg(long)]
+    pub checksum: bool,
     /// Echo each packet back to its sender.
     #[arg(long, conflicts_with = "relay")]
     pub echo: bool,
@@ -39,25 +46,15 @@ pub struct Args {
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
-    /// Seconds between stats lines (0 = none).
-    #[arg(long, default_value_t = 5.0)]
+    /// Seconds between stats lines (0..=86400; 0 = none).
+    #[arg(long, default_value_t = 5.0, value_parser = seconds(0.0, 86400.0))]
     pub stats_interval: f64,
     /// Also print a line per packet in text mode (JSON mode always does).
     #[arg(long)]
     pub verbose: bool,
-    /// Stop after this many seconds (0 = run until SIGINT/SIGTERM).
-    #[arg(long, default_value_t = 0.0)]
+    /// Stop after this many seconds (0..=31536000; 0 = run until SIGINT/SIGTERM).
+    #[arg(long, default_value_t = 0.0, value_parser = seconds(0.0, 31_536_000.0))]
     pub duration: f64,
-}
-
-pub fn parse_compress(s: &str) -> Result<CompressionMode, String> {
-    match s {
-        "none" => Ok(CompressionMode::None),
-        "range-coder" | "range_coder" => Ok(CompressionMode::RangeCoder),
-        _ => Err(format!(
-            "unknown compression {s:?}: use none or range-coder"
-        )),
-    }
 }
 
 struct Stats {
@@ -81,16 +78,12 @@ impl Stats {
 }
 
 pub fn run(a: Args) -> CliResult {
-    if a.max_clients == 0 || a.max_clients > 4095 {
-        return Err("--max-clients must be 1..=4095".into());
+    if !a.raw && a.channels > 253 {
+        return usage_error(
+            "--channels must be 0..=253 in Godot mode (2 of ENet's 255 are Godot's)",
+        );
     }
-    if a.channels > 255 {
-        return Err("--channels must be 0..=255".into());
-    }
-    if !a.stats_interval.is_finite() || a.stats_interval < 0.0 {
-        return Err("--stats-interval must be a non-negative number".into());
-    }
-    let compress = parse_compress(&a.compress)?;
+    let compress = a.compress.mode();
     let stop = stop_flag();
     let out = Out { json: a.json };
     let deadline = (a.duration > 0.0).then(|| Instant::now() + Duration::from_secs_f64(a.duration));
@@ -137,6 +130,7 @@ fn serve_godot(
         .map_err(|e| format!("cannot serve on port {}: {e}", a.port))?;
     let host = mp.host().expect("server has a host");
     host.compress(compress).map_err(|e| e.to_string())?;
+    host.set_checksum(a.checksum).map_err(|e| e.to_string())?;
     let addr = host.local_addr().map_err(|e| e.to_string())?;
     out.emit(
         || {
@@ -229,6 +223,7 @@ fn serve_raw(a: &Args, compress: CompressionMode, out: &Out, done: impl Fn() -> 
     conn.create_host_bound(&a.bind, a.port, a.max_clients, a.channels, 0, 0)
         .map_err(|e| format!("cannot serve on port {}: {e}", a.port))?;
     conn.compress(compress).map_err(|e| e.to_string())?;
+    conn.set_checksum(a.checksum).map_err(|e| e.to_string())?;
     let addr = conn.local_addr().map_err(|e| e.to_string())?;
     out.emit(
         || format!("listening on {addr} (raw ENet echo)"),

@@ -79,8 +79,7 @@ fn paced_unreliable_text() {
 
 #[test]
 fn vs_c_small() {
-    if !have_libenet() {
-        eprintln!("skipped: no libenet (pkg-config --exists libenet failed)");
+    if !enet_interop::require_c_library() {
         return;
     }
     let out = enet(&["bench", "--messages", "500", "--vs-c", "--json"]);
@@ -106,8 +105,7 @@ fn vs_c_small() {
 
 #[test]
 fn workload_iv_table_vs_c_cross() {
-    if !have_libenet() {
-        eprintln!("skipped: no libenet");
+    if !enet_interop::require_c_library() {
         return;
     }
     // The connection workload is the quickest of the four.

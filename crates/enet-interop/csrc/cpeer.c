@@ -24,6 +24,9 @@
  *     --in-bw N          incoming bandwidth for enet_host_create (default 0)
  *     --out-bw N         outgoing bandwidth for enet_host_create (default 0)
  *     --mtu N            set host->mtu before any connection (default ENet's)
+ *     --greet N          on every connect, send pattern(GREET_SEED = 4711, N)
+ *                        reliably on channel 0 and flush at once, from inside
+ *                        the connect handler (N 1..=1024; default 0 = off)
  *
  *   server: --port 0 picks an ephemeral port. --bind defaults to 127.0.0.1.
  *           --peers defaults to 32. --channels is the host's channel limit
@@ -149,6 +152,9 @@ static int is_server;
 static int opt_echo;
 static int opt_print_data;
 static int opt_godot_ids;
+static uint32_t opt_greet;
+#define GREET_SEED 4711u
+#define MAX_GREET 1024u
 /* --godot-ids: id held by each peer slot (0 = none). */
 static enet_uint32 *godot_ids;
 
@@ -290,6 +296,21 @@ static size_t peer_index(const ENetPeer *peer)
     return (size_t)(peer - host->peers);
 }
 
+/* --greet: one reliable pattern packet on channel 0 to a peer that just connected. */
+static void greet(ENetPeer *peer)
+{
+    uint8_t buf[MAX_GREET];
+    pattern_fill(buf, GREET_SEED, opt_greet);
+    ENetPacket *p = enet_packet_create(buf, opt_greet, ENET_PACKET_FLAG_RELIABLE);
+    if (p == NULL || enet_peer_send(peer, 0, p) < 0) {
+        if (p != NULL)
+            enet_packet_destroy(p);
+        out("error greet failed");
+        return;
+    }
+    enet_host_flush(host);
+}
+
 static void handle_event(ENetEvent *ev)
 {
     switch (ev->type) {
@@ -310,6 +331,8 @@ static void handle_event(ENetEvent *ev)
         }
         out("connect %zu %" PRIu32 " %zu %" PRIu32, idx, ev->data,
             ev->peer->channelCount, ev->peer->mtu);
+        if (opt_greet > 0)
+            greet(ev->peer);
         break;
     }
     case ENET_EVENT_TYPE_DISCONNECT: {
@@ -653,6 +676,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--in-bw") == 0) num = &in_bw;
         else if (strcmp(a, "--out-bw") == 0) num = &out_bw;
         else if (strcmp(a, "--mtu") == 0) num = &mtu;
+        else if (strcmp(a, "--greet") == 0) num = &opt_greet;
         else {
             usage();
             out("error unknown option '%s'", a);
@@ -668,6 +692,8 @@ int main(int argc, char **argv)
     }
     if (!have_port || port > 65535)
         fail("--port P (0..65535) is required");
+    if (opt_greet > MAX_GREET)
+        fail("--greet N must be 0..=1024");
     if (!is_server && host_name == NULL)
         fail("client needs --host H");
     if (!is_server && port == 0)

@@ -5,7 +5,13 @@
 //! peer*. [`CPeer`] spawns it as a server or a client, writes commands to its
 //! stdin and parses the lines it prints on stdout into [`CEvent`]s, with
 //! timeouts. The crate itself is also linked with `-lenet`, so tests may call
-//! the C library directly through FFI.
+//! the C library directly through FFI (only under the cfg `enet_c`, which the build
+//! script sets when it found the library).
+//!
+//! Without the C library the crate still builds: [`CPEER_BIN`] is `None`, spawning a
+//! C peer fails with an error, and every C-interop test starts with
+//! `if !enet_interop::require_c_library() { return; }`, which prints [`SKIP_MESSAGE`]
+//! (or fails under `ENET_REQUIRE_REFERENCES`).
 //!
 //! # The C peer's protocol
 //!
@@ -14,7 +20,7 @@
 //! ```text
 //! cpeer server --port P [--bind ADDR] [--peers N] [--channels N] [--godot-ids] [common]
 //! cpeer client --host H --port P [--bind ADDR] [--channels N] [--data D] [common]
-//! common: --checksum --range-coder --echo --print-data --in-bw N --out-bw N --mtu N
+//! common: --checksum --range-coder --echo --print-data --in-bw N --out-bw N --mtu N --greet N
 //! ```
 //!
 //! * `--bind` defaults to `127.0.0.1` for both kinds; a client binds port 0.
@@ -24,6 +30,8 @@
 //!   the connect data (default 0).
 //! * `--checksum` sets `host->checksum = enet_crc32`; `--range-coder` calls
 //!   `enet_host_compress_with_range_coder`.
+//! * `--greet N` sends [`pattern`]`(`[`GREET_SEED`]`, N)` reliably on channel 0 to
+//!   every peer from inside the connect handler, flushed at once.
 //! * `--echo` sends every received packet back to its sender on the same
 //!   channel with the received flags masked to RELIABLE|UNSEQUENCED|
 //!   UNRELIABLE_FRAGMENT, plus UNRELIABLE_FRAGMENT whenever RELIABLE is not
@@ -81,12 +89,34 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Path of the C peer executable built by `build.rs`.
-pub const CPEER_BIN: &str = env!("ENET_CPEER_BIN");
+/// Path of the C peer executable built by `build.rs`; `None` when the build found no C
+/// ENet library (or `ENET_INTEROP_FORCE_MISSING=1` was set at build time).
+pub const CPEER_BIN: Option<&str> = option_env!("ENET_CPEER_BIN");
 
-/// Returns the path of the C peer executable.
-pub fn cpeer_bin() -> &'static Path {
-    Path::new(CPEER_BIN)
+/// Returns the path of the C peer executable, `None` without the C library.
+pub fn cpeer_bin() -> Option<&'static Path> {
+    CPEER_BIN.map(Path::new)
+}
+
+/// What a C-interop test prints when it skips.
+pub const SKIP_MESSAGE: &str =
+    "SKIPPED: C library not found (apt-get install libenet-dev pkg-config)";
+
+/// Whether the C library (and so the C peer and the FFI) is available to this build.
+///
+/// Call it first in every test that needs the C library and return early on `false`:
+/// without the library it prints [`SKIP_MESSAGE`] and returns `false`, unless the
+/// environment variable `ENET_REQUIRE_REFERENCES` is set (as CI does), in which case a
+/// missing library fails the test (panics). With the library it returns `true`.
+pub fn require_c_library() -> bool {
+    if CPEER_BIN.is_some() {
+        return true;
+    }
+    if std::env::var_os("ENET_REQUIRE_REFERENCES").is_some() {
+        panic!("ENET_REQUIRE_REFERENCES is set but the C library was not found at build time (apt-get install libenet-dev pkg-config)");
+    }
+    eprintln!("{SKIP_MESSAGE}");
+    false
 }
 
 /// ENet packet flag bits, as in `enet.h` (`ENetPacketFlag`).
@@ -170,6 +200,9 @@ pub fn pattern_seed(data: &[u8]) -> Option<u32> {
         .then_some(seed)
 }
 
+/// The seed of the greeting a C peer started with `--greet` sends ([`CPeerOpts::greet`]).
+pub const GREET_SEED: u32 = 4711;
+
 /// Standard (zlib-compatible) CRC-32 of `bytes`, as printed by the C peer.
 pub fn crc32(bytes: &[u8]) -> u32 {
     crc32fast::hash(bytes)
@@ -207,6 +240,9 @@ pub struct CPeerOpts {
     pub out_bandwidth: Option<u32>,
     /// `host->mtu` (`--mtu`).
     pub mtu: Option<u32>,
+    /// On every connect, send [`pattern`]`(`[`GREET_SEED`]`, n)` reliably on channel 0
+    /// from inside the connect handler (`--greet n`, 1..=1024).
+    pub greet: Option<u32>,
     /// Extra raw arguments appended to the command line.
     pub extra_args: Vec<String>,
 }
@@ -277,6 +313,11 @@ impl CPeerOpts {
         self.mtu = Some(mtu);
         self
     }
+    /// Sets [`CPeerOpts::greet`].
+    pub fn greet(mut self, len: u32) -> Self {
+        self.greet = Some(len);
+        self
+    }
     /// Appends one raw argument.
     pub fn arg(mut self, arg: &str) -> Self {
         self.extra_args.push(arg.to_owned());
@@ -295,6 +336,7 @@ impl CPeerOpts {
         num("--in-bw", self.in_bandwidth);
         num("--out-bw", self.out_bandwidth);
         num("--mtu", self.mtu);
+        num("--greet", self.greet);
         if let Some(b) = &self.bind {
             args.push("--bind".into());
             args.push(b.clone());
@@ -561,7 +603,8 @@ impl CPeer {
     /// Spawns the C peer with raw arguments and waits up to 10 s for its
     /// first line, which must be `listening <port>` or `connecting <port>`.
     pub fn try_spawn(name: &str, args: &[String]) -> io::Result<CPeer> {
-        let mut child = Command::new(CPEER_BIN)
+        let bin = CPEER_BIN.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, SKIP_MESSAGE))?;
+        let mut child = Command::new(bin)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

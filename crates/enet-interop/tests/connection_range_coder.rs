@@ -1,6 +1,10 @@
 //! `EnetConnection::compress(CompressionMode::RangeCoder)` against the C library's range
 //! coder (`enet_host_compress_with_range_coder`), through the C peer, both roles and both
 //! directions of traffic, payloads verified byte for byte (pattern seeds and CRC-32).
+//!
+//! The same runs with `EnetConnection::set_checksum(true)` against a C peer with
+//! `host->checksum = enet_crc32` (an extension: Godot has no checksum option), alone and
+//! together with the range coder.
 
 use std::time::{Duration, Instant};
 
@@ -111,6 +115,44 @@ const CASES: [(u8, u32, usize, u32); 6] = [
     (2, FLAG_RELIABLE, 4, 16),
 ];
 
+/// Datagram options of both ends.
+#[derive(Clone, Copy, Debug)]
+struct Opts {
+    range_coder: bool,
+    checksum: bool,
+}
+
+impl Opts {
+    fn apply(self, conn: &mut EnetConnection) {
+        if self.range_coder {
+            conn.compress(CompressionMode::RangeCoder).unwrap();
+        }
+        conn.set_checksum(self.checksum).unwrap();
+    }
+    fn c(self, mut o: CPeerOpts) -> CPeerOpts {
+        if self.range_coder {
+            o = o.range_coder();
+        }
+        if self.checksum {
+            o = o.checksum();
+        }
+        o
+    }
+}
+
+const RANGE_CODER: Opts = Opts {
+    range_coder: true,
+    checksum: false,
+};
+const CHECKSUM: Opts = Opts {
+    range_coder: false,
+    checksum: true,
+};
+const BOTH: Opts = Opts {
+    range_coder: true,
+    checksum: true,
+};
+
 /// Our side sends patterned and compressible packets; the C echo peer must see exactly
 /// them and echo them back intact. Then the C peer sends and we check.
 fn exchange_with_echo_peer(
@@ -118,6 +160,7 @@ fn exchange_with_echo_peer(
     peer: PeerHandle,
     c: &mut CPeer,
     c_peer: &str,
+    opts: Opts,
 ) {
     let mut log = Vec::new();
     for &(ch, fl, len, seed) in &CASES {
@@ -141,10 +184,14 @@ fn exchange_with_echo_peer(
     conn.peer(peer).send(2, &t, FLAG_RELIABLE).unwrap();
     conn.flush().unwrap();
     let wire = conn.pop_statistic(HostStatistic::TotalSentData).unwrap();
-    assert!(
-        wire < 1500.0,
-        "{wire} bytes on the wire for 3000 bytes of text"
-    );
+    if opts.range_coder {
+        assert!(
+            wire < 1500.0,
+            "{wire} bytes on the wire for 3000 bytes of text"
+        );
+    } else {
+        assert!(wire > 3000.0, "{wire} bytes on the wire, uncompressed");
+    }
     let r = wait_c_receive(conn, c, &mut log);
     assert_eq!((r.len, r.crc, r.channel), (t.len(), crc32(&t), 2), "{r:?}");
     assert_eq!(rust_receive(conn, c, peer, &mut log), (2, t));
@@ -159,16 +206,15 @@ fn exchange_with_echo_peer(
     assert!(log.is_empty(), "unexpected Rust events {log:?}");
 }
 
-#[test]
-fn rust_server_with_c_client_using_the_range_coder() {
+fn rust_server_with_c_client(opts: Opts) {
     let mut s = EnetConnection::new();
     s.create_host_bound("127.0.0.1", 0, 4, 0, 0, 0).unwrap();
-    s.compress(CompressionMode::RangeCoder).unwrap();
+    opts.apply(&mut s);
     let port = s.get_local_port().unwrap();
     let mut c = CPeer::spawn_client(
         "127.0.0.1",
         port,
-        &CPeerOpts::new().range_coder().echo().channels(3).data(77),
+        &opts.c(CPeerOpts::new().echo().channels(3).data(77)),
     );
     let mut log = Vec::new();
     let info = match wait_c(&mut s, &mut c, "connect", &mut log, |e| {
@@ -187,7 +233,7 @@ fn rust_server_with_c_client_using_the_range_coder() {
     let speer = ev.peer.unwrap();
     assert_eq!(s.peer(speer).get_channels().unwrap(), 3);
     assert_eq!(s.peer(speer).get_remote_port().unwrap(), c.port());
-    exchange_with_echo_peer(&mut s, speer, &mut c, "0");
+    exchange_with_echo_peer(&mut s, speer, &mut c, "0", opts);
 
     // A graceful disconnect from the C side arrives with its data.
     c.send_line("disconnect 0 4242");
@@ -198,12 +244,11 @@ fn rust_server_with_c_client_using_the_range_coder() {
     );
 }
 
-#[test]
-fn rust_client_with_c_server_using_the_range_coder() {
-    let mut srv = CPeer::spawn_server(&CPeerOpts::new().range_coder().echo());
+fn rust_client_with_c_server(opts: Opts) {
+    let mut srv = CPeer::spawn_server(&opts.c(CPeerOpts::new().echo()));
     let mut c = EnetConnection::new();
     c.create_host_bound("127.0.0.1", 0, 1, 0, 0, 0).unwrap();
-    c.compress(CompressionMode::RangeCoder).unwrap();
+    opts.apply(&mut c);
     let cpeer = c.connect_to_host("127.0.0.1", srv.port(), 3, 9).unwrap();
     let mut log = Vec::new();
     let info = match wait_c(&mut c, &mut srv, "connect", &mut log, |e| {
@@ -220,7 +265,7 @@ fn rust_client_with_c_server_using_the_range_coder() {
     };
     assert_eq!((ev.kind, ev.peer), (EventType::Connect, Some(cpeer)));
     let peer = info.peer.to_string();
-    exchange_with_echo_peer(&mut c, cpeer, &mut srv, &peer);
+    exchange_with_echo_peer(&mut c, cpeer, &mut srv, &peer, opts);
 
     // Our graceful disconnect reaches the C server with its data.
     c.peer(cpeer).peer_disconnect(31337).unwrap();
@@ -230,5 +275,78 @@ fn rust_client_with_c_server_using_the_range_coder() {
     }) {
         CEvent::Disconnect { data, .. } => assert_eq!(data, 31337),
         _ => unreachable!(),
+    }
+}
+
+#[test]
+fn rust_server_with_c_client_using_the_range_coder() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
+    rust_server_with_c_client(RANGE_CODER);
+}
+
+#[test]
+fn rust_client_with_c_server_using_the_range_coder() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
+    rust_client_with_c_server(RANGE_CODER);
+}
+
+#[test]
+fn rust_server_with_c_client_using_the_checksum() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
+    rust_server_with_c_client(CHECKSUM);
+}
+
+#[test]
+fn rust_client_with_c_server_using_the_checksum() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
+    rust_client_with_c_server(CHECKSUM);
+}
+
+#[test]
+fn rust_server_with_c_client_using_checksum_and_range_coder() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
+    rust_server_with_c_client(BOTH);
+}
+
+#[test]
+fn rust_client_with_c_server_using_checksum_and_range_coder() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
+    rust_client_with_c_server(BOTH);
+}
+
+/// The checksum really is on the wire: a C client with checksums cannot connect to us
+/// without them (every datagram fails our parse), and with them it can.
+#[test]
+fn checksum_mismatch_keeps_a_c_client_out() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
+    let mut s = EnetConnection::new();
+    s.create_host_bound("127.0.0.1", 0, 4, 0, 0, 0).unwrap();
+    let port = s.get_local_port().unwrap();
+    let mut c = CPeer::spawn_client("127.0.0.1", port, &CPeerOpts::new().checksum());
+    let end = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < end {
+        let ev = s.service(Duration::from_millis(10)).unwrap();
+        assert_eq!(
+            ev.kind,
+            EventType::None,
+            "a checksummed CONNECT got through: {ev:?}"
+        );
+        if let Some(e) = c.next_event(Duration::ZERO) {
+            assert!(!matches!(e, CEvent::Connect(_)), "C connected: {e:?}");
+        }
     }
 }

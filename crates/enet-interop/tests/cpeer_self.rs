@@ -34,6 +34,9 @@ fn roundtrip(s: &mut CPeer, c: &mut CPeer, channel: u8, flag_bits: u32, len: usi
 
 #[test]
 fn connect_sees_data_and_channels() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, sc, cc) = pair(
         CPeerOpts::new(),
         CPeerOpts::new().channels(5).data(0xDEAD_BEEF),
@@ -60,6 +63,9 @@ fn connect_sees_data_and_channels() {
 
 #[test]
 fn server_channel_limit_applies_to_both_sides() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (_s, _c, sc, cc) = pair(
         CPeerOpts::new().channels(3),
         CPeerOpts::new().channels(8).data(1),
@@ -70,6 +76,9 @@ fn server_channel_limit_applies_to_both_sides() {
 
 #[test]
 fn ten_thousand_reliable_messages_echoed() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     const N: u32 = 10_000;
     const SEED0: u32 = 1_000;
     let (mut s, mut c, _, _) = pair(CPeerOpts::new().echo(), CPeerOpts::new());
@@ -100,6 +109,9 @@ fn ten_thousand_reliable_messages_echoed() {
 
 #[test]
 fn unreliable_and_unsequenced_delivered() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, _, _) = pair(CPeerOpts::new().echo(), CPeerOpts::new().channels(2));
     c.sendn(20, "0", 1, 0, 100, 500);
     assert_eq!(c.expect_sent(T), 20);
@@ -125,12 +137,18 @@ fn unreliable_and_unsequenced_delivered() {
 
 #[test]
 fn large_reliable_packet() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, _, _) = pair(CPeerOpts::new().echo(), CPeerOpts::new());
     roundtrip(&mut s, &mut c, 1, flags::RELIABLE, 256 * 1024, 77);
 }
 
 #[test]
 fn unreliable_fragment_packet() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, _, _) = pair(CPeerOpts::new().echo(), CPeerOpts::new());
     c.send("0", 1, flags::UNRELIABLE_FRAGMENT, 5000, 5);
     assert_eq!(c.expect_sent(T), 1);
@@ -148,6 +166,9 @@ fn unreliable_fragment_packet() {
 
 #[test]
 fn checksum_on_both() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, _, _) = pair(
         CPeerOpts::new().echo().checksum(),
         CPeerOpts::new().checksum(),
@@ -158,6 +179,9 @@ fn checksum_on_both() {
 
 #[test]
 fn range_coder_on_both() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, _, _) = pair(
         CPeerOpts::new().echo().range_coder(),
         CPeerOpts::new().range_coder(),
@@ -175,6 +199,9 @@ fn range_coder_on_both() {
 
 #[test]
 fn checksum_and_range_coder_together() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let both = CPeerOpts::new().checksum().range_coder();
     let (mut s, mut c, _, _) = pair(both.clone().echo(), both.print_data());
     c.send("0", 1, flags::RELIABLE, 1500, 31);
@@ -190,6 +217,9 @@ fn checksum_and_range_coder_together() {
 
 #[test]
 fn graceful_disconnect_from_client_carries_data() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, sc, _) = pair(CPeerOpts::new(), CPeerOpts::new());
     c.send_line("disconnect 0 4242");
     c.expect_done("disconnect", T);
@@ -199,6 +229,9 @@ fn graceful_disconnect_from_client_carries_data() {
 
 #[test]
 fn graceful_disconnect_from_server_carries_data() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, sc, _) = pair(CPeerOpts::new(), CPeerOpts::new());
     s.send_line(&format!("disconnect {} 77", sc.peer));
     s.expect_done("disconnect", T);
@@ -208,6 +241,9 @@ fn graceful_disconnect_from_server_carries_data() {
 
 #[test]
 fn disconnect_later_delivers_queued_data_first() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, _, _) = pair(CPeerOpts::new(), CPeerOpts::new());
     c.sendn(50, "0", 0, flags::RELIABLE, 1000, 0);
     assert_eq!(c.expect_sent(T), 50);
@@ -223,6 +259,9 @@ fn disconnect_later_delivers_queued_data_first() {
 
 #[test]
 fn godot_ids_refuses_low_and_duplicate_ids() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let mut s = CPeer::spawn_server(&CPeerOpts::new().godot_ids().peers(8));
     let client = |id: u32| CPeerOpts::new().data(id).channels(4);
 
@@ -259,6 +298,9 @@ fn godot_ids_refuses_low_and_duplicate_ids() {
 
 #[test]
 fn bad_commands_give_errors_and_peer_survives() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, _, _) = pair(CPeerOpts::new().echo(), CPeerOpts::new());
     for bad in [
         "nonsense",
@@ -296,6 +338,9 @@ fn bad_commands_give_errors_and_peer_survives() {
 
 #[test]
 fn stdin_eof_quits_gracefully() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let (mut s, mut c, _, _) = pair(CPeerOpts::new(), CPeerOpts::new());
     c.close_stdin();
     assert!(c.wait_exit(T).expect("client exits on EOF").success());
@@ -304,6 +349,9 @@ fn stdin_eof_quits_gracefully() {
 
 #[test]
 fn send_to_all_peers() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let mut s = CPeer::spawn_server(&CPeerOpts::new());
     let mut clients: Vec<CPeer> = (0..3)
         .map(|i| CPeer::spawn_client(LOCALHOST, s.port(), &CPeerOpts::new().data(10 + i)))
@@ -329,6 +377,9 @@ fn send_to_all_peers() {
 /// wire than without it.
 #[test]
 fn range_coder_shrinks_traffic() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let mut sent_bytes = Vec::new();
     for opts in [CPeerOpts::new(), CPeerOpts::new().range_coder()] {
         let (mut s, mut c, _, _) = pair(opts.clone(), opts);

@@ -464,21 +464,33 @@ fn ours_client_c_server(v: Variant, we_disconnect: bool) {
 
 #[test]
 fn ours_client_c_server_plain() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     ours_client_c_server(PLAIN, true);
 }
 
 #[test]
 fn ours_client_c_server_range_coder() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     ours_client_c_server(RANGE_CODER, false);
 }
 
 #[test]
 fn ours_client_c_server_checksum() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     ours_client_c_server(CHECKSUM, true);
 }
 
 #[test]
 fn ours_client_c_server_checksum_and_range_coder() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     ours_client_c_server(BOTH, false);
 }
 
@@ -591,21 +603,33 @@ fn c_client_ours_server(v: Variant, we_disconnect: bool) {
 
 #[test]
 fn c_client_ours_server_plain() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     c_client_ours_server(PLAIN, false);
 }
 
 #[test]
 fn c_client_ours_server_range_coder() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     c_client_ours_server(RANGE_CODER, true);
 }
 
 #[test]
 fn c_client_ours_server_checksum() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     c_client_ours_server(CHECKSUM, false);
 }
 
 #[test]
 fn c_client_ours_server_checksum_and_range_coder() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     c_client_ours_server(BOTH, true);
 }
 
@@ -614,6 +638,9 @@ fn c_client_ours_server_checksum_and_range_coder() {
 
 #[test]
 fn ours_disconnect_later_and_now_seen_by_c_server() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let mut c = CPeer::spawn_server(&CPeerOpts::new());
     let mut us = Ours::bind(PLAIN);
 
@@ -652,6 +679,9 @@ fn ours_disconnect_later_and_now_seen_by_c_server() {
 
 #[test]
 fn c_disconnect_later_and_now_seen_by_ours_server() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let mut us = Ours::bind(PLAIN);
     let opts = CPeerOpts::new().channels(1);
 
@@ -731,6 +761,9 @@ fn idle(us: &mut Ours, d: Duration) {
 /// expected values below are worked out from the bandwidths by those rules.
 #[test]
 fn mtu_and_bandwidth_limits_ours_client_c_server() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let mut c = CPeer::spawn_server(&CPeerOpts::new().mtu(576).bandwidth(200_000, 150_000));
     let mut us = Ours::bind(PLAIN);
     us.host.host_mut().set_mtu(4000).unwrap();
@@ -773,6 +806,9 @@ fn mtu_and_bandwidth_limits_ours_client_c_server() {
 
 #[test]
 fn mtu_and_bandwidth_limits_c_client_ours_server() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let mut us = Ours::bind(PLAIN);
     us.host.host_mut().set_mtu(600).unwrap();
     us.host.host_mut().bandwidth_limit(120_000, 180_000);
@@ -1287,21 +1323,33 @@ fn lossy_echo_with(ours_is_client: bool, v: Variant, seed: u64, cond: Conditions
 
 #[test]
 fn lossy_relay_ours_client_c_echo_server() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     lossy_echo(true, PLAIN, 0x5EED_0001);
 }
 
 #[test]
 fn lossy_relay_ours_client_c_echo_server_checksum_range_coder() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     lossy_echo(true, BOTH, 0x5EED_0002);
 }
 
 #[test]
 fn lossy_relay_c_client_ours_echo_server() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     lossy_echo(false, PLAIN, 0x5EED_0003);
 }
 
 #[test]
 fn lossy_relay_c_client_ours_echo_server_checksum_range_coder() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     lossy_echo(false, BOTH, 0x5EED_0004);
 }
 
@@ -1333,6 +1381,9 @@ fn lossy_c_c(seed: u64, cond: Conditions) -> Duration {
 /// seeds and `ENET_SOAK_MODES=client,server,cc` adds C <-> C runs as a timing baseline.
 #[test]
 fn lossy_soak() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
     let n: u64 = std::env::var("ENET_SOAK_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())

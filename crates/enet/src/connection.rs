@@ -465,7 +465,12 @@ impl EnetConnection {
         Ok(())
     }
 
-    /// Turns ENet's CRC-32 checksum on or off (not a Godot feature; both ends must agree).
+    /// Turns ENet's CRC-32 checksum on or off: every datagram then carries the CRC-32 that
+    /// C ENet computes with `host->checksum = enet_crc32`, and datagrams whose checksum does
+    /// not match are dropped. Both ends must agree.
+    ///
+    /// An extension: Godot's `ENetConnection` has no checksum option (a Godot peer never
+    /// checksums), but C ENet peers that enable `enet_crc32` need it.
     pub fn set_checksum(&mut self, enabled: bool) -> Result<()> {
         self.active()?
             .udp

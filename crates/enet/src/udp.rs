@@ -392,7 +392,8 @@ impl UdpHost {
         self.host.set_compressor(compressor);
     }
 
-    /// Turns ENet's CRC-32 checksum on or off (both ends must agree).
+    /// Turns ENet's CRC-32 checksum on or off (both ends must agree); the same as C ENet's
+    /// `host->checksum = enet_crc32`, and as [`HostConfig::checksum`] at creation.
     pub fn set_checksum(&mut self, enabled: bool) -> Result<(), Error> {
         self.host.set_checksum(enabled)
     }
