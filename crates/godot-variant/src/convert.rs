@@ -103,7 +103,10 @@ impl TryFrom<Variant> for i64 {
     fn try_from(v: Variant) -> Result<Self, Self::Error> {
         match v {
             Variant::Int(i) => Ok(i),
-            other => Err(FromVariantError { expected: VariantType::Int, found: other.get_type() }),
+            other => Err(FromVariantError {
+                expected: VariantType::Int,
+                found: other.get_type(),
+            }),
         }
     }
 }
@@ -127,7 +130,10 @@ impl TryFrom<Variant> for f64 {
         match v {
             Variant::Float(x) => Ok(x),
             Variant::Int(i) => Ok(i as f64),
-            other => Err(FromVariantError { expected: VariantType::Float, found: other.get_type() }),
+            other => Err(FromVariantError {
+                expected: VariantType::Float,
+                found: other.get_type(),
+            }),
         }
     }
 }
@@ -165,7 +171,10 @@ impl TryFrom<Variant> for Vec<Variant> {
     fn try_from(v: Variant) -> Result<Self, Self::Error> {
         match v {
             Variant::Array(a) => Ok(a.items),
-            other => Err(FromVariantError { expected: VariantType::Array, found: other.get_type() }),
+            other => Err(FromVariantError {
+                expected: VariantType::Array,
+                found: other.get_type(),
+            }),
         }
     }
 }

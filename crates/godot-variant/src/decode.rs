@@ -49,7 +49,12 @@ struct Reader<'a> {
 }
 
 fn truncated(what: &'static str, offset: usize, needed: usize, available: usize) -> DecodeError {
-    DecodeError::Truncated { what, offset, needed, available }
+    DecodeError::Truncated {
+        what,
+        offset,
+        needed,
+        available,
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -88,7 +93,11 @@ impl<'a> Reader<'a> {
     }
 
     /// `N` real_t components: f32, or f64 narrowed to f32 when the 64-bit flag is set.
-    fn reals<const N: usize>(&mut self, wide: bool, what: &'static str) -> Result<[f32; N], DecodeError> {
+    fn reals<const N: usize>(
+        &mut self,
+        wide: bool,
+        what: &'static str,
+    ) -> Result<[f32; N], DecodeError> {
         if !wide {
             return self.f32s::<N>(what);
         }
@@ -116,7 +125,11 @@ impl<'a> Reader<'a> {
         let offset = self.pos;
         let len = self.u32("string length")? as i32;
         let available = self.remaining();
-        let overrun = DecodeError::StringOverrun { offset, length: i64::from(len), available };
+        let overrun = DecodeError::StringOverrun {
+            offset,
+            length: i64::from(len),
+            available,
+        };
         if len < 0 {
             return Err(overrun);
         }
@@ -143,7 +156,11 @@ impl<'a> Reader<'a> {
         let offset = self.pos;
         let n = self.u32("packed array count")? as i32;
         let available = self.remaining();
-        let bad = DecodeError::BadPackedCount { offset, count: i64::from(n), available };
+        let bad = DecodeError::BadPackedCount {
+            offset,
+            count: i64::from(n),
+            available,
+        };
         if n < 0 {
             return Err(bad);
         }
@@ -169,11 +186,16 @@ impl<'a> Reader<'a> {
             return Err(DecodeError::TooDeep { offset: start });
         }
         if self.remaining() < 4 {
-            return Err(DecodeError::TruncatedHeader { offset: start, available: self.remaining() });
+            return Err(DecodeError::TruncatedHeader {
+                offset: start,
+                available: self.remaining(),
+            });
         }
         let header = self.u32("header")?;
-        let ty = VariantType::from_id(header & 0xFF)
-            .ok_or(DecodeError::UnknownType { type_id: header & 0xFF, offset: start })?;
+        let ty = VariantType::from_id(header & 0xFF).ok_or(DecodeError::UnknownType {
+            type_id: header & 0xFF,
+            offset: start,
+        })?;
         let wide = header & FLAG_64 != 0;
         let w = if wide { 8 } else { 4 };
         use VariantType as T;
@@ -211,15 +233,27 @@ impl<'a> Reader<'a> {
             T::Aabb => V::Aabb(Aabb::from_array(self.reals(wide, "AABB")?)),
             T::Basis => {
                 let a = self.reals(wide, "Basis")?;
-                if B { V::Basis(Box::new(Basis::from_array(a))) } else { V::Nil }
+                if B {
+                    V::Basis(Box::new(Basis::from_array(a)))
+                } else {
+                    V::Nil
+                }
             }
             T::Transform3D => {
                 let a = self.reals(wide, "Transform3D")?;
-                if B { V::Transform3D(Box::new(Transform3D::from_array(a))) } else { V::Nil }
+                if B {
+                    V::Transform3D(Box::new(Transform3D::from_array(a)))
+                } else {
+                    V::Nil
+                }
             }
             T::Projection => {
                 let a = self.reals(wide, "Projection")?;
-                if B { V::Projection(Box::new(Projection::from_array(a))) } else { V::Nil }
+                if B {
+                    V::Projection(Box::new(Projection::from_array(a)))
+                } else {
+                    V::Nil
+                }
             }
             T::Color => V::Color(Color::from_array(self.f32s("Color")?)),
             T::StringName => V::StringName(StringName(Self::owned::<B>(self.string()?))),
@@ -230,11 +264,19 @@ impl<'a> Reader<'a> {
             T::Signal => {
                 let name = Self::owned::<B>(self.string()?);
                 let object = self.u64("signal object id")?;
-                if B { V::Signal(Box::new(Signal { name, object })) } else { V::Nil }
+                if B {
+                    V::Signal(Box::new(Signal { name, object }))
+                } else {
+                    V::Nil
+                }
             }
             T::Dictionary => {
                 let n = (self.u32("dictionary count")? & 0x7FFF_FFFF) as usize;
-                let mut d = if B { Dictionary::with_capacity(n) } else { Dictionary::new() };
+                let mut d = if B {
+                    Dictionary::with_capacity(n)
+                } else {
+                    Dictionary::new()
+                };
                 for _ in 0..n {
                     let k = self.value::<B>(depth + 1)?;
                     let v = self.value::<B>(depth + 1)?;
@@ -242,7 +284,11 @@ impl<'a> Reader<'a> {
                         d.insert(k, v);
                     }
                 }
-                if B { V::Dictionary(Box::new(d)) } else { V::Nil }
+                if B {
+                    V::Dictionary(Box::new(d))
+                } else {
+                    V::Nil
+                }
             }
             T::Array => self.array::<B>(header, depth)?,
             T::PackedByteArray => {
@@ -257,7 +303,9 @@ impl<'a> Reader<'a> {
                 let n = self.packed_count(4)?;
                 let b = self.take(n * 4, "PackedInt32Array")?;
                 V::PackedInt32Array(if B {
-                    b.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+                    b.chunks_exact(4)
+                        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect()
                 } else {
                     Vec::new()
                 })
@@ -265,13 +313,19 @@ impl<'a> Reader<'a> {
             T::PackedInt64Array => {
                 let n = self.packed_count(8)?;
                 let b = self.take(n * 8, "PackedInt64Array")?;
-                V::PackedInt64Array(if B { b.chunks_exact(8).map(le_u64).map(|x| x as i64).collect() } else { Vec::new() })
+                V::PackedInt64Array(if B {
+                    b.chunks_exact(8).map(le_u64).map(|x| x as i64).collect()
+                } else {
+                    Vec::new()
+                })
             }
             T::PackedFloat32Array => {
                 let n = self.packed_count(4)?;
                 let b = self.take(n * 4, "PackedFloat32Array")?;
                 V::PackedFloat32Array(if B {
-                    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+                    b.chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect()
                 } else {
                     Vec::new()
                 })
@@ -279,7 +333,11 @@ impl<'a> Reader<'a> {
             T::PackedFloat64Array => {
                 let n = self.packed_count(8)?;
                 let b = self.take(n * 8, "PackedFloat64Array")?;
-                V::PackedFloat64Array(if B { b.chunks_exact(8).map(le_u64).map(f64::from_bits).collect() } else { Vec::new() })
+                V::PackedFloat64Array(if B {
+                    b.chunks_exact(8).map(le_u64).map(f64::from_bits).collect()
+                } else {
+                    Vec::new()
+                })
             }
             T::PackedStringArray => {
                 let n = self.u32("packed array count")? as i32;
@@ -345,7 +403,10 @@ impl<'a> Reader<'a> {
         if flags & 2 != 0 {
             subnames += 1;
         }
-        let mut path = NodePath { absolute: flags & 1 != 0, ..Default::default() };
+        let mut path = NodePath {
+            absolute: flags & 1 != 0,
+            ..Default::default()
+        };
         if B {
             path.names.reserve_exact(names as usize);
             path.subnames.reserve_exact(subnames as usize);
@@ -353,24 +414,49 @@ impl<'a> Reader<'a> {
         for i in 0..names + subnames {
             let s = Self::owned::<B>(self.string()?);
             if B {
-                if i < names { path.names.push(s) } else { path.subnames.push(s) }
+                if i < names {
+                    path.names.push(s)
+                } else {
+                    path.subnames.push(s)
+                }
             }
         }
-        Ok(if B { Variant::NodePath(Box::new(path)) } else { Variant::Nil })
+        Ok(if B {
+            Variant::NodePath(Box::new(path))
+        } else {
+            Variant::Nil
+        })
     }
 
-    fn object<const B: bool>(&mut self, as_id: bool, start: usize, depth: usize) -> Result<Variant, DecodeError> {
+    fn object<const B: bool>(
+        &mut self,
+        as_id: bool,
+        start: usize,
+        depth: usize,
+    ) -> Result<Variant, DecodeError> {
         if as_id {
             let id = self.u64("object id")?;
-            let o = if id == 0 { Object::Null } else { Object::Id(id) };
-            return Ok(if B { Variant::Object(Box::new(o)) } else { Variant::Nil });
+            let o = if id == 0 {
+                Object::Null
+            } else {
+                Object::Id(id)
+            };
+            return Ok(if B {
+                Variant::Object(Box::new(o))
+            } else {
+                Variant::Nil
+            });
         }
         if !self.opts.allow_objects {
             return Err(DecodeError::ObjectsNotAllowed { offset: start });
         }
         let class = self.string()?;
         if class.is_empty() {
-            return Ok(if B { Variant::Object(Box::new(Object::Null)) } else { Variant::Nil });
+            return Ok(if B {
+                Variant::Object(Box::new(Object::Null))
+            } else {
+                Variant::Nil
+            });
         }
         let n = self.u32("object property count")? as usize;
         let mut properties = Vec::with_capacity(if B { n } else { 0 });
@@ -386,13 +472,24 @@ impl<'a> Reader<'a> {
                 properties.push((name.to_owned(), value));
             }
         }
-        let o = Object::Full { class: Self::owned::<B>(class), properties };
-        Ok(if B { Variant::Object(Box::new(o)) } else { Variant::Nil })
+        let o = Object::Full {
+            class: Self::owned::<B>(class),
+            properties,
+        };
+        Ok(if B {
+            Variant::Object(Box::new(o))
+        } else {
+            Variant::Nil
+        })
     }
 
     /// An object's `script` property must be NIL or a `res://` String.
     fn check_script_value(&self, at: usize) -> Result<(), DecodeError> {
-        let mut r = Reader { buf: self.buf, pos: at, opts: self.opts };
+        let mut r = Reader {
+            buf: self.buf,
+            pos: at,
+            opts: self.opts,
+        };
         let bad = DecodeError::InvalidScript { offset: at };
         let header = r.u32("header")?;
         match header & 0xFF {
@@ -404,21 +501,36 @@ impl<'a> Reader<'a> {
 
     fn array<const B: bool>(&mut self, header: u32, depth: usize) -> Result<Variant, DecodeError> {
         let allow = self.opts.allow_objects;
-        let as_id = || ArrayType::Class(if B { ENCODED_OBJECT_AS_ID.into() } else { "".into() });
+        let as_id = || {
+            ArrayType::Class(if B {
+                ENCODED_OBJECT_AS_ID.into()
+            } else {
+                "".into()
+            })
+        };
         let element_type = match (header >> TYPED_SHIFT) & 3 {
             0 => ArrayType::Untyped,
             1 => {
                 let offset = self.pos;
                 let id = self.u32("typed array element type")?;
                 match VariantType::from_id(id) {
-                    None => return Err(DecodeError::InvalidArrayType { type_id: id, offset }),
+                    None => {
+                        return Err(DecodeError::InvalidArrayType {
+                            type_id: id,
+                            offset,
+                        })
+                    }
                     Some(VariantType::Object) if !allow => as_id(),
                     Some(t) => ArrayType::Builtin(t),
                 }
             }
             2 => {
                 let name = self.string()?;
-                if allow && B { ArrayType::Class(name.into()) } else { as_id() }
+                if allow && B {
+                    ArrayType::Class(name.into())
+                } else {
+                    as_id()
+                }
             }
             _ => {
                 let offset = self.pos;
@@ -440,7 +552,14 @@ impl<'a> Reader<'a> {
                 items.push(v);
             }
         }
-        Ok(if B { Variant::Array(Box::new(Array { element_type, items })) } else { Variant::Nil })
+        Ok(if B {
+            Variant::Array(Box::new(Array {
+                element_type,
+                items,
+            }))
+        } else {
+            Variant::Nil
+        })
     }
 }
 

@@ -61,7 +61,10 @@ impl Dictionary {
                 ..Default::default()
             })
         });
-        Self { entries: Vec::with_capacity(n), index }
+        Self {
+            entries: Vec::with_capacity(n),
+            index,
+        }
     }
 
     /// The number of entries.
@@ -143,7 +146,11 @@ impl Dictionary {
 
     /// Stores `value` under `key`. An existing key keeps its position and its old value is
     /// returned; a new key goes last.
-    pub fn insert(&mut self, key: impl Into<Variant>, value: impl Into<Variant>) -> Option<Variant> {
+    pub fn insert(
+        &mut self,
+        key: impl Into<Variant>,
+        value: impl Into<Variant>,
+    ) -> Option<Variant> {
         let key = key.into();
         let value = value.into();
         if let Some(i) = self.position(&key) {

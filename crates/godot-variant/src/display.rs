@@ -22,7 +22,11 @@ pub(crate) fn real(v: f64) -> String {
         return "nan".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "inf_neg".into() };
+        return if v > 0.0 {
+            "inf".into()
+        } else {
+            "inf_neg".into()
+        };
     }
     format_g(v)
 }

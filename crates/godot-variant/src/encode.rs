@@ -212,17 +212,20 @@ impl Encoder<'_> {
             V::PackedInt64Array(a) => {
                 self.header(T::PackedInt64Array, 0);
                 self.u32(len32(a.len(), "PackedInt64Array")?);
-                a.iter().for_each(|x| self.out.extend_from_slice(&x.to_le_bytes()));
+                a.iter()
+                    .for_each(|x| self.out.extend_from_slice(&x.to_le_bytes()));
             }
             V::PackedFloat32Array(a) => {
                 self.header(T::PackedFloat32Array, 0);
                 self.u32(len32(a.len(), "PackedFloat32Array")?);
-                a.iter().for_each(|x| self.out.extend_from_slice(&x.to_le_bytes()));
+                a.iter()
+                    .for_each(|x| self.out.extend_from_slice(&x.to_le_bytes()));
             }
             V::PackedFloat64Array(a) => {
                 self.header(T::PackedFloat64Array, 0);
                 self.u32(len32(a.len(), "PackedFloat64Array")?);
-                a.iter().for_each(|x| self.out.extend_from_slice(&x.to_le_bytes()));
+                a.iter()
+                    .for_each(|x| self.out.extend_from_slice(&x.to_le_bytes()));
             }
             V::PackedStringArray(a) => {
                 self.header(T::PackedStringArray, 0);
@@ -251,7 +254,9 @@ impl Encoder<'_> {
                 self.header(T::PackedColorArray, 0);
                 self.u32(len32(a.len(), "PackedColorArray")?);
                 for c in a {
-                    c.to_array().iter().for_each(|x| self.out.extend_from_slice(&x.to_le_bytes()));
+                    c.to_array()
+                        .iter()
+                        .for_each(|x| self.out.extend_from_slice(&x.to_le_bytes()));
                 }
             }
             V::PackedVector4Array(a) => {
@@ -315,7 +320,11 @@ impl Encoder<'_> {
             }
             ArrayType::Class(name) => {
                 self.header(T::Array, 2 << TYPED_SHIFT);
-                let name: &str = if self.opts.full_objects { name } else { ENCODED_OBJECT_AS_ID };
+                let name: &str = if self.opts.full_objects {
+                    name
+                } else {
+                    ENCODED_OBJECT_AS_ID
+                };
                 self.string(name)?;
             }
             ArrayType::Script(path) => {

@@ -89,8 +89,16 @@ pub struct Rect2 {
     /// The width and height.
     pub size: Vector2,
 }
-components!(Rect2, f32, 4, |s| [s.position.x, s.position.y, s.size.x, s.size.y],
-    |a| Self { position: Vector2::new(a[0], a[1]), size: Vector2::new(a[2], a[3]) });
+components!(
+    Rect2,
+    f32,
+    4,
+    |s| [s.position.x, s.position.y, s.size.x, s.size.y],
+    |a| Self {
+        position: Vector2::new(a[0], a[1]),
+        size: Vector2::new(a[2], a[3])
+    }
+);
 
 /// Godot's `Rect2i`: a position and a size (`i32`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -100,8 +108,16 @@ pub struct Rect2i {
     /// The width and height.
     pub size: Vector2i,
 }
-components!(Rect2i, i32, 4, |s| [s.position.x, s.position.y, s.size.x, s.size.y],
-    |a| Self { position: Vector2i::new(a[0], a[1]), size: Vector2i::new(a[2], a[3]) });
+components!(
+    Rect2i,
+    i32,
+    4,
+    |s| [s.position.x, s.position.y, s.size.x, s.size.y],
+    |a| Self {
+        position: Vector2i::new(a[0], a[1]),
+        size: Vector2i::new(a[2], a[3])
+    }
+);
 
 /// Godot's `Transform2D`: three columns (x axis, y axis, origin).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -113,8 +129,17 @@ pub struct Transform2D {
     /// The origin (column 2).
     pub origin: Vector2,
 }
-components!(Transform2D, f32, 6, |s| [s.x.x, s.x.y, s.y.x, s.y.y, s.origin.x, s.origin.y],
-    |a| Self { x: Vector2::new(a[0], a[1]), y: Vector2::new(a[2], a[3]), origin: Vector2::new(a[4], a[5]) });
+components!(
+    Transform2D,
+    f32,
+    6,
+    |s| [s.x.x, s.x.y, s.y.x, s.y.y, s.origin.x, s.origin.y],
+    |a| Self {
+        x: Vector2::new(a[0], a[1]),
+        y: Vector2::new(a[2], a[3]),
+        origin: Vector2::new(a[4], a[5])
+    }
+);
 
 impl Transform2D {
     /// The identity transform.
@@ -133,8 +158,16 @@ pub struct Plane {
     /// The distance from the origin along the normal.
     pub d: f32,
 }
-components!(Plane, f32, 4, |s| [s.normal.x, s.normal.y, s.normal.z, s.d],
-    |a| Self { normal: Vector3::new(a[0], a[1], a[2]), d: a[3] });
+components!(
+    Plane,
+    f32,
+    4,
+    |s| [s.normal.x, s.normal.y, s.normal.z, s.d],
+    |a| Self {
+        normal: Vector3::new(a[0], a[1], a[2]),
+        d: a[3]
+    }
+);
 
 /// Godot's `AABB`: a position and a size in 3D.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -144,8 +177,23 @@ pub struct Aabb {
     /// The extent.
     pub size: Vector3,
 }
-components!(Aabb, f32, 6, |s| [s.position.x, s.position.y, s.position.z, s.size.x, s.size.y, s.size.z],
-    |a| Self { position: Vector3::new(a[0], a[1], a[2]), size: Vector3::new(a[3], a[4], a[5]) });
+components!(
+    Aabb,
+    f32,
+    6,
+    |s| [
+        s.position.x,
+        s.position.y,
+        s.position.z,
+        s.size.x,
+        s.size.y,
+        s.size.z
+    ],
+    |a| Self {
+        position: Vector3::new(a[0], a[1], a[2]),
+        size: Vector3::new(a[3], a[4], a[5])
+    }
+);
 
 /// Godot's `Basis`: a 3×3 matrix stored as three rows (row-major on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -153,20 +201,38 @@ pub struct Basis {
     /// The rows.
     pub rows: [Vector3; 3],
 }
-components!(Basis, f32, 9, |s| [
-    s.rows[0].x, s.rows[0].y, s.rows[0].z,
-    s.rows[1].x, s.rows[1].y, s.rows[1].z,
-    s.rows[2].x, s.rows[2].y, s.rows[2].z,
-], |a| Self { rows: [
-    Vector3::new(a[0], a[1], a[2]),
-    Vector3::new(a[3], a[4], a[5]),
-    Vector3::new(a[6], a[7], a[8]),
-] });
+components!(
+    Basis,
+    f32,
+    9,
+    |s| [
+        s.rows[0].x,
+        s.rows[0].y,
+        s.rows[0].z,
+        s.rows[1].x,
+        s.rows[1].y,
+        s.rows[1].z,
+        s.rows[2].x,
+        s.rows[2].y,
+        s.rows[2].z,
+    ],
+    |a| Self {
+        rows: [
+            Vector3::new(a[0], a[1], a[2]),
+            Vector3::new(a[3], a[4], a[5]),
+            Vector3::new(a[6], a[7], a[8]),
+        ]
+    }
+);
 
 impl Basis {
     /// The identity matrix.
     pub const IDENTITY: Self = Self {
-        rows: [Vector3::new(1.0, 0.0, 0.0), Vector3::new(0.0, 1.0, 0.0), Vector3::new(0.0, 0.0, 1.0)],
+        rows: [
+            Vector3::new(1.0, 0.0, 0.0),
+            Vector3::new(0.0, 1.0, 0.0),
+            Vector3::new(0.0, 0.0, 1.0),
+        ],
     };
 }
 
@@ -192,7 +258,10 @@ impl Transform3D {
     pub fn from_array(a: [f32; 12]) -> Self {
         let mut b = [0.0; 9];
         b.copy_from_slice(&a[..9]);
-        Self { basis: Basis::from_array(b), origin: Vector3::new(a[9], a[10], a[11]) }
+        Self {
+            basis: Basis::from_array(b),
+            origin: Vector3::new(a[9], a[10], a[11]),
+        }
     }
 }
 
@@ -215,7 +284,9 @@ impl Projection {
     /// Builds the value from its components in wire order.
     pub fn from_array(a: [f32; 16]) -> Self {
         let col = |i: usize| Vector4::new(a[i * 4], a[i * 4 + 1], a[i * 4 + 2], a[i * 4 + 3]);
-        Self { columns: [col(0), col(1), col(2), col(3)] }
+        Self {
+            columns: [col(0), col(1), col(2), col(3)],
+        }
     }
 }
 
@@ -250,7 +321,11 @@ impl NodePath {
             .map(str::to_owned)
             .collect();
         let subnames = parts.filter(|s| !s.is_empty()).map(str::to_owned).collect();
-        Self { names, subnames, absolute }
+        Self {
+            names,
+            subnames,
+            absolute,
+        }
     }
 }
 
@@ -330,10 +405,16 @@ pub struct Array {
 impl Array {
     /// An untyped array holding `items`.
     pub fn new(items: Vec<Variant>) -> Self {
-        Self { element_type: ArrayType::Untyped, items }
+        Self {
+            element_type: ArrayType::Untyped,
+            items,
+        }
     }
     /// A typed array.
     pub fn typed(element_type: ArrayType, items: Vec<Variant>) -> Self {
-        Self { element_type, items }
+        Self {
+            element_type,
+            items,
+        }
     }
 }

@@ -165,7 +165,10 @@ impl FloatEq {
 fn eq_with(a: &Variant, b: &Variant, m: FloatEq) -> bool {
     use Variant as V;
     let flat = |x: &[Vector2], y: &[Vector2]| {
-        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| m.all32(&p.to_array(), &q.to_array()))
+        x.len() == y.len()
+            && x.iter()
+                .zip(y)
+                .all(|(p, q)| m.all32(&p.to_array(), &q.to_array()))
     };
     match (a, b) {
         (V::Float(x), V::Float(y)) => m.f64(*x, *y),
@@ -183,20 +186,29 @@ fn eq_with(a: &Variant, b: &Variant, m: FloatEq) -> bool {
         (V::Color(x), V::Color(y)) => m.all32(&x.to_array(), &y.to_array()),
         (V::Object(x), V::Object(y)) => match (&**x, &**y) {
             (
-                Object::Full { class: c1, properties: p1 },
-                Object::Full { class: c2, properties: p2 },
+                Object::Full {
+                    class: c1,
+                    properties: p1,
+                },
+                Object::Full {
+                    class: c2,
+                    properties: p2,
+                },
             ) => {
                 c1 == c2
                     && p1.len() == p2.len()
-                    && p1.iter().zip(p2).all(|(u, v)| u.0 == v.0 && eq_with(&u.1, &v.1, m))
+                    && p1
+                        .iter()
+                        .zip(p2)
+                        .all(|(u, v)| u.0 == v.0 && eq_with(&u.1, &v.1, m))
             }
             (x, y) => x == y,
         },
         (V::Dictionary(x), V::Dictionary(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y.iter()).all(|(u, v)| {
-                    eq_with(u.0, v.0, m) && eq_with(u.1, v.1, m)
-                })
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(u, v)| eq_with(u.0, v.0, m) && eq_with(u.1, v.1, m))
         }
         (V::Array(x), V::Array(y)) => {
             x.element_type == y.element_type
@@ -210,15 +222,21 @@ fn eq_with(a: &Variant, b: &Variant, m: FloatEq) -> bool {
         (V::PackedVector2Array(x), V::PackedVector2Array(y)) => flat(x, y),
         (V::PackedVector3Array(x), V::PackedVector3Array(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y).all(|(p, q)| m.all32(&p.to_array(), &q.to_array()))
+                && x.iter()
+                    .zip(y)
+                    .all(|(p, q)| m.all32(&p.to_array(), &q.to_array()))
         }
         (V::PackedColorArray(x), V::PackedColorArray(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y).all(|(p, q)| m.all32(&p.to_array(), &q.to_array()))
+                && x.iter()
+                    .zip(y)
+                    .all(|(p, q)| m.all32(&p.to_array(), &q.to_array()))
         }
         (V::PackedVector4Array(x), V::PackedVector4Array(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y).all(|(p, q)| m.all32(&p.to_array(), &q.to_array()))
+                && x.iter()
+                    .zip(y)
+                    .all(|(p, q)| m.all32(&p.to_array(), &q.to_array()))
         }
         _ => a == b,
     }
@@ -226,7 +244,13 @@ fn eq_with(a: &Variant, b: &Variant, m: FloatEq) -> bool {
 
 fn hash_f32(h: &mut dyn Hasher, v: f32) {
     // Consistent with FloatEq::Key: -0 hashes as 0, every NaN alike.
-    let v = if v == 0.0 { 0.0 } else if v.is_nan() { f32::NAN } else { v };
+    let v = if v == 0.0 {
+        0.0
+    } else if v.is_nan() {
+        f32::NAN
+    } else {
+        v
+    };
     h.write_u32(v.to_bits());
 }
 
@@ -244,7 +268,13 @@ pub(crate) fn key_hash(v: &Variant, h: &mut dyn Hasher) {
         V::Bool(b) => h.write_u8(*b as u8),
         V::Int(i) => h.write_i64(*i),
         V::Float(f) => {
-            let f = if *f == 0.0 { 0.0 } else if f.is_nan() { f64::NAN } else { *f };
+            let f = if *f == 0.0 {
+                0.0
+            } else if f.is_nan() {
+                f64::NAN
+            } else {
+                *f
+            };
             h.write_u64(f.to_bits())
         }
         V::String(s) => s.hash(&mut HashAdapter(h)),
