@@ -53,7 +53,7 @@ pub use dictionary::Dictionary;
 pub use encode::{encode, encode_with, to_bytes, EncodeOptions, ENCODED_OBJECT_AS_ID};
 pub use error::{DecodeError, EncodeError, GodotError};
 #[cfg(feature = "serde")]
-pub use serde_de::from_variant;
+pub use serde_de::{from_variant, from_variant_owned};
 #[cfg(feature = "serde")]
 pub use serde_ser::{to_variant, SerdeError};
 pub use types::*;
