@@ -84,10 +84,14 @@ impl Dictionary {
     }
 
     fn position(&self, key: &Variant) -> Option<usize> {
-        match &self.index {
-            None => self.entries.iter().position(|(k, _)| k.key_eq(key)),
-            Some(index) => {
-                let hash = Self::hash_of(index, key);
+        let hash = self.index.as_ref().map(|index| Self::hash_of(index, key));
+        self.position_hashed(key, hash)
+    }
+
+    /// `hash` is the key's hash when there is an index.
+    fn position_hashed(&self, key: &Variant, hash: Option<u64>) -> Option<usize> {
+        match (&self.index, hash) {
+            (Some(index), Some(hash)) => {
                 let first = *index.first.get(&hash)? as usize;
                 if self.entries[first].0.key_eq(key) {
                     return Some(first);
@@ -98,11 +102,16 @@ impl Dictionary {
                     .map(|i| *i as usize)
                     .find(|i| self.entries[*i].0.key_eq(key))
             }
+            _ => self.entries.iter().position(|(k, _)| k.key_eq(key)),
         }
     }
 
     fn index_push(index: &mut Index, key: &Variant, pos: usize) {
         let hash = Self::hash_of(index, key);
+        Self::index_push_hashed(index, hash, pos);
+    }
+
+    fn index_push_hashed(index: &mut Index, hash: u64, pos: usize) {
         let pos = pos as u32;
         if index.first.try_insert_or_keep(hash, pos) {
             index.overflow.push(pos);
@@ -110,7 +119,7 @@ impl Dictionary {
     }
 
     fn rebuild_index(&mut self) {
-        if self.entries.len() <= INDEX_THRESHOLD {
+        if self.entries.len() <= INDEX_THRESHOLD || self.entries.len() >= u32::MAX as usize {
             self.index = None;
             return;
         }
@@ -153,16 +162,17 @@ impl Dictionary {
     ) -> Option<Variant> {
         let key = key.into();
         let value = value.into();
-        if let Some(i) = self.position(&key) {
+        let hash = self.index.as_ref().map(|index| Self::hash_of(index, &key));
+        if let Some(i) = self.position_hashed(&key, hash) {
             return Some(std::mem::replace(&mut self.entries[i].1, value));
         }
         let pos = self.entries.len();
-        if pos > u32::MAX as usize - 1 {
-            // Positions are stored as u32; a dictionary this large cannot come off the wire.
+        if pos >= u32::MAX as usize {
+            // Positions are stored as u32; beyond that (never off the wire) search linearly.
             self.index = None;
         }
-        if let Some(index) = &mut self.index {
-            Self::index_push(index, &key, pos);
+        if let (Some(index), Some(hash)) = (&mut self.index, hash) {
+            Self::index_push_hashed(index, hash, pos);
         }
         self.entries.push((key, value));
         if self.index.is_none() && self.entries.len() == INDEX_THRESHOLD + 1 {

@@ -147,7 +147,7 @@ fn string_overruns_are_file_eof() {
 fn string_bytes(data: &[u8]) -> Vec<u8> {
     let mut b = words(&[4, data.len() as u32]);
     b.extend_from_slice(data);
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
     b
