@@ -11,6 +11,7 @@ pub mod address;
 pub mod compress;
 pub mod connection;
 pub mod error;
+pub mod packet_peer;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod sys;
@@ -28,4 +29,6 @@ pub use enet_proto::{
     PacketFlags, PeerId, PeerInfo, PeerState, RangeCoder,
 };
 pub use error::{Error, GodotError, Result};
+pub use godot_variant;
+pub use packet_peer::{PacketPeer, PacketPeerState, VarError, DEFAULT_ENCODE_BUFFER_MAX_SIZE};
 pub use udp::{UdpHost, DEFAULT_BUSY_POLL_LIMIT, SOCKET_BUFFER_SIZE};
