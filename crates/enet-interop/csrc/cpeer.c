@@ -85,6 +85,9 @@
  *   sendn <count> <peer|all> <channel> <flags> <len> <seed0>
  *        sends packets with seeds seed0 .. seed0+count-1 (wrapping u32),
  *        calling enet_host_flush every 64 packets and once at the end.
+ *   sendhex <peer|all> <channel> <flags> <hex>
+ *        sends one packet holding exactly the given bytes (hex, even length,
+ *        at least one byte), then enet_host_flush; prints `sent <count>`.
  *   disconnect <peer|all> <data>          enet_peer_disconnect
  *   disconnect_now <peer|all> <data>      enet_peer_disconnect_now
  *   disconnect_later <peer|all> <data>    enet_peer_disconnect_later
@@ -486,6 +489,74 @@ static void cmd_send(uint32_t count, const char *peer_s, const char *chan_s,
     out("sent %" PRIu32, sent);
 }
 
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* sendhex: one packet with the given bytes on one peer or all connected ones. */
+static void cmd_sendhex(const char *peer_s, const char *chan_s,
+                        const char *flags_s, const char *hex)
+{
+    int all;
+    size_t index;
+    uint32_t channel, flags;
+    size_t n = strlen(hex);
+    if (!parse_peer(peer_s, &all, &index)) {
+        out("error bad peer '%s'", peer_s);
+        return;
+    }
+    if (!parse_u32(chan_s, &channel) || channel > 254) {
+        out("error bad channel '%s'", chan_s);
+        return;
+    }
+    if (!parse_flags(flags_s, &flags)) {
+        out("error bad flags '%s'", flags_s);
+        return;
+    }
+    if (n == 0 || n % 2 != 0) {
+        out("error bad hex (length %zu)", n);
+        return;
+    }
+    uint8_t *buf = malloc(n / 2);
+    if (buf == NULL) {
+        out("error out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(buf);
+            out("error bad hex digit at %zu", 2 * i);
+            return;
+        }
+        buf[i] = (uint8_t)(hi << 4 | lo);
+    }
+    uint32_t sent = 0;
+    for (size_t i = all ? 0 : index; i < (all ? host->peerCount : index + 1); i++) {
+        ENetPeer *peer = &host->peers[i];
+        if (all && peer->state != ENET_PEER_STATE_CONNECTED)
+            continue;
+        ENetPacket *p = enet_packet_create(buf, n / 2, flags);
+        if (p == NULL) {
+            out("error enet_packet_create failed");
+            continue;
+        }
+        if (enet_peer_send(peer, (uint8_t)channel, p) < 0) {
+            enet_packet_destroy(p);
+            out("error enet_peer_send failed (peer %zu)", i);
+            continue;
+        }
+        sent++;
+    }
+    free(buf);
+    enet_host_flush(host);
+    out("sent %" PRIu32, sent);
+}
+
 typedef void (*peer_fn)(ENetPeer *, uint32_t);
 
 static void peer_disconnect(ENetPeer *p, uint32_t d) { enet_peer_disconnect(p, d); }
@@ -594,6 +665,11 @@ static int handle_line(char *line)
             out("error usage: sendn <count> <peer|all> <channel> <flags> <len> <seed0>");
         else
             cmd_send(count, argv[2], argv[3], argv[4], argv[5], argv[6]);
+    } else if (strcmp(c, "sendhex") == 0) {
+        if (argc != 5)
+            out("error usage: sendhex <peer|all> <channel> <flags> <hex>");
+        else
+            cmd_sendhex(argv[1], argv[2], argv[3], argv[4]);
     } else if (strcmp(c, "disconnect") == 0 && argc == 3) {
         for_peers(c, argv[1], argv[2], peer_disconnect, 1);
     } else if (strcmp(c, "disconnect_now") == 0 && argc == 3) {

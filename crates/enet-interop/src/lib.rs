@@ -66,6 +66,7 @@
 //! ```text
 //! send <peer|all> <channel> <flags> <len> <seed>          -> sent <n>
 //! sendn <count> <peer|all> <channel> <flags> <len> <seed0> -> sent <n>
+//! sendhex <peer|all> <channel> <flags> <hex>              -> sent <n>
 //! disconnect|disconnect_now|disconnect_later <peer|all> <data>   -> ok <cmd>
 //! reset <peer|all>                                        -> ok reset
 //! timeout <peer|all> <limit> <min> <max>                  -> ok timeout

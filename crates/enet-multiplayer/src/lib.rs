@@ -34,6 +34,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
+mod packet_peer;
+
 use bytes::Bytes;
 use enet::{
     EnetConnection, Error, EventType, PeerHandle, PeerState, Result, FLAG_RELIABLE,
@@ -107,7 +109,7 @@ pub fn generate_unique_id() -> u32 {
 /// Godot's `MultiplayerPeer` (with `PacketPeer`'s packet methods).
 ///
 /// Packet getters describe the *next* packet [`MultiplayerPeer::get_packet`] would return.
-pub trait MultiplayerPeer {
+pub trait MultiplayerPeer: enet::PacketPeer {
     /// Sends a packet to the target peer with the current transfer mode and channel. An
     /// empty packet is accepted and not sent (Godot's `PacketPeer.put_packet`).
     fn put_packet(&mut self, packet: &[u8]) -> Result<()>;
@@ -203,6 +205,8 @@ pub struct EnetMultiplayerPeer {
     bind_ip: String,
     /// Sum of the hosts' deactivation counts at the last inactive-peer scan.
     seen_deactivations: u64,
+    /// PacketPeer state (see `packet_peer.rs`).
+    var: enet::PacketPeerState,
 }
 
 impl Default for EnetMultiplayerPeer {
@@ -250,6 +254,7 @@ impl EnetMultiplayerPeer {
             events: VecDeque::new(),
             bind_ip: "*".to_string(),
             seen_deactivations: 0,
+            var: Default::default(),
         }
     }
 

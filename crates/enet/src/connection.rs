@@ -170,6 +170,8 @@ struct Slot {
     active: bool,
     packets: VecDeque<(Packet, u8)>,
     last_flags: u32,
+    /// PacketPeer state (encode_buffer_max_size, last get_packet error).
+    var: crate::packet_peer::PacketPeerState,
 }
 
 struct Active {
@@ -624,6 +626,7 @@ impl Active {
         slot.generation = slot.generation.wrapping_add(1);
         slot.active = true;
         slot.packets.clear();
+        slot.var = Default::default();
         let h = PeerHandle {
             index: id.0,
             generation: slot.generation,
@@ -879,6 +882,32 @@ impl EnetPacketPeer<'_> {
             .and_then(|s| s.packets.front())
             .map(|(p, _)| p.flags.0)
             .ok_or(Error::Unavailable)
+    }
+
+    /// The PacketPeer state of this peer (the default once the slot is gone).
+    pub(crate) fn var_state(&self) -> crate::packet_peer::PacketPeerState {
+        let h = self.handle;
+        self.conn
+            .active
+            .as_ref()
+            .and_then(|a| a.slots.get(h.index as usize))
+            .filter(|s| s.generation == h.generation)
+            .map(|s| s.var)
+            .unwrap_or_default()
+    }
+
+    /// Stores the PacketPeer state (ignored once the slot is gone).
+    pub(crate) fn set_var_state(&mut self, state: crate::packet_peer::PacketPeerState) {
+        let h = self.handle;
+        if let Some(s) = self
+            .conn
+            .active
+            .as_mut()
+            .and_then(|a| a.slots.get_mut(h.index as usize))
+            .filter(|s| s.generation == h.generation)
+        {
+            s.var = state;
+        }
     }
 
     /// Godot's constant maximum packet size, 1 << 24.

@@ -12,6 +12,7 @@ pub mod compress;
 pub mod connection;
 pub mod error;
 mod io_policy;
+pub mod packet_peer;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod sys;
@@ -29,6 +30,8 @@ pub use enet_proto::{
     PacketFlags, PeerId, PeerInfo, PeerState, RangeCoder,
 };
 pub use error::{Error, GodotError, Result};
+pub use godot_variant;
+pub use packet_peer::{PacketPeer, PacketPeerState, VarError, DEFAULT_ENCODE_BUFFER_MAX_SIZE};
 pub use udp::{
     SendErrorHook, UdpHost, DEFAULT_BUSY_POLL_LIMIT, MAX_DATAGRAM_SIZE, SOCKET_BUFFER_SIZE,
 };
