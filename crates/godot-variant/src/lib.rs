@@ -29,7 +29,7 @@
 //! * Real-based math types hold `f32` (official builds); 64-bit (double build) payloads
 //!   decode too, narrowed.
 //! * `Display` writes Godot's `var_to_str` style on one line.
-//! * With the `serde` feature, [`to_variant`] / [`from_variant`] map Rust data to
+//! * With the `serde` feature, `to_variant` / `from_variant` map Rust data to
 //!   Dictionaries and Arrays.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
