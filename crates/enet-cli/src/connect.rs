@@ -15,6 +15,7 @@ use crate::common::{
     count, mode_flags, mode_name, parse_mode, percentile, read_stamp, seconds, split_host_port,
     stamped_payload, stop_flag, usage_error, CliResult, Compress, Out,
 };
+use crate::payload_view::{line_payload, Decode, SendAs, View};
 
 /// Most messages `--send` takes.
 const MAX_SEND: u64 = 100_000_000;
@@ -69,6 +70,14 @@ pub struct Args {
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
+    /// Show each received payload as text, hex or var (a Godot Variant; see --help).
+    #[arg(long, value_enum, default_value_t = Decode::Text, long_help = crate::var_json::HELP)]
+    pub decode: Decode,
+    /// Interactive mode: send each stdin line as text, or as var (the line parsed as JSON,
+    /// mapped to a Variant as --decode var prints it, sent in put_var's encoding; a line
+    /// that does not parse is reported on stderr and not sent).
+    #[arg(long, value_enum, default_value_t = SendAs::Text)]
+    pub send_as: SendAs,
 }
 
 enum Rx {
@@ -295,12 +304,18 @@ pub fn run(a: Args) -> CliResult {
     );
     match a.send {
         Some(n) => scripted(&a, c.as_mut(), &out, n, mode, timeout, early),
-        None => interactive(c.as_mut(), &out, early),
+        None => interactive(c.as_mut(), &out, early, a.decode, a.send_as),
     }
 }
 
 /// `early`: packets that came with the connection, printed first.
-fn interactive(c: &mut dyn Client, out: &Out, early: Vec<Rx>) -> CliResult {
+fn interactive(
+    c: &mut dyn Client,
+    out: &Out,
+    early: Vec<Rx>,
+    decode: Decode,
+    send_as: SendAs,
+) -> CliResult {
     let stop = stop_flag();
     let (tx, lines) = mpsc::channel::<Option<String>>();
     std::thread::spawn(move || {
@@ -317,7 +332,7 @@ fn interactive(c: &mut dyn Client, out: &Out, early: Vec<Rx>) -> CliResult {
         let _ = tx.send(None);
     });
     let mut rx = early;
-    print_rx(out, &mut rx);
+    print_rx(out, &mut rx, decode);
     loop {
         if stop.load(Ordering::SeqCst) {
             c.disconnect();
@@ -325,14 +340,17 @@ fn interactive(c: &mut dyn Client, out: &Out, early: Vec<Rx>) -> CliResult {
         }
         loop {
             match lines.try_recv() {
-                Ok(Some(l)) => c.send(l.as_bytes(), TransferMode::Reliable, 0)?,
+                Ok(Some(l)) => match line_payload(send_as, &l) {
+                    Ok(p) => c.send(&p, TransferMode::Reliable, 0)?,
+                    Err(e) => eprintln!("enet: {e}"),
+                },
                 Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
                     // End of input: let queued data go out, then leave politely.
                     let end = Instant::now() + Duration::from_millis(300);
                     while Instant::now() < end {
                         c.poll(Duration::from_millis(10), &mut rx);
                     }
-                    print_rx(out, &mut rx);
+                    print_rx(out, &mut rx, decode);
                     c.disconnect();
                     return Ok(0);
                 }
@@ -340,7 +358,7 @@ fn interactive(c: &mut dyn Client, out: &Out, early: Vec<Rx>) -> CliResult {
             }
         }
         c.poll(Duration::from_millis(10), &mut rx);
-        if print_rx(out, &mut rx) {
+        if print_rx(out, &mut rx, decode) {
             out.emit(
                 || "disconnected".to_string(),
                 || json!({"event": "disconnected"}),
@@ -351,7 +369,7 @@ fn interactive(c: &mut dyn Client, out: &Out, early: Vec<Rx>) -> CliResult {
 }
 
 /// Prints received packets; returns true if the connection closed.
-fn print_rx(out: &Out, rx: &mut Vec<Rx>) -> bool {
+fn print_rx(out: &Out, rx: &mut Vec<Rx>, decode: Decode) -> bool {
     let mut closed = false;
     for r in rx.drain(..) {
         match r {
@@ -360,12 +378,14 @@ fn print_rx(out: &Out, rx: &mut Vec<Rx>) -> bool {
                 channel,
                 mode,
             } => {
-                let text = String::from_utf8_lossy(&data).into_owned();
+                let view = View::of(decode, &data);
                 out.emit(
-                    || format!("[{} ch{channel}] {text}", mode_name(mode)),
+                    || format!("[{} ch{channel}] {}", mode_name(mode), view.text()),
                     || {
-                        json!({"event": "packet", "channel": channel, "mode": mode_name(mode),
-                              "len": data.len(), "text": text})
+                        let mut j = json!({"event": "packet", "channel": channel,
+                              "mode": mode_name(mode), "len": data.len()});
+                        view.add_to(&mut j);
+                        j
                     },
                 );
             }

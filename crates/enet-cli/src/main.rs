@@ -7,8 +7,10 @@ mod bench_worker;
 mod common;
 mod connect;
 mod demo;
+mod payload_view;
 mod probe;
 mod serve;
+mod var_json;
 
 use clap::{Parser, Subcommand};
 

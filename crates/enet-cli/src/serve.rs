@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::common::{
     count, flags_mode, mode_name, seconds, stop_flag, usage_error, CliResult, Compress, Out,
 };
+use crate::payload_view::{Decode, View};
 
 /// Arguments of `enet serve`.
 #[derive(clap::Args, Debug)]
@@ -52,6 +53,10 @@ pub struct Args {
     /// Also print a line per packet in text mode (JSON mode always does).
     #[arg(long)]
     pub verbose: bool,
+    /// Show each packet's payload: text, hex or var (a Godot Variant; see --help). With
+    /// hex or var a line per packet is printed in text mode too.
+    #[arg(long, value_enum, default_value_t = Decode::Text, long_help = crate::var_json::HELP)]
+    pub decode: Decode,
     /// Stop after this many seconds (0..=31536000; 0 = run until SIGINT/SIGTERM).
     #[arg(long, default_value_t = 0.0, value_parser = seconds(0.0, 31_536_000.0))]
     pub duration: f64,
@@ -92,6 +97,16 @@ pub fn run(a: Args) -> CliResult {
         serve_raw(&a, compress, &out, done)
     } else {
         serve_godot(&a, compress, &out, done)
+    }
+}
+
+/// ` hex=...` or ` var=...` (or ` var_error: ...`) for a packet line; empty without a view.
+fn payload_suffix(view: Option<&View>) -> String {
+    match view {
+        None | Some(View::Text(_)) => String::new(),
+        Some(v @ View::Hex(_)) => format!(" hex={}", v.text()),
+        Some(v @ View::Var(_)) => format!(" var={}", v.text()),
+        Some(v @ View::VarError(_)) => format!(" {}", v.text()),
     }
 }
 
@@ -170,18 +185,24 @@ fn serve_godot(
             let Ok(data) = mp.get_packet() else { break };
             stats.packets_in += 1;
             stats.bytes_in += data.len() as u64;
-            if a.json || a.verbose {
+            if a.json || a.verbose || a.decode != Decode::Text {
+                let view = (a.decode != Decode::Text).then(|| View::of(a.decode, &data));
                 out.emit(
                     || {
                         format!(
-                            "packet from={from} channel={channel} mode={} len={}",
+                            "packet from={from} channel={channel} mode={} len={}{}",
                             mode_name(mode),
-                            data.len()
+                            data.len(),
+                            payload_suffix(view.as_ref())
                         )
                     },
                     || {
-                        json!({"event": "packet", "from": from, "channel": channel,
-                              "mode": mode_name(mode), "len": data.len()})
+                        let mut j = json!({"event": "packet", "from": from, "channel": channel,
+                              "mode": mode_name(mode), "len": data.len()});
+                        if let Some(v) = &view {
+                            v.add_to(&mut j);
+                        }
+                        j
                     },
                 );
             }
@@ -261,12 +282,19 @@ fn serve_raw(a: &Args, compress: CompressionMode, out: &Out, done: impl Fn() -> 
                 while let Ok((data, channel, flags)) = p.get_packet_with_info() {
                     stats.packets_in += 1;
                     stats.bytes_in += data.len() as u64;
-                    if a.json || a.verbose {
+                    if a.json || a.verbose || a.decode != Decode::Text {
                         let mode = mode_name(flags_mode(flags));
+                        let view = (a.decode != Decode::Text).then(|| View::of(a.decode, &data));
                         out.emit(
-                            || format!("packet from={} channel={channel} mode={mode} flags={flags} len={}", h.index(), data.len()),
-                            || json!({"event": "packet", "from": h.index(), "channel": channel,
-                                      "mode": mode, "flags": flags, "len": data.len()}),
+                            || format!("packet from={} channel={channel} mode={mode} flags={flags} len={}{}", h.index(), data.len(), payload_suffix(view.as_ref())),
+                            || {
+                                let mut j = json!({"event": "packet", "from": h.index(), "channel": channel,
+                                      "mode": mode, "flags": flags, "len": data.len()});
+                                if let Some(v) = &view {
+                                    v.add_to(&mut j);
+                                }
+                                j
+                            },
                         );
                     }
                     let echo_flags = flags
