@@ -238,7 +238,7 @@ fn each<T>(v: &Value, f: impl Fn(&Value) -> R<T>) -> R<Vec<T>> {
 }
 
 fn unhex(s: &str) -> R<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return err("hex string of odd length");
     }
     (0..s.len())
