@@ -143,10 +143,8 @@ impl<P: MultiplayerPeer> SceneMultiplayer<P> {
                 return;
             }
         }
-        let mut msg = [0u8; 6];
-        let mut v = Vec::with_capacity(6);
-        codec::write_confirm_path(&mut v, valid, cache_id);
-        msg.copy_from_slice(&v);
+        let mut msg = [codec::CMD_CONFIRM_PATH, u8::from(valid), 0, 0, 0, 0];
+        msg[2..].copy_from_slice(&cache_id.to_le_bytes());
         self.set_mode(TransferMode::Reliable, 0);
         let _ = self.send_command(from, &msg);
     }
