@@ -9,6 +9,7 @@ mod connect;
 mod demo;
 mod payload_view;
 mod probe;
+mod scene;
 mod serve;
 mod var_json;
 
@@ -29,7 +30,7 @@ enum Command {
     Demo(demo::Args),
     /// Serve Godot 4 ENetMultiplayerPeer clients (relay or echo), or plain ENet with --raw.
     #[command(
-        after_help = "Examples:\n  enet serve --port 7777\n  enet serve --echo --json\n  enet serve --raw --compress range-coder --channels 8"
+        after_help = "Examples:\n  enet serve --port 7777\n  enet serve --echo --json\n  enet serve --scene --echo-rpc Main:hello --json\n  enet serve --raw --compress range-coder --channels 8"
     )]
     Serve(serve::Args),
     /// Connect to a server: interactive (stdin lines go out reliably) or scripted.

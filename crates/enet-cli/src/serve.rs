@@ -44,6 +44,14 @@ pub struct Args {
     /// Serve plain ENet (any connect data, any channel; always echo with the same flags).
     #[arg(long)]
     pub raw: bool,
+    /// Serve Godot's SceneMultiplayer protocol (RPCs, send_bytes, relay): stock Godot 4
+    /// clients using `multiplayer.multiplayer_peer` join; every RPC and RAW event is printed.
+    #[arg(long, conflicts_with_all = ["raw", "echo"])]
+    pub scene: bool,
+    /// With --scene: declare node PATH with an any_peer, reliable, channel-0 RPC METHOD and
+    /// answer each call with the same RPC and arguments to the caller (repeatable).
+    #[arg(long, value_name = "PATH:METHOD", requires = "scene")]
+    pub echo_rpc: Vec<String>,
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
@@ -93,7 +101,9 @@ pub fn run(a: Args) -> CliResult {
     let out = Out { json: a.json };
     let deadline = (a.duration > 0.0).then(|| Instant::now() + Duration::from_secs_f64(a.duration));
     let done = || stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d);
-    if a.raw {
+    if a.scene {
+        crate::scene::serve_scene(&a, compress, &out, done)
+    } else if a.raw {
         serve_raw(&a, compress, &out, done)
     } else {
         serve_godot(&a, compress, &out, done)
