@@ -61,10 +61,7 @@ pub fn run(a: Args) -> CliResult {
         let _ = conn.peer(peer).ping();
         let _ = conn.service(Duration::from_millis(20));
     }
-    let info = conn
-        .engine()
-        .and_then(|e| e.peer_info(enet::PeerId(peer.index())))
-        .ok_or("peer vanished")?;
+    let info = conn.peer(peer).peer_info().map_err(|_| "peer vanished")?;
     let p = conn.peer(peer);
     let remote = p.remote_addr().map(|a| a.to_string()).unwrap_or_default();
     out.emit(

@@ -449,7 +449,10 @@ impl EnetConnection {
     pub fn broadcast(&mut self, channel: u8, packet: &[u8], flags: u32) -> Result<()> {
         let a = self.active()?;
         if channel as usize >= a.max_channels {
-            return Err(Error::InvalidParameter("invalid channel"));
+            return Err(Error::InvalidChannel {
+                channel,
+                limit: a.max_channels,
+            });
         }
         if flags & !FLAG_ALLOWED != 0 {
             return Err(Error::InvalidParameter("invalid flags"));
@@ -769,6 +772,13 @@ impl EnetPacketPeer<'_> {
         Ok(a)
     }
 
+    /// A snapshot of the engine's view of this peer (state, address, MTU, window size,
+    /// channel count, round-trip time, counters); [`Error::PeerInactive`] when the handle no
+    /// longer names an active peer (checked by generation, like every call here).
+    pub fn peer_info(&self) -> Result<enet_proto::PeerInfo> {
+        self.info()
+    }
+
     fn info(&self) -> Result<enet_proto::PeerInfo> {
         self.active_host()?
             .udp
@@ -786,7 +796,10 @@ impl EnetPacketPeer<'_> {
             .peer_channel_count(PeerId(self.handle.index))
             .ok_or(Error::PeerInactive)?;
         if channel as usize >= channels {
-            return Err(Error::InvalidParameter("invalid channel"));
+            return Err(Error::InvalidChannel {
+                channel,
+                limit: channels,
+            });
         }
         if flags & !FLAG_ALLOWED != 0 {
             return Err(Error::InvalidParameter("invalid flags"));
@@ -1037,13 +1050,15 @@ impl EnetPacketPeer<'_> {
         Ok(self.info()?.channel_count)
     }
 
-    /// The flags of the packet last returned by [`Self::get_packet`].
+    /// The flags of the packet last returned by [`Self::get_packet`] (0 when the handle is
+    /// stale: its slot was reused by another peer since).
     pub fn last_packet_flags(&self) -> u32 {
         let h = self.handle;
         self.conn
             .active
             .as_ref()
             .and_then(|a| a.slots.get(h.index as usize))
+            .filter(|s| s.generation == h.generation)
             .map_or(0, |s| s.last_flags)
     }
 }

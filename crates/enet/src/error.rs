@@ -54,6 +54,15 @@ pub enum Error {
     /// A parameter is out of range (`ERR_INVALID_PARAMETER`).
     #[error("invalid parameter: {0}")]
     InvalidParameter(&'static str),
+    /// A channel at or above the limit (`ERR_INVALID_PARAMETER`): `limit` is the number of
+    /// channels the host or peer has.
+    #[error("invalid channel {channel}: the limit is {limit}")]
+    InvalidChannel {
+        /// The channel asked for.
+        channel: u8,
+        /// How many channels there are (valid channels are `0..limit`).
+        limit: usize,
+    },
     /// The socket could not be created or bound (`ERR_CANT_CREATE`).
     #[error("cannot create host: {0}")]
     CantCreate(#[source] std::io::Error),
@@ -83,7 +92,9 @@ impl Error {
         match self {
             Error::AlreadyInUse => GodotError::AlreadyInUse,
             Error::Unconfigured | Error::PeerInactive => GodotError::Unconfigured,
-            Error::InvalidParameter(_) => GodotError::InvalidParameter,
+            Error::InvalidParameter(_) | Error::InvalidChannel { .. } => {
+                GodotError::InvalidParameter
+            }
             Error::CantCreate(_) => GodotError::CantCreate,
             Error::CantResolve(_) => GodotError::CantResolve,
             Error::Failed(_) => GodotError::Failed,
@@ -111,6 +122,12 @@ mod tests {
         assert_eq!(Error::AlreadyInUse.godot_code(), 22);
         assert_eq!(Error::Unconfigured.godot_code(), 3);
         assert_eq!(Error::InvalidParameter("x").godot_code(), 31);
+        let e = Error::InvalidChannel {
+            channel: 7,
+            limit: 2,
+        };
+        assert_eq!(e.godot_code(), 31);
+        assert_eq!(e.to_string(), "invalid channel 7: the limit is 2");
         assert_eq!(
             Error::CantCreate(std::io::Error::other("x")).godot_code(),
             20

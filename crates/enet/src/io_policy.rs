@@ -115,7 +115,7 @@ pub(crate) fn is_ignorable_recv_error(kind: io::ErrorKind) -> bool {
 /// Whether a receive error says that the datagram did not fit the buffer: Windows reports
 /// that as `WSAEMSGSIZE` where other systems truncate silently. Such a datagram is dropped
 /// and counted like any oversized one, not treated as a socket error.
-#[cfg_attr(target_os = "linux", allow(dead_code))]
+#[cfg_attr(batched_io, allow(dead_code))]
 pub(crate) fn is_recv_truncation(e: &io::Error) -> bool {
     #[cfg(windows)]
     {

@@ -13,7 +13,7 @@ pub mod connection;
 pub mod error;
 mod io_policy;
 pub mod packet_peer;
-#[cfg(target_os = "linux")]
+#[cfg(batched_io)]
 #[allow(unsafe_code)]
 mod sys;
 pub mod udp;

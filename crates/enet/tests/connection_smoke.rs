@@ -62,3 +62,85 @@ fn connect_send_receive() {
     ));
     assert_eq!(server.get_peers(), vec![speer.unwrap()]);
 }
+
+/// Channel errors are typed (`InvalidChannel { channel, limit }`, Godot's
+/// `ERR_INVALID_PARAMETER`); `peer_info` gives the engine's view of a peer through the public
+/// API; a stale handle (its slot reused) sees neither that peer's info nor its packet flags.
+#[test]
+fn typed_channel_errors_peer_info_and_stale_handles() {
+    let mut server = EnetConnection::new();
+    server
+        .create_host_bound("127.0.0.1", 0, 32, 4, 0, 0)
+        .unwrap();
+    let port = server.get_local_port().unwrap();
+    let mut client = EnetConnection::new();
+    client.create_host(1, 0, 0, 0).unwrap();
+    let connect = |client: &mut EnetConnection, server: &mut EnetConnection| {
+        let h = client.connect_to_host("127.0.0.1", port, 3, 7).unwrap();
+        let mut up = 0;
+        assert!(pump(server, client, Duration::from_secs(5), |_, _, ev| {
+            up += usize::from(ev.kind == EventType::Connect);
+            up == 2
+        }));
+        h
+    };
+    let old = connect(&mut client, &mut server);
+    let e = client.peer(old).send(3, b"x", FLAG_RELIABLE).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            enet::Error::InvalidChannel {
+                channel: 3,
+                limit: 3
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.godot_code(), 31);
+    let e = server.broadcast(4, b"x", FLAG_RELIABLE).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            enet::Error::InvalidChannel {
+                channel: 4,
+                limit: 4
+            }
+        ),
+        "{e:?}"
+    );
+    let info = client.peer(old).peer_info().unwrap();
+    assert_eq!(info.channel_count, 3);
+    assert_eq!(info.address.port(), port);
+
+    // A reliable packet from the client sets the server's last packet flags.
+    let speer = server.get_peers()[0];
+    client.peer(old).send(0, b"r", FLAG_RELIABLE).unwrap();
+    assert!(pump(
+        &mut server,
+        &mut client,
+        Duration::from_secs(5),
+        |i, c, ev| {
+            if i == 0 && ev.kind == EventType::Receive {
+                assert_eq!(&c.peer(ev.peer.unwrap()).get_packet().unwrap()[..], b"r");
+                return true;
+            }
+            false
+        }
+    ));
+    assert_eq!(server.peer(speer).last_packet_flags(), FLAG_RELIABLE);
+
+    // The server resets that peer; a new client's connection reuses the slot.
+    server.peer(speer).reset().unwrap();
+    let mut client2 = EnetConnection::new();
+    client2.create_host(1, 0, 0, 0).unwrap();
+    connect(&mut client2, &mut server);
+    let snew = server.get_peers()[0];
+    assert_eq!(snew.index(), speer.index(), "the slot is reused");
+    assert_ne!(snew, speer);
+    assert!(matches!(
+        server.peer(speer).peer_info(),
+        Err(enet::Error::PeerInactive)
+    ));
+    assert_eq!(server.peer(speer).last_packet_flags(), 0, "stale handle");
+    assert!(server.peer(snew).peer_info().is_ok());
+}
