@@ -36,6 +36,8 @@ use std::time::Duration;
 
 mod native;
 mod packet_peer;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use native::{
     AddMeshPeerError, ClientConfig, DisconnectReason, Packet, PeerEvent, ServerConfig, Target,

@@ -12,8 +12,7 @@ use enet_multiplayer::{
     MAX_PACKET_SIZE,
 };
 
-mod support;
-use support::{pump, pump_for, Node, Pkt};
+use enet_multiplayer::testing::{pump, pump_for, Node, Pkt};
 
 const T: Duration = Duration::from_secs(5);
 const LOCALHOST: &str = "127.0.0.1";
