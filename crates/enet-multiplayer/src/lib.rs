@@ -1,6 +1,32 @@
 //! Godot 4's `MultiplayerPeer` and `ENetMultiplayerPeer` in Rust: server, client and mesh
 //! modes, wire-compatible with Godot/Redot 4 games.
 //!
+//! Rust-first: start from a [`ServerConfig`] / [`ClientConfig`], [`MultiplayerPeer::send`] to
+//! a [`Target`], [`MultiplayerPeer::recv`] a [`Packet`], and read [`PeerEvent`]s, whose
+//! disconnects carry a [`DisconnectReason`]:
+//!
+//! ```no_run
+//! use enet_multiplayer::{
+//!     EnetMultiplayerPeer, MultiplayerPeer, PeerEvent, ServerConfig, Target, TransferMode,
+//! };
+//!
+//! let mut server = EnetMultiplayerPeer::server(&ServerConfig::new(7777))?;
+//! loop {
+//!     server.poll_with_timeout(std::time::Duration::from_millis(5));
+//!     while let Some(ev) = server.next_event() {
+//!         if let PeerEvent::Disconnected { id, reason } = ev {
+//!             println!("peer {id} left: {reason:?}");
+//!         }
+//!     }
+//!     while let Some(p) = server.recv() {
+//!         server.send(Target::Peer(p.from), TransferMode::Reliable, 0, &p.data)?; // echo
+//!     }
+//! }
+//! # Ok::<(), enet::Error>(())
+//! ```
+//!
+//! Godot's stateful surface, on the same peer and trait:
+//!
 //! ```no_run
 //! use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
 //!
