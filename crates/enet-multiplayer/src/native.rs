@@ -258,8 +258,8 @@ pub struct AddMeshPeerError {
     /// Why.
     #[source]
     pub error: enet::Error,
-    /// The connection that was passed in.
-    pub host: EnetConnection,
+    /// The connection that was passed in (boxed: it is large, and errors travel by value).
+    pub host: Box<EnetConnection>,
 }
 
 impl std::fmt::Debug for AddMeshPeerError {
@@ -278,7 +278,7 @@ impl AddMeshPeerError {
 
     /// The connection back.
     pub fn into_host(self) -> EnetConnection {
-        self.host
+        *self.host
     }
 }
 
