@@ -279,3 +279,168 @@ fn failing_add_mesh_peer_hands_the_connection_back() {
     assert_eq!(m.peer_ids(), vec![2]);
     drop((b, d));
 }
+
+/// A peer that implements only the trait's required (Godot) methods, by delegation, so the
+/// Rust-first default methods are exercised as another implementation would get them.
+struct GodotOnly(EnetMultiplayerPeer, enet::PacketPeerState);
+
+impl enet::PacketPeer for GodotOnly {
+    fn get_packet(&mut self) -> enet::Result<bytes::Bytes> {
+        MultiplayerPeer::get_packet(&mut self.0)
+    }
+    fn put_packet(&mut self, packet: &[u8]) -> enet::Result<()> {
+        MultiplayerPeer::put_packet(&mut self.0, packet)
+    }
+    fn get_available_packet_count(&self) -> usize {
+        MultiplayerPeer::get_available_packet_count(&self.0)
+    }
+    fn packet_peer_state(&self) -> enet::PacketPeerState {
+        self.1
+    }
+    fn set_packet_peer_state(&mut self, state: enet::PacketPeerState) {
+        self.1 = state;
+    }
+}
+
+impl MultiplayerPeer for GodotOnly {
+    fn put_packet(&mut self, packet: &[u8]) -> enet::Result<()> {
+        MultiplayerPeer::put_packet(&mut self.0, packet)
+    }
+    fn get_packet(&mut self) -> enet::Result<bytes::Bytes> {
+        MultiplayerPeer::get_packet(&mut self.0)
+    }
+    fn get_available_packet_count(&self) -> usize {
+        MultiplayerPeer::get_available_packet_count(&self.0)
+    }
+    fn set_transfer_mode(&mut self, mode: TransferMode) {
+        self.0.set_transfer_mode(mode)
+    }
+    fn get_transfer_mode(&self) -> TransferMode {
+        self.0.get_transfer_mode()
+    }
+    fn set_transfer_channel(&mut self, channel: i32) {
+        self.0.set_transfer_channel(channel)
+    }
+    fn get_transfer_channel(&self) -> i32 {
+        self.0.get_transfer_channel()
+    }
+    fn set_target_peer(&mut self, id: i32) {
+        self.0.set_target_peer(id)
+    }
+    fn get_target_peer(&self) -> i32 {
+        self.0.get_target_peer()
+    }
+    fn get_packet_peer(&self) -> i32 {
+        self.0.get_packet_peer()
+    }
+    fn get_packet_channel(&self) -> i32 {
+        self.0.get_packet_channel()
+    }
+    fn get_packet_mode(&self) -> TransferMode {
+        self.0.get_packet_mode()
+    }
+    fn poll(&mut self) {
+        self.0.poll()
+    }
+    fn close(&mut self) {
+        self.0.close()
+    }
+    fn disconnect_peer(&mut self, id: i32, force: bool) {
+        self.0.disconnect_peer(id, force)
+    }
+    fn get_connection_status(&self) -> ConnectionStatus {
+        self.0.get_connection_status()
+    }
+    fn get_unique_id(&self) -> i32 {
+        self.0.get_unique_id()
+    }
+    fn is_server(&self) -> bool {
+        self.0.is_server()
+    }
+    fn set_refuse_new_connections(&mut self, refuse: bool) {
+        self.0.set_refuse_new_connections(refuse)
+    }
+    fn is_refusing_new_connections(&self) -> bool {
+        self.0.is_refusing_new_connections()
+    }
+    fn poll_event(&mut self) -> Option<enet_multiplayer::MultiplayerEvent> {
+        self.0.poll_event()
+    }
+}
+
+/// Generic code over the trait, as a SceneMultiplayer would write it.
+fn echo_once<P: MultiplayerPeer>(p: &mut P) -> Option<Packet> {
+    let got = p.recv()?;
+    p.send(Target::Peer(got.from), got.mode, got.channel, &got.data)
+        .unwrap();
+    Some(got)
+}
+
+#[test]
+fn trait_default_methods_work_over_the_godot_surface() {
+    let (s, port) = server();
+    let mut s = GodotOnly(s, Default::default());
+    let c = EnetMultiplayerPeer::client(&ClientConfig::new(LOCALHOST, port).id(500)).unwrap();
+    let mut c = GodotOnly(c, Default::default());
+    let end = Instant::now() + T;
+    let mut ev = None;
+    while ev.is_none() {
+        assert!(Instant::now() < end, "no connect");
+        s.poll();
+        c.poll();
+        ev = s.next_event();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(ev, Some(PeerEvent::Connected { id: 500 }));
+    while c.get_connection_status() != ConnectionStatus::Connected {
+        assert!(Instant::now() < end, "client not connected");
+        c.poll();
+        s.poll();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    c.set_target_peer(1);
+    c.set_transfer_mode(TransferMode::Unreliable);
+    c.send(Target::All, TransferMode::Reliable, 2, b"ping")
+        .unwrap();
+    // The default `send` restored the stateful settings.
+    assert_eq!(
+        (c.get_target_peer(), c.get_transfer_mode()),
+        (1, TransferMode::Unreliable)
+    );
+    let mut echoed = None;
+    let mut back = None;
+    while back.is_none() {
+        assert!(Instant::now() < end, "no echo");
+        s.poll();
+        c.poll();
+        echoed = echoed.or_else(|| echo_once(&mut s));
+        back = c.recv();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let echoed = echoed.unwrap();
+    assert_eq!(
+        (echoed.from, echoed.channel, echoed.mode, &echoed.data[..]),
+        (500, 2, TransferMode::Reliable, &b"ping"[..])
+    );
+    let back = back.unwrap();
+    assert_eq!(
+        (back.from, back.channel, back.mode, &back.data[..]),
+        (1, 2, TransferMode::Reliable, &b"ping"[..])
+    );
+    // The default `next_event` has no reason to give.
+    c.close();
+    let mut ev = None;
+    while ev.is_none() {
+        assert!(Instant::now() < end, "no disconnect");
+        s.poll();
+        ev = s.next_event();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(
+        ev,
+        Some(PeerEvent::Disconnected {
+            id: 500,
+            reason: DisconnectReason::Unknown
+        })
+    );
+}
