@@ -12,9 +12,7 @@ use enet_multiplayer::{
     ConnectionStatus, EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode,
 };
 
-#[path = "../../enet-multiplayer/tests/support/mod.rs"]
-mod support;
-use support::{pump, Node, Pkt};
+use enet_multiplayer::testing::{pump, Node, Pkt};
 
 const T: Duration = Duration::from_secs(5);
 const LOCALHOST: &str = "127.0.0.1";

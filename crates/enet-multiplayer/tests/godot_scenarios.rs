@@ -12,8 +12,7 @@ use enet_multiplayer::{
     MAX_PACKET_SIZE,
 };
 
-mod support;
-use support::{pump, pump_for, Node, Pkt};
+use enet_multiplayer::testing::{pump, pump_for, Node, Pkt};
 
 const T: Duration = Duration::from_secs(5);
 const LOCALHOST: &str = "127.0.0.1";
@@ -468,15 +467,11 @@ fn refuse_new_connections_keeps_serving_others() {
     });
     assert!(ok, "the refused client never gave up");
     eprintln!("refused client gave up after {:?}", start.elapsed());
-    // ENet's handshake completes on the client before the server's CONNECT event, so
-    // the refused client sees a transient connect, then times out (spec §6.7, §11.8).
-    assert_eq!(
-        b.take_events(),
-        vec![
-            MultiplayerEvent::PeerConnected(1),
-            MultiplayerEvent::PeerDisconnected(1)
-        ]
-    );
+    // The refusal reaches the ENet host, which never answers the CONNECT: the refused
+    // client never connects, so it sees no transient `peer_connected` followed by a
+    // disconnect (what Godot does, spec §6.7, §11.8, godotengine/godot#28740, #45276).
+    assert_eq!(b.take_events(), vec![]);
+    assert_eq!(b.mp.next_event(), None);
     assert_eq!(b.mp.get_unique_id(), 0);
     assert!(
         server.take_events().is_empty(),
@@ -668,7 +663,7 @@ fn mesh_of_three() {
     let mut lonely = EnetConnection::new();
     lonely.create_host(1, 0, 0, 0).unwrap();
     let e = nodes[0].mp.add_mesh_peer(99, lonely).unwrap_err();
-    assert!(matches!(e, Error::InvalidParameter(_)), "{e:?}");
+    assert!(matches!(e.error, Error::InvalidParameter(_)), "{e:?}");
 
     for (i, j) in [(0, 1), (0, 2), (1, 2)] {
         let (hi, hj) = mesh_link();
@@ -860,7 +855,7 @@ fn bad_input_is_an_error_never_a_panic() {
     let mut h = EnetConnection::new();
     h.create_host(1, 0, 0, 0).unwrap();
     let e = mp.add_mesh_peer(2, h).unwrap_err();
-    assert!(matches!(e, Error::Unconfigured), "{e:?}");
+    assert!(matches!(e.error, Error::Unconfigured), "{e:?}");
     assert_eq!(e.godot_code(), 3);
     assert!(mp.set_bind_ip("not an ip").is_err());
     mp.set_bind_ip(LOCALHOST).unwrap();
@@ -1083,6 +1078,34 @@ fn load_32_clients_1000_messages_each() {
     let mut clients = connect_clients(&mut server, port, CLIENTS, 0);
     let ids: Vec<i32> = clients.iter().map(Node::id).collect();
     let index: BTreeMap<i32, usize> = ids.iter().enumerate().map(|(k, &id)| (id, k)).collect();
+    // This test is about delivery, not congestion control: ENet's packet throttle drops
+    // unreliable sends at the sender once the RTT rises, and on a loaded machine (a busy
+    // scheduler stretches the RTT between polls) it fell to 0 of 32 and dropped 70-95 % of
+    // the unreliable messages while the receivers got every datagram sent. Switch it off
+    // on both ends (deceleration 0, acceleration the full scale; Godot's throttle_configure
+    // allows both), and check below that it stayed fully open.
+    for &id in &ids {
+        let mut p = server.mp.get_peer(id).unwrap();
+        p.throttle_configure(5000, 32, 0).unwrap();
+    }
+    for c in &mut clients {
+        c.mp.get_peer(1)
+            .unwrap()
+            .throttle_configure(5000, 32, 0)
+            .unwrap();
+    }
+    let mut min_throttle = f64::MAX;
+    let mut sample = |server: &mut Node, clients: &mut [Node]| {
+        let t = enet::PeerStatistic::PacketThrottle;
+        for &id in &ids {
+            let v = server.mp.get_peer(id).unwrap().get_statistic(t).unwrap();
+            min_throttle = min_throttle.min(v);
+        }
+        for c in clients.iter_mut() {
+            let v = c.mp.get_peer(1).unwrap().get_statistic(t).unwrap();
+            min_throttle = min_throttle.min(v);
+        }
+    };
 
     let start = Instant::now();
     // Client k → server, and server → client k, 1,000 messages each way.
@@ -1123,6 +1146,7 @@ fn load_32_clients_1000_messages_each() {
             clients[k].step();
             server.step();
         }
+        sample(&mut server, &mut clients);
         collect(&mut server, &mut clients, &mut up, &mut down);
     }
     let reliable_total = CLIENTS * 400;
@@ -1151,6 +1175,7 @@ fn load_32_clients_1000_messages_each() {
         thread::sleep(Duration::from_millis(1));
     }
     let took = start.elapsed();
+    assert_eq!(min_throttle, 32.0, "the packet throttle stayed fully open");
 
     let unrel_sent = CLIENTS * 300;
     for (what, got) in [("client→server", &up), ("server→client", &down)] {
@@ -1160,7 +1185,8 @@ fn load_32_clients_1000_messages_each() {
              unreliable-ordered {o}/{unrel_sent}, unreliable {u}/{unrel_sent}"
         );
         assert_eq!(r, reliable_total);
-        // Loopback loses next to nothing when polled like this; a large loss means a bug.
+        // Unthrottled loopback loses next to nothing when polled like this (measured: 100 %
+        // arrived in 20 runs with both cores busy); a large loss means a bug.
         assert!(
             o * 10 >= unrel_sent * 9 && u * 10 >= unrel_sent * 9,
             "{what}: too much unreliable loss: ordered {o}, unreliable {u} of {unrel_sent}"

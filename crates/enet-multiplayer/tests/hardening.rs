@@ -13,8 +13,7 @@ use enet_multiplayer::{
     ConnectionStatus, EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode,
 };
 
-mod support;
-use support::{pump, pump_for, Node};
+use enet_multiplayer::testing::{pump, pump_for, Node};
 
 const T: Duration = Duration::from_secs(5);
 

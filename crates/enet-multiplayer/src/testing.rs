@@ -1,31 +1,39 @@
-//! Test support shared by the Godot scenario tests and the C interop tests
-//! (`crates/enet-interop/tests/godot_interop.rs` includes this file by path): a multiplayer
-//! peer that records what it delivers, and a loop that steps several of them.
-
-#![allow(dead_code)] // each including test crate uses a different subset
+//! Test support (feature `testing`), shared by this crate's tests and the C interop tests
+//! in `enet-interop`: a multiplayer peer that records what it delivers through the Godot
+//! surface ([`Node`]), and loops that step several of them ([`pump`], [`pump_for`]).
+//! Not part of the stable API.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
-use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
+use crate::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
 
 /// One received packet with what the getters said about it before `get_packet`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pkt {
+    /// `get_packet_peer`.
     pub from: i32,
+    /// `get_packet_channel`.
     pub channel: i32,
+    /// `get_packet_mode`.
     pub mode: TransferMode,
+    /// The payload.
     pub data: Vec<u8>,
 }
 
 /// A multiplayer peer plus everything it has delivered so far.
+#[derive(Debug)]
 pub struct Node {
+    /// The peer.
     pub mp: EnetMultiplayerPeer,
+    /// Events polled so far.
     pub events: Vec<MultiplayerEvent>,
+    /// Packets received so far.
     pub packets: Vec<Pkt>,
 }
 
 impl Node {
+    /// Wraps `mp`.
     pub fn new(mp: EnetMultiplayerPeer) -> Node {
         Node {
             mp,
@@ -54,6 +62,7 @@ impl Node {
         }
     }
 
+    /// Sets target, mode and channel (Godot's stateful way) and puts `data`.
     pub fn send(
         &mut self,
         target: i32,
@@ -67,14 +76,17 @@ impl Node {
         self.mp.put_packet(data)
     }
 
+    /// Takes the events polled so far.
     pub fn take_events(&mut self) -> Vec<MultiplayerEvent> {
         std::mem::take(&mut self.events)
     }
 
+    /// Takes the packets received so far.
     pub fn take_packets(&mut self) -> Vec<Pkt> {
         std::mem::take(&mut self.packets)
     }
 
+    /// `get_unique_id`.
     pub fn id(&self) -> i32 {
         self.mp.get_unique_id()
     }
