@@ -95,6 +95,35 @@ pub(crate) struct OutgoingCommand {
 }
 
 impl OutgoingCommand {
+    /// The one constructor: a command not yet sequenced, queued or sent. `command` is the
+    /// command byte with its flags; `has_packet` says whether it carries a packet (even an
+    /// empty one); `fragment_offset` places a fragment's payload in its packet.
+    pub fn new(
+        command: u8,
+        channel_id: u8,
+        body: Command,
+        payload: Bytes,
+        has_packet: bool,
+        fragment_offset: u32,
+    ) -> OutgoingCommand {
+        OutgoingCommand {
+            header: CommandHeader {
+                command,
+                channel_id,
+                reliable_sequence_number: 0,
+            },
+            command: body,
+            payload,
+            has_packet,
+            fragment_offset,
+            unreliable_sequence_number: 0,
+            sent_time: 0,
+            round_trip_timeout: 0,
+            queue_time: 0,
+            send_attempts: 0,
+        }
+    }
+
     pub fn fragment_length(&self) -> u32 {
         self.payload.len() as u32
     }
@@ -303,8 +332,6 @@ pub(crate) struct Peer {
     pub continue_sending: bool,
     /// Queued for a send pass.
     pub in_send_queue: bool,
-    /// Timer deadline currently registered in the host's timer heap.
-    pub timer: Option<u64>,
     /// Bumped on every reset, so stale events and timers can be recognised.
     pub incarnation: u32,
     /// Whether the peer is registered in the host's duplicate-detection maps.
@@ -378,7 +405,6 @@ impl Peer {
             channel_count: 0,
             continue_sending: false,
             in_send_queue: false,
-            timer: None,
             incarnation: 0,
             registered: false,
             counted_connected: false,
