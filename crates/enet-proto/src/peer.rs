@@ -259,6 +259,141 @@ pub struct PeerCounters {
     pub retransmissions: u64,
 }
 
+/// A peer's outgoing command queues.
+#[derive(Debug, Default)]
+pub(crate) struct CommandQueues {
+    /// Acknowledgements waiting to be sent.
+    pub acknowledgements: VecDeque<Acknowledgement>,
+    /// Reliable commands sent and not yet acknowledged (the retransmission queue).
+    pub sent_reliable_commands: VecDeque<OutgoingCommand>,
+    /// Commands without a reliable packet, waiting to be sent.
+    pub outgoing_commands: VecDeque<OutgoingCommand>,
+    /// Reliable commands carrying a packet, waiting for room in the reliable window.
+    pub outgoing_send_reliable_commands: VecDeque<OutgoingCommand>,
+}
+
+impl CommandQueues {
+    /// Empties every queue, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.acknowledgements.clear();
+        self.sent_reliable_commands.clear();
+        self.outgoing_commands.clear();
+        self.outgoing_send_reliable_commands.clear();
+    }
+
+    /// Whether any command waits to be sent or acknowledged.
+    pub fn has_outgoing_commands(&self) -> bool {
+        !self.outgoing_commands.is_empty()
+            || !self.outgoing_send_reliable_commands.is_empty()
+            || !self.sent_reliable_commands.is_empty()
+    }
+}
+
+/// Round-trip time estimate: the smoothed mean and variance, and the extremes over the
+/// current and the previous throttle epoch (which drive the packet throttle). All ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RttEstimator {
+    pub round_trip_time: u32,
+    pub round_trip_time_variance: u32,
+    /// Lowest RTT of the previous epoch.
+    pub last_round_trip_time: u32,
+    /// Highest variance of the previous epoch.
+    pub last_round_trip_time_variance: u32,
+    /// Lowest RTT of the current epoch.
+    pub lowest_round_trip_time: u32,
+    /// Highest variance of the current epoch.
+    pub highest_round_trip_time_variance: u32,
+}
+
+impl Default for RttEstimator {
+    fn default() -> Self {
+        RttEstimator {
+            round_trip_time: DEFAULT_ROUND_TRIP_TIME,
+            round_trip_time_variance: 0,
+            last_round_trip_time: DEFAULT_ROUND_TRIP_TIME,
+            last_round_trip_time_variance: 0,
+            lowest_round_trip_time: DEFAULT_ROUND_TRIP_TIME,
+            highest_round_trip_time_variance: 0,
+        }
+    }
+}
+
+/// The packet throttle (`enet_peer_throttle`): how much of the unreliable traffic and of the
+/// reliable window is used, out of [`PACKET_THROTTLE_SCALE`], and how it moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Throttle {
+    pub packet_throttle: u32,
+    /// Upper bound set by the bandwidth throttle.
+    pub packet_throttle_limit: u32,
+    /// Drop counter for unreliable packets.
+    pub packet_throttle_counter: u32,
+    /// Start of the current throttle epoch (service time).
+    pub packet_throttle_epoch: u32,
+    pub packet_throttle_acceleration: u32,
+    pub packet_throttle_deceleration: u32,
+    /// Epoch length, ms.
+    pub packet_throttle_interval: u32,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle {
+            packet_throttle: DEFAULT_PACKET_THROTTLE,
+            packet_throttle_limit: PACKET_THROTTLE_SCALE,
+            packet_throttle_counter: 0,
+            packet_throttle_epoch: 0,
+            packet_throttle_acceleration: DEFAULT_PACKET_THROTTLE_ACCELERATION,
+            packet_throttle_deceleration: DEFAULT_PACKET_THROTTLE_DECELERATION,
+            packet_throttle_interval: DEFAULT_PACKET_THROTTLE_INTERVAL,
+        }
+    }
+}
+
+/// Packet-loss statistics, folded in once per [`PACKET_LOSS_INTERVAL`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LossStats {
+    /// Start of the current loss epoch (service time; 0 before the first datagram).
+    pub packet_loss_epoch: u32,
+    /// Commands sent in the current epoch.
+    pub packets_sent: u32,
+    /// Reliable commands retransmitted in the current epoch.
+    pub packets_lost: u32,
+    /// Mean loss, scaled by [`PACKET_LOSS_SCALE`].
+    pub packet_loss: u32,
+    /// Loss variance, same scale.
+    pub packet_loss_variance: u32,
+}
+
+/// Retransmission deadline and the timeout and ping settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Timeouts {
+    /// Ping interval, ms.
+    pub ping_interval: u32,
+    /// Doubling retransmissions before a timeout is possible.
+    pub timeout_limit: u32,
+    /// Minimum time without acknowledgement before a timeout, ms.
+    pub timeout_minimum: u32,
+    /// Maximum time without acknowledgement before a timeout, ms.
+    pub timeout_maximum: u32,
+    /// When the front of the retransmission queue is due (service time).
+    pub next_timeout: u32,
+    /// Send time of the oldest unacknowledged retransmitted command (0: none).
+    pub earliest_timeout: u32,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            ping_interval: DEFAULT_PING_INTERVAL,
+            timeout_limit: DEFAULT_TIMEOUT_LIMIT,
+            timeout_minimum: DEFAULT_TIMEOUT_MINIMUM,
+            timeout_maximum: DEFAULT_TIMEOUT_MAXIMUM,
+            next_timeout: 0,
+            earliest_timeout: 0,
+        }
+    }
+}
+
 /// One peer slot.
 #[derive(Debug)]
 pub(crate) struct Peer {
@@ -277,38 +412,20 @@ pub(crate) struct Peer {
     pub outgoing_data_total: u32,
     pub last_send_time: u32,
     pub last_receive_time: u32,
-    pub next_timeout: u32,
-    pub earliest_timeout: u32,
-    pub packet_loss_epoch: u32,
-    pub packets_sent: u32,
-    pub packets_lost: u32,
-    pub packet_loss: u32,
-    pub packet_loss_variance: u32,
-    pub packet_throttle: u32,
-    pub packet_throttle_limit: u32,
-    pub packet_throttle_counter: u32,
-    pub packet_throttle_epoch: u32,
-    pub packet_throttle_acceleration: u32,
-    pub packet_throttle_deceleration: u32,
-    pub packet_throttle_interval: u32,
-    pub ping_interval: u32,
-    pub timeout_limit: u32,
-    pub timeout_minimum: u32,
-    pub timeout_maximum: u32,
-    pub last_round_trip_time: u32,
-    pub lowest_round_trip_time: u32,
-    pub last_round_trip_time_variance: u32,
-    pub highest_round_trip_time_variance: u32,
-    pub round_trip_time: u32,
-    pub round_trip_time_variance: u32,
+    /// Retransmission deadline and timeout settings.
+    pub timeouts: Timeouts,
+    /// Packet-loss statistics.
+    pub loss: LossStats,
+    /// Packet throttle.
+    pub throttle: Throttle,
+    /// Round-trip time estimate.
+    pub rtt: RttEstimator,
     pub mtu: u32,
     pub window_size: u32,
     pub reliable_data_in_transit: u32,
     pub outgoing_reliable_sequence_number: u16,
-    pub acknowledgements: VecDeque<Acknowledgement>,
-    pub sent_reliable_commands: VecDeque<OutgoingCommand>,
-    pub outgoing_commands: VecDeque<OutgoingCommand>,
-    pub outgoing_send_reliable_commands: VecDeque<OutgoingCommand>,
+    /// Outgoing command queues.
+    pub queues: CommandQueues,
     pub incoming_unsequenced_group: u16,
     pub outgoing_unsequenced_group: u16,
     pub unsequenced_window: [u32; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
@@ -359,38 +476,15 @@ impl Peer {
             outgoing_data_total: 0,
             last_send_time: 0,
             last_receive_time: 0,
-            next_timeout: 0,
-            earliest_timeout: 0,
-            packet_loss_epoch: 0,
-            packets_sent: 0,
-            packets_lost: 0,
-            packet_loss: 0,
-            packet_loss_variance: 0,
-            packet_throttle: DEFAULT_PACKET_THROTTLE,
-            packet_throttle_limit: PACKET_THROTTLE_SCALE,
-            packet_throttle_counter: 0,
-            packet_throttle_epoch: 0,
-            packet_throttle_acceleration: DEFAULT_PACKET_THROTTLE_ACCELERATION,
-            packet_throttle_deceleration: DEFAULT_PACKET_THROTTLE_DECELERATION,
-            packet_throttle_interval: DEFAULT_PACKET_THROTTLE_INTERVAL,
-            ping_interval: DEFAULT_PING_INTERVAL,
-            timeout_limit: DEFAULT_TIMEOUT_LIMIT,
-            timeout_minimum: DEFAULT_TIMEOUT_MINIMUM,
-            timeout_maximum: DEFAULT_TIMEOUT_MAXIMUM,
-            last_round_trip_time: DEFAULT_ROUND_TRIP_TIME,
-            lowest_round_trip_time: DEFAULT_ROUND_TRIP_TIME,
-            last_round_trip_time_variance: 0,
-            highest_round_trip_time_variance: 0,
-            round_trip_time: DEFAULT_ROUND_TRIP_TIME,
-            round_trip_time_variance: 0,
+            timeouts: Timeouts::default(),
+            loss: LossStats::default(),
+            throttle: Throttle::default(),
+            rtt: RttEstimator::default(),
             mtu,
             window_size: MAXIMUM_WINDOW_SIZE,
             reliable_data_in_transit: 0,
             outgoing_reliable_sequence_number: 0,
-            acknowledgements: VecDeque::new(),
-            sent_reliable_commands: VecDeque::new(),
-            outgoing_commands: VecDeque::new(),
-            outgoing_send_reliable_commands: VecDeque::new(),
+            queues: CommandQueues::default(),
             incoming_unsequenced_group: 0,
             outgoing_unsequenced_group: 0,
             unsequenced_window: [0; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
@@ -414,10 +508,7 @@ impl Peer {
 
     /// Drops every queued command and packet and releases the channels (`enet_peer_reset_queues`).
     pub fn reset_queues(&mut self) {
-        self.acknowledgements.clear();
-        self.sent_reliable_commands.clear();
-        self.outgoing_commands.clear();
-        self.outgoing_send_reliable_commands.clear();
+        self.queues.clear();
         for c in &mut self.channels[..self.channel_count] {
             c.reset();
         }
@@ -441,20 +532,14 @@ impl Peer {
         );
         self.reset_queues();
         // Reuse allocated queues and channels: swap them out, rebuild, and swap back.
-        let acks = std::mem::take(&mut self.acknowledgements);
-        let sent = std::mem::take(&mut self.sent_reliable_commands);
-        let out = std::mem::take(&mut self.outgoing_commands);
-        let out_rel = std::mem::take(&mut self.outgoing_send_reliable_commands);
+        let queues = std::mem::take(&mut self.queues);
         let channels = std::mem::take(&mut self.channels);
         *self = Peer::new(keep.0, host_mtu, keep.3);
         self.incoming_session_id = keep.1;
         self.outgoing_session_id = keep.2;
         self.incarnation = keep.4.wrapping_add(1);
         self.counters = keep.5;
-        self.acknowledgements = acks;
-        self.sent_reliable_commands = sent;
-        self.outgoing_commands = out;
-        self.outgoing_send_reliable_commands = out_rel;
+        self.queues = queues;
         self.channels = channels;
     }
 
@@ -470,9 +555,7 @@ impl Peer {
     }
 
     pub fn has_outgoing_commands(&self) -> bool {
-        !self.outgoing_commands.is_empty()
-            || !self.outgoing_send_reliable_commands.is_empty()
-            || !self.sent_reliable_commands.is_empty()
+        self.queues.has_outgoing_commands()
     }
 
     /// Whether the peer counts as connected for bandwidth bookkeeping.

@@ -87,8 +87,8 @@ impl Host {
         {
             let p = &self.peers[idx];
             if check_timeouts
-                && !p.sent_reliable_commands.is_empty()
-                && time_greater_equal(self.service_time, p.next_timeout)
+                && !p.queues.sent_reliable_commands.is_empty()
+                && time_greater_equal(self.service_time, p.timeouts.next_timeout)
                 && self.check_timeouts(idx)
             {
                 buf.clear();
@@ -96,17 +96,18 @@ impl Host {
             }
         }
         let p = &self.peers[idx];
-        let can_ping =
-            if p.outgoing_commands.is_empty() && p.outgoing_send_reliable_commands.is_empty() {
-                true
-            } else {
-                self.pack_commands(idx, buf, &mut asm)
-            };
+        let can_ping = if p.queues.outgoing_commands.is_empty()
+            && p.queues.outgoing_send_reliable_commands.is_empty()
+        {
+            true
+        } else {
+            self.pack_commands(idx, buf, &mut asm)
+        };
         let p = &self.peers[idx];
         if can_ping
             && p.state == PeerState::Connected
-            && p.sent_reliable_commands.is_empty()
-            && time_difference(self.service_time, p.last_receive_time) >= p.ping_interval
+            && p.queues.sent_reliable_commands.is_empty()
+            && time_difference(self.service_time, p.last_receive_time) >= p.timeouts.ping_interval
             && p.mtu - asm.packet_size >= CommandKind::Ping.size() as u32
         {
             self.queue_control(
@@ -122,19 +123,19 @@ impl Host {
         }
         let st = self.service_time;
         let p = &mut self.peers[idx];
-        if p.packet_loss_epoch == 0 {
-            p.packet_loss_epoch = st;
-        } else if time_difference(st, p.packet_loss_epoch) >= PACKET_LOSS_INTERVAL
-            && p.packets_sent > 0
+        if p.loss.packet_loss_epoch == 0 {
+            p.loss.packet_loss_epoch = st;
+        } else if time_difference(st, p.loss.packet_loss_epoch) >= PACKET_LOSS_INTERVAL
+            && p.loss.packets_sent > 0
         {
-            let loss =
-                ((p.packets_lost as u64 * PACKET_LOSS_SCALE as u64) / p.packets_sent as u64) as u32;
-            p.packet_loss_variance =
-                (p.packet_loss_variance * 3 + loss.abs_diff(p.packet_loss)) / 4;
-            p.packet_loss = (p.packet_loss * 7 + loss) / 8;
-            p.packet_loss_epoch = st;
-            p.packets_sent = 0;
-            p.packets_lost = 0;
+            let loss = ((p.loss.packets_lost as u64 * PACKET_LOSS_SCALE as u64)
+                / p.loss.packets_sent as u64) as u32;
+            p.loss.packet_loss_variance =
+                (p.loss.packet_loss_variance * 3 + loss.abs_diff(p.loss.packet_loss)) / 4;
+            p.loss.packet_loss = (p.loss.packet_loss * 7 + loss) / 8;
+            p.loss.packet_loss_epoch = st;
+            p.loss.packets_sent = 0;
+            p.loss.packets_lost = 0;
         }
         self.finish_datagram(idx, buf, asm.sent_time);
         let len = buf.len() as u64;
@@ -202,7 +203,7 @@ impl Host {
     ) {
         loop {
             let p = &mut self.peers[idx];
-            let Some(ack) = p.acknowledgements.front().copied() else {
+            let Some(ack) = p.queues.acknowledgements.front().copied() else {
                 break;
             };
             if asm.command_count >= MAXIMUM_PACKET_COMMANDS
@@ -211,7 +212,7 @@ impl Host {
                 p.continue_sending = true;
                 break;
             }
-            p.acknowledgements.pop_front();
+            p.queues.acknowledgements.pop_front();
             let header = CommandHeader {
                 command: CommandKind::Acknowledge as u8,
                 channel_id: ack.channel_id,
@@ -246,8 +247,8 @@ impl Host {
         let mut can_ping = true;
         loop {
             let from_reliable = match (
-                p.outgoing_commands.front(),
-                p.outgoing_send_reliable_commands.front(),
+                p.queues.outgoing_commands.front(),
+                p.queues.outgoing_send_reliable_commands.front(),
             ) {
                 (Some(o), Some(r)) => !reliable_blocked && time_less(r.queue_time, o.queue_time),
                 (Some(_), None) => false,
@@ -255,9 +256,9 @@ impl Host {
                 _ => break,
             };
             let cmd = if from_reliable {
-                &p.outgoing_send_reliable_commands[0]
+                &p.queues.outgoing_send_reliable_commands[0]
             } else {
-                &p.outgoing_commands[0]
+                &p.queues.outgoing_commands[0]
             };
             let is_reliable = cmd.header.command & COMMAND_FLAG_ACKNOWLEDGE != 0;
             let ch = cmd.header.channel_id as usize;
@@ -277,7 +278,8 @@ impl Host {
                     }
                 }
                 if cmd.has_packet {
-                    let window_size = (p.packet_throttle * p.window_size) / PACKET_THROTTLE_SCALE;
+                    let window_size =
+                        (p.throttle.packet_throttle * p.window_size) / PACKET_THROTTLE_SCALE;
                     if p.reliable_data_in_transit + cmd.fragment_length() > window_size.max(p.mtu) {
                         reliable_blocked = true;
                         continue;
@@ -296,9 +298,9 @@ impl Host {
                 break;
             }
             let mut cmd = if from_reliable {
-                p.outgoing_send_reliable_commands.pop_front()
+                p.queues.outgoing_send_reliable_commands.pop_front()
             } else {
-                p.outgoing_commands.pop_front()
+                p.queues.outgoing_commands.pop_front()
             }
             .expect("front checked above");
             if is_reliable {
@@ -312,23 +314,25 @@ impl Host {
                     p.counters.retransmissions += 1;
                 }
                 if cmd.round_trip_timeout == 0 {
-                    cmd.round_trip_timeout = p.round_trip_time + 4 * p.round_trip_time_variance;
+                    cmd.round_trip_timeout =
+                        p.rtt.round_trip_time + 4 * p.rtt.round_trip_time_variance;
                 }
-                if p.sent_reliable_commands.is_empty() {
-                    p.next_timeout = st.wrapping_add(cmd.round_trip_timeout);
+                if p.queues.sent_reliable_commands.is_empty() {
+                    p.timeouts.next_timeout = st.wrapping_add(cmd.round_trip_timeout);
                 }
                 cmd.sent_time = st;
                 asm.sent_time = true;
                 p.reliable_data_in_transit += cmd.fragment_length();
             } else if cmd.has_packet && cmd.fragment_offset == 0 {
-                p.packet_throttle_counter =
-                    (p.packet_throttle_counter + PACKET_THROTTLE_COUNTER) % PACKET_THROTTLE_SCALE;
-                if p.packet_throttle_counter > p.packet_throttle {
+                p.throttle.packet_throttle_counter = (p.throttle.packet_throttle_counter
+                    + PACKET_THROTTLE_COUNTER)
+                    % PACKET_THROTTLE_SCALE;
+                if p.throttle.packet_throttle_counter > p.throttle.packet_throttle {
                     let key = (
                         cmd.header.reliable_sequence_number,
                         cmd.unreliable_sequence_number,
                     );
-                    while let Some(next) = p.outgoing_commands.front() {
+                    while let Some(next) = p.queues.outgoing_commands.front() {
                         if (
                             next.header.reliable_sequence_number,
                             next.unreliable_sequence_number,
@@ -336,7 +340,7 @@ impl Host {
                         {
                             break;
                         }
-                        p.outgoing_commands.pop_front();
+                        p.queues.outgoing_commands.pop_front();
                     }
                     continue;
                 }
@@ -347,9 +351,9 @@ impl Host {
             buf.extend_from_slice(&cmd.payload);
             asm.packet_size += size + cmd.fragment_length();
             asm.command_count += 1;
-            p.packets_sent += 1;
+            p.loss.packets_sent += 1;
             if is_reliable {
-                p.sent_reliable_commands.push_back(cmd);
+                p.queues.sent_reliable_commands.push_back(cmd);
             }
         }
         if p.state == PeerState::DisconnectLater && !p.has_outgoing_commands() {

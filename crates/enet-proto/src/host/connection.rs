@@ -162,9 +162,9 @@ impl Host {
             channel_count: channel_count as u32,
             incoming_bandwidth: self.config.incoming_bandwidth,
             outgoing_bandwidth: self.config.outgoing_bandwidth,
-            packet_throttle_interval: p.packet_throttle_interval,
-            packet_throttle_acceleration: p.packet_throttle_acceleration,
-            packet_throttle_deceleration: p.packet_throttle_deceleration,
+            packet_throttle_interval: p.throttle.packet_throttle_interval,
+            packet_throttle_acceleration: p.throttle.packet_throttle_acceleration,
+            packet_throttle_deceleration: p.throttle.packet_throttle_deceleration,
             connect_id,
             data,
         });
@@ -313,9 +313,9 @@ impl Host {
         p.outgoing_peer_id = c.outgoing_peer_id;
         p.incoming_bandwidth = c.incoming_bandwidth;
         p.outgoing_bandwidth = c.outgoing_bandwidth;
-        p.packet_throttle_interval = c.packet_throttle_interval;
-        p.packet_throttle_acceleration = c.packet_throttle_acceleration;
-        p.packet_throttle_deceleration = c.packet_throttle_deceleration;
+        p.throttle.packet_throttle_interval = c.packet_throttle_interval;
+        p.throttle.packet_throttle_acceleration = c.packet_throttle_acceleration;
+        p.throttle.packet_throttle_deceleration = c.packet_throttle_deceleration;
         p.event_data = c.data;
 
         p.outgoing_session_id = next_session_id(c.incoming_session_id, p.outgoing_session_id);
@@ -338,9 +338,9 @@ impl Host {
             channel_count: channel_count as u32,
             incoming_bandwidth: host_in,
             outgoing_bandwidth: host_out,
-            packet_throttle_interval: p.packet_throttle_interval,
-            packet_throttle_acceleration: p.packet_throttle_acceleration,
-            packet_throttle_deceleration: p.packet_throttle_deceleration,
+            packet_throttle_interval: p.throttle.packet_throttle_interval,
+            packet_throttle_acceleration: p.throttle.packet_throttle_acceleration,
+            packet_throttle_deceleration: p.throttle.packet_throttle_deceleration,
             connect_id: p.connect_id,
             data: 0,
         });
@@ -363,9 +363,9 @@ impl Host {
             return Ok(());
         }
         if !(MINIMUM_CHANNEL_COUNT..=MAXIMUM_CHANNEL_COUNT).contains(&v.channel_count)
-            || v.packet_throttle_interval != p.packet_throttle_interval
-            || v.packet_throttle_acceleration != p.packet_throttle_acceleration
-            || v.packet_throttle_deceleration != p.packet_throttle_deceleration
+            || v.packet_throttle_interval != p.throttle.packet_throttle_interval
+            || v.packet_throttle_acceleration != p.throttle.packet_throttle_acceleration
+            || v.packet_throttle_deceleration != p.throttle.packet_throttle_deceleration
             || v.connect_id != p.connect_id
         {
             self.peers[idx].event_data = 0;

@@ -257,22 +257,26 @@ impl Host {
             channel_count: p.channel_count,
             mtu: p.mtu,
             window_size: p.window_size,
-            round_trip_time: p.round_trip_time,
-            round_trip_time_variance: p.round_trip_time_variance,
-            last_round_trip_time: p.last_round_trip_time,
-            last_round_trip_time_variance: p.last_round_trip_time_variance,
-            packet_loss: p.packet_loss,
-            packet_loss_variance: p.packet_loss_variance,
-            packet_loss_epoch: p.packet_loss_epoch,
-            packet_throttle: p.packet_throttle,
-            packet_throttle_limit: p.packet_throttle_limit,
-            packet_throttle_counter: p.packet_throttle_counter,
-            packet_throttle_epoch: p.packet_throttle_epoch,
-            packet_throttle_acceleration: p.packet_throttle_acceleration,
-            packet_throttle_deceleration: p.packet_throttle_deceleration,
-            packet_throttle_interval: p.packet_throttle_interval,
-            ping_interval: p.ping_interval,
-            timeouts: (p.timeout_limit, p.timeout_minimum, p.timeout_maximum),
+            round_trip_time: p.rtt.round_trip_time,
+            round_trip_time_variance: p.rtt.round_trip_time_variance,
+            last_round_trip_time: p.rtt.last_round_trip_time,
+            last_round_trip_time_variance: p.rtt.last_round_trip_time_variance,
+            packet_loss: p.loss.packet_loss,
+            packet_loss_variance: p.loss.packet_loss_variance,
+            packet_loss_epoch: p.loss.packet_loss_epoch,
+            packet_throttle: p.throttle.packet_throttle,
+            packet_throttle_limit: p.throttle.packet_throttle_limit,
+            packet_throttle_counter: p.throttle.packet_throttle_counter,
+            packet_throttle_epoch: p.throttle.packet_throttle_epoch,
+            packet_throttle_acceleration: p.throttle.packet_throttle_acceleration,
+            packet_throttle_deceleration: p.throttle.packet_throttle_deceleration,
+            packet_throttle_interval: p.throttle.packet_throttle_interval,
+            ping_interval: p.timeouts.ping_interval,
+            timeouts: (
+                p.timeouts.timeout_limit,
+                p.timeouts.timeout_minimum,
+                p.timeouts.timeout_maximum,
+            ),
             incoming_bandwidth: p.incoming_bandwidth,
             outgoing_bandwidth: p.outgoing_bandwidth,
             reliable_data_in_transit: p.reliable_data_in_transit,
@@ -389,6 +393,7 @@ mod tests {
             let deadline = now + Duration::from_secs(2);
             let acked = tb.run_until_cond(deadline, |tb| {
                 tb.host(client).peers[peer.index()]
+                    .queues
                     .sent_reliable_commands
                     .is_empty()
             });

@@ -11,7 +11,7 @@ impl Host {
     /// Sets how often an idle peer is pinged (ms; 0 restores the default 500).
     pub fn set_ping_interval(&mut self, peer: PeerId, interval: u32) -> Result<(), Error> {
         let idx = self.peer_index(peer)?;
-        self.peers[idx].ping_interval = if interval == 0 {
+        self.peers[idx].timeouts.ping_interval = if interval == 0 {
             DEFAULT_PING_INTERVAL
         } else {
             interval
@@ -30,17 +30,17 @@ impl Host {
     ) -> Result<(), Error> {
         let idx = self.peer_index(peer)?;
         let p = &mut self.peers[idx];
-        p.timeout_limit = if limit == 0 {
+        p.timeouts.timeout_limit = if limit == 0 {
             DEFAULT_TIMEOUT_LIMIT
         } else {
             limit
         };
-        p.timeout_minimum = if minimum == 0 {
+        p.timeouts.timeout_minimum = if minimum == 0 {
             DEFAULT_TIMEOUT_MINIMUM
         } else {
             minimum
         };
-        p.timeout_maximum = if maximum == 0 {
+        p.timeouts.timeout_maximum = if maximum == 0 {
             DEFAULT_TIMEOUT_MAXIMUM
         } else {
             maximum
@@ -57,37 +57,43 @@ impl Host {
         let mut insert_reliable = 0;
         loop {
             let p = &mut self.peers[idx];
-            if i >= p.sent_reliable_commands.len() {
+            if i >= p.queues.sent_reliable_commands.len() {
                 break;
             }
-            let c = &p.sent_reliable_commands[i];
+            let c = &p.queues.sent_reliable_commands[i];
             if time_difference(st, c.sent_time) < c.round_trip_timeout {
                 i += 1;
                 continue;
             }
-            if p.earliest_timeout == 0 || time_less(c.sent_time, p.earliest_timeout) {
-                p.earliest_timeout = c.sent_time;
+            if p.timeouts.earliest_timeout == 0
+                || time_less(c.sent_time, p.timeouts.earliest_timeout)
+            {
+                p.timeouts.earliest_timeout = c.sent_time;
             }
-            let waited = time_difference(st, p.earliest_timeout);
+            let waited = time_difference(st, p.timeouts.earliest_timeout);
             let attempts_exceeded = {
                 let shift = u32::from(c.send_attempts.saturating_sub(1));
-                shift >= 31 || (1u32 << shift) >= p.timeout_limit
+                shift >= 31 || (1u32 << shift) >= p.timeouts.timeout_limit
             };
-            if p.earliest_timeout != 0
-                && (waited >= p.timeout_maximum
-                    || (attempts_exceeded && waited >= p.timeout_minimum))
+            if p.timeouts.earliest_timeout != 0
+                && (waited >= p.timeouts.timeout_maximum
+                    || (attempts_exceeded && waited >= p.timeouts.timeout_minimum))
             {
                 self.notify_disconnect(idx, DisconnectReason::Timeout);
                 return true;
             }
-            let mut c = p.sent_reliable_commands.remove(i).expect("index checked");
-            p.packets_lost += 1;
+            let mut c = p
+                .queues
+                .sent_reliable_commands
+                .remove(i)
+                .expect("index checked");
+            p.loss.packets_lost += 1;
             // ENet doubles the RTO without bound, so on a lossy link the last unacknowledged
             // packet is probed ever more rarely and a live peer can time out. We cap the
             // backoff so that at least 16 probes fit in the timeout minimum (never below
             // twice the current RTO estimate). The wire format is unaffected.
-            let cap = (p.timeout_minimum / 16)
-                .max(2 * (p.round_trip_time + 4 * p.round_trip_time_variance));
+            let cap = (p.timeouts.timeout_minimum / 16)
+                .max(2 * (p.rtt.round_trip_time + 4 * p.rtt.round_trip_time_variance));
             c.round_trip_timeout = c
                 .round_trip_timeout
                 .saturating_mul(2)
@@ -95,15 +101,18 @@ impl Host {
                 .max(c.round_trip_timeout);
             if c.has_packet {
                 p.reliable_data_in_transit -= c.fragment_length();
-                p.outgoing_send_reliable_commands.insert(insert_reliable, c);
+                p.queues
+                    .outgoing_send_reliable_commands
+                    .insert(insert_reliable, c);
                 insert_reliable += 1;
             } else {
-                p.outgoing_commands.insert(insert_outgoing, c);
+                p.queues.outgoing_commands.insert(insert_outgoing, c);
                 insert_outgoing += 1;
             }
             if i == 0 {
-                if let Some(front) = p.sent_reliable_commands.front() {
-                    p.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
+                if let Some(front) = p.queues.sent_reliable_commands.front() {
+                    p.timeouts.next_timeout =
+                        front.sent_time.wrapping_add(front.round_trip_timeout);
                 }
             }
         }
@@ -138,48 +147,52 @@ impl Host {
         let rtt = time_difference(st, sent).max(1);
         if p.last_receive_time > 0 {
             // enet_peer_throttle
-            if p.last_round_trip_time <= p.last_round_trip_time_variance {
-                p.packet_throttle = p.packet_throttle_limit;
-            } else if rtt <= p.last_round_trip_time {
+            if p.rtt.last_round_trip_time <= p.rtt.last_round_trip_time_variance {
+                p.throttle.packet_throttle = p.throttle.packet_throttle_limit;
+            } else if rtt <= p.rtt.last_round_trip_time {
                 // The acceleration is the remote's (THROTTLE_CONFIGURE, CONNECT): any u32.
-                p.packet_throttle = p
+                p.throttle.packet_throttle = p
+                    .throttle
                     .packet_throttle
-                    .saturating_add(p.packet_throttle_acceleration)
-                    .min(p.packet_throttle_limit);
-            } else if rtt > p.last_round_trip_time + 2 * p.last_round_trip_time_variance {
-                p.packet_throttle = p
+                    .saturating_add(p.throttle.packet_throttle_acceleration)
+                    .min(p.throttle.packet_throttle_limit);
+            } else if rtt > p.rtt.last_round_trip_time + 2 * p.rtt.last_round_trip_time_variance {
+                p.throttle.packet_throttle = p
+                    .throttle
                     .packet_throttle
-                    .saturating_sub(p.packet_throttle_deceleration);
+                    .saturating_sub(p.throttle.packet_throttle_deceleration);
             }
-            p.round_trip_time_variance -= p.round_trip_time_variance / 4;
-            if rtt >= p.round_trip_time {
-                let diff = rtt - p.round_trip_time;
-                p.round_trip_time_variance += diff / 4;
-                p.round_trip_time += diff / 8;
+            p.rtt.round_trip_time_variance -= p.rtt.round_trip_time_variance / 4;
+            if rtt >= p.rtt.round_trip_time {
+                let diff = rtt - p.rtt.round_trip_time;
+                p.rtt.round_trip_time_variance += diff / 4;
+                p.rtt.round_trip_time += diff / 8;
             } else {
-                let diff = p.round_trip_time - rtt;
-                p.round_trip_time_variance += diff / 4;
-                p.round_trip_time -= diff / 8;
+                let diff = p.rtt.round_trip_time - rtt;
+                p.rtt.round_trip_time_variance += diff / 4;
+                p.rtt.round_trip_time -= diff / 8;
             }
         } else {
-            p.round_trip_time = rtt;
-            p.round_trip_time_variance = rtt.div_ceil(2);
+            p.rtt.round_trip_time = rtt;
+            p.rtt.round_trip_time_variance = rtt.div_ceil(2);
         }
-        p.lowest_round_trip_time = p.lowest_round_trip_time.min(p.round_trip_time);
-        p.highest_round_trip_time_variance = p
+        p.rtt.lowest_round_trip_time = p.rtt.lowest_round_trip_time.min(p.rtt.round_trip_time);
+        p.rtt.highest_round_trip_time_variance = p
+            .rtt
             .highest_round_trip_time_variance
-            .max(p.round_trip_time_variance);
-        if p.packet_throttle_epoch == 0
-            || time_difference(st, p.packet_throttle_epoch) >= p.packet_throttle_interval
+            .max(p.rtt.round_trip_time_variance);
+        if p.throttle.packet_throttle_epoch == 0
+            || time_difference(st, p.throttle.packet_throttle_epoch)
+                >= p.throttle.packet_throttle_interval
         {
-            p.last_round_trip_time = p.lowest_round_trip_time;
-            p.last_round_trip_time_variance = p.highest_round_trip_time_variance.max(1);
-            p.lowest_round_trip_time = p.round_trip_time;
-            p.highest_round_trip_time_variance = p.round_trip_time_variance;
-            p.packet_throttle_epoch = st;
+            p.rtt.last_round_trip_time = p.rtt.lowest_round_trip_time;
+            p.rtt.last_round_trip_time_variance = p.rtt.highest_round_trip_time_variance.max(1);
+            p.rtt.lowest_round_trip_time = p.rtt.round_trip_time;
+            p.rtt.highest_round_trip_time_variance = p.rtt.round_trip_time_variance;
+            p.throttle.packet_throttle_epoch = st;
         }
         p.last_receive_time = st.max(1);
-        p.earliest_timeout = 0;
+        p.timeouts.earliest_timeout = 0;
         let removed = self.remove_sent_reliable_command(idx, seq, channel_id);
         match self.peers[idx].state {
             PeerState::AcknowledgingConnect => {
@@ -203,7 +216,9 @@ impl Host {
         // The acknowledgement may have opened the reliable window for commands that were
         // held back: give the peer a send pass now rather than at its next timer.
         let p = &self.peers[idx];
-        if !p.outgoing_send_reliable_commands.is_empty() || !p.outgoing_commands.is_empty() {
+        if !p.queues.outgoing_send_reliable_commands.is_empty()
+            || !p.queues.outgoing_commands.is_empty()
+        {
             self.schedule(idx);
         }
         Ok(())
@@ -222,15 +237,16 @@ impl Host {
         };
         let mut was_sent = true;
         let mut found = p
+            .queues
             .sent_reliable_commands
             .iter()
             .position(matches)
-            .and_then(|i| p.sent_reliable_commands.remove(i));
+            .and_then(|i| p.queues.sent_reliable_commands.remove(i));
         if found.is_none() {
             was_sent = false;
             for queue in [
-                &mut p.outgoing_commands,
-                &mut p.outgoing_send_reliable_commands,
+                &mut p.queues.outgoing_commands,
+                &mut p.queues.outgoing_send_reliable_commands,
             ] {
                 let mut hit = None;
                 for (i, c) in queue.iter().enumerate() {
@@ -266,8 +282,8 @@ impl Host {
         if was_sent {
             p.reliable_data_in_transit -= cmd.fragment_length();
         }
-        if let Some(front) = p.sent_reliable_commands.front() {
-            p.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
+        if let Some(front) = p.queues.sent_reliable_commands.front() {
+            p.timeouts.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
         }
         Some(cmd.header.command & COMMAND_MASK)
     }

@@ -193,9 +193,9 @@ impl Host {
             _ => {}
         }
         if cmd.header.command & COMMAND_FLAG_ACKNOWLEDGE != 0 && cmd.has_packet {
-            p.outgoing_send_reliable_commands.push_back(cmd);
+            p.queues.outgoing_send_reliable_commands.push_back(cmd);
         } else {
-            p.outgoing_commands.push_back(cmd);
+            p.queues.outgoing_commands.push_back(cmd);
         }
         self.schedule(idx);
     }
@@ -221,7 +221,7 @@ impl Host {
             }
         }
         p.outgoing_data_total = p.outgoing_data_total.wrapping_add(8);
-        p.acknowledgements.push_back(Acknowledgement {
+        p.queues.acknowledgements.push_back(Acknowledgement {
             channel_id: header.channel_id,
             reliable_sequence_number: header.reliable_sequence_number,
             sent_time,

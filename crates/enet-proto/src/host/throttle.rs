@@ -24,9 +24,9 @@ impl Host {
     ) -> Result<(), Error> {
         let idx = self.peer_index(peer)?;
         let p = &mut self.peers[idx];
-        p.packet_throttle_interval = interval;
-        p.packet_throttle_acceleration = acceleration;
-        p.packet_throttle_deceleration = deceleration;
+        p.throttle.packet_throttle_interval = interval;
+        p.throttle.packet_throttle_acceleration = acceleration;
+        p.throttle.packet_throttle_deceleration = deceleration;
         if matches!(p.state, PeerState::Connected | PeerState::DisconnectLater) {
             self.queue_control(
                 idx,
@@ -91,9 +91,9 @@ impl Host {
                     ((peer_bandwidth as u64 * PACKET_THROTTLE_SCALE as u64)
                         / p.outgoing_data_total as u64) as u32
                 };
-                p.packet_throttle_limit = limit.max(1);
-                if p.packet_throttle > p.packet_throttle_limit {
-                    p.packet_throttle = p.packet_throttle_limit;
+                p.throttle.packet_throttle_limit = limit.max(1);
+                if p.throttle.packet_throttle > p.throttle.packet_throttle_limit {
+                    p.throttle.packet_throttle = p.throttle.packet_throttle_limit;
                 }
                 p.outgoing_bandwidth_throttle_epoch = now;
                 p.incoming_data_total = 0;
@@ -115,9 +115,9 @@ impl Host {
                 if !p.is_connected_state() || p.outgoing_bandwidth_throttle_epoch == now {
                     continue;
                 }
-                p.packet_throttle_limit = throttle;
-                if p.packet_throttle > throttle {
-                    p.packet_throttle = throttle;
+                p.throttle.packet_throttle_limit = throttle;
+                if p.throttle.packet_throttle > throttle {
+                    p.throttle.packet_throttle = throttle;
                 }
                 p.incoming_data_total = 0;
                 p.outgoing_data_total = 0;
@@ -194,9 +194,9 @@ impl Host {
         deceleration: u32,
     ) {
         let p = &mut self.peers[idx];
-        p.packet_throttle_interval = interval;
-        p.packet_throttle_acceleration = acceleration;
-        p.packet_throttle_deceleration = deceleration;
+        p.throttle.packet_throttle_interval = interval;
+        p.throttle.packet_throttle_acceleration = acceleration;
+        p.throttle.packet_throttle_deceleration = deceleration;
     }
 }
 

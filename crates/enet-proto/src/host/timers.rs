@@ -35,14 +35,14 @@ impl Host {
             _ => {}
         }
         let mut d: Option<u64> = None;
-        if !p.sent_reliable_commands.is_empty() {
-            d = Some(self.deadline_ms(p.next_timeout));
+        if !p.queues.sent_reliable_commands.is_empty() {
+            d = Some(self.deadline_ms(p.timeouts.next_timeout));
         } else if p.state == PeerState::Connected {
             // Due exactly when the send pass would ping (the condition in `build_datagram`).
             // Adding the interval to `last_receive_time` instead would wrap for intervals
             // near `u32::MAX` and report "due now" for a ping the send pass never sends.
             let since = time_difference(self.service_time, p.last_receive_time);
-            d = Some(self.now_ms + u64::from(p.ping_interval.saturating_sub(since)));
+            d = Some(self.now_ms + u64::from(p.timeouts.ping_interval.saturating_sub(since)));
         }
         d
     }
@@ -133,8 +133,8 @@ impl Host {
                 self.refresh_timer(idx);
                 continue;
             }
-            if !p.sent_reliable_commands.is_empty()
-                && time_greater_equal(self.service_time, p.next_timeout)
+            if !p.queues.sent_reliable_commands.is_empty()
+                && time_greater_equal(self.service_time, p.timeouts.next_timeout)
                 && self.check_timeouts(idx)
             {
                 continue;
