@@ -1,6 +1,10 @@
 //! Per-peer and per-channel protocol state.
 //!
 //! The host ([`crate::Host`]) owns a table of peers; everything here is reached through it.
+//! A peer's (crate-private) state is grouped by concern: its command queues
+//! (`CommandQueues`), round-trip estimate (`RttEstimator`), packet throttle (`Throttle`),
+//! loss statistics (`LossStats`) and timeout settings (`Timeouts`), each with the
+//! arithmetic that updates it; an `OutgoingCommand` is built only by `OutgoingCommand::new`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -318,6 +322,40 @@ impl Default for RttEstimator {
     }
 }
 
+impl RttEstimator {
+    /// Folds in a round-trip sample `rtt` (ms, at least 1); the first sample of a
+    /// connection replaces the initial estimate.
+    pub fn sample(&mut self, rtt: u32, first: bool) {
+        if first {
+            self.round_trip_time = rtt;
+            self.round_trip_time_variance = rtt.div_ceil(2);
+        } else {
+            self.round_trip_time_variance -= self.round_trip_time_variance / 4;
+            if rtt >= self.round_trip_time {
+                let diff = rtt - self.round_trip_time;
+                self.round_trip_time_variance += diff / 4;
+                self.round_trip_time += diff / 8;
+            } else {
+                let diff = self.round_trip_time - rtt;
+                self.round_trip_time_variance += diff / 4;
+                self.round_trip_time -= diff / 8;
+            }
+        }
+        self.lowest_round_trip_time = self.lowest_round_trip_time.min(self.round_trip_time);
+        self.highest_round_trip_time_variance = self
+            .highest_round_trip_time_variance
+            .max(self.round_trip_time_variance);
+    }
+
+    /// Starts a new throttle epoch: the current extremes become the previous epoch's.
+    pub fn next_epoch(&mut self) {
+        self.last_round_trip_time = self.lowest_round_trip_time;
+        self.last_round_trip_time_variance = self.highest_round_trip_time_variance.max(1);
+        self.lowest_round_trip_time = self.round_trip_time;
+        self.highest_round_trip_time_variance = self.round_trip_time_variance;
+    }
+}
+
 /// The packet throttle (`enet_peer_throttle`): how much of the unreliable traffic and of the
 /// reliable window is used, out of [`PACKET_THROTTLE_SCALE`], and how it moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -349,6 +387,34 @@ impl Default for Throttle {
     }
 }
 
+impl Throttle {
+    /// Moves the throttle for a round-trip sample `rtt` against the previous epoch's
+    /// extremes in `est` (`enet_peer_throttle`): up when the sample is no worse than the
+    /// previous lowest, down when it is well above it, to the limit on a stable link.
+    pub fn adjust(&mut self, rtt: u32, est: &RttEstimator) {
+        if est.last_round_trip_time <= est.last_round_trip_time_variance {
+            self.packet_throttle = self.packet_throttle_limit;
+        } else if rtt <= est.last_round_trip_time {
+            // The acceleration is the remote's (THROTTLE_CONFIGURE, CONNECT): any u32.
+            self.packet_throttle = self
+                .packet_throttle
+                .saturating_add(self.packet_throttle_acceleration)
+                .min(self.packet_throttle_limit);
+        } else if rtt > est.last_round_trip_time + 2 * est.last_round_trip_time_variance {
+            self.packet_throttle = self
+                .packet_throttle
+                .saturating_sub(self.packet_throttle_deceleration);
+        }
+    }
+
+    /// Whether the throttle epoch that started at `packet_throttle_epoch` is over at `now`.
+    pub fn epoch_due(&self, now: u32) -> bool {
+        self.packet_throttle_epoch == 0
+            || crate::time::time_difference(now, self.packet_throttle_epoch)
+                >= self.packet_throttle_interval
+    }
+}
+
 /// Packet-loss statistics, folded in once per [`PACKET_LOSS_INTERVAL`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LossStats {
@@ -362,6 +428,28 @@ pub(crate) struct LossStats {
     pub packet_loss: u32,
     /// Loss variance, same scale.
     pub packet_loss_variance: u32,
+}
+
+impl LossStats {
+    /// Called for every datagram sent at `now`: starts the first epoch, or, once an epoch
+    /// is over and something was sent in it, folds its loss ratio into the mean and
+    /// variance and starts the next.
+    pub fn update(&mut self, now: u32) {
+        if self.packet_loss_epoch == 0 {
+            self.packet_loss_epoch = now;
+        } else if crate::time::time_difference(now, self.packet_loss_epoch) >= PACKET_LOSS_INTERVAL
+            && self.packets_sent > 0
+        {
+            let loss = ((self.packets_lost as u64 * PACKET_LOSS_SCALE as u64)
+                / self.packets_sent as u64) as u32;
+            self.packet_loss_variance =
+                (self.packet_loss_variance * 3 + loss.abs_diff(self.packet_loss)) / 4;
+            self.packet_loss = (self.packet_loss * 7 + loss) / 8;
+            self.packet_loss_epoch = now;
+            self.packets_sent = 0;
+            self.packets_lost = 0;
+        }
+    }
 }
 
 /// Retransmission deadline and the timeout and ping settings.

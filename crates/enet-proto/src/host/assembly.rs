@@ -122,21 +122,7 @@ impl Host {
             return false;
         }
         let st = self.service_time;
-        let p = &mut self.peers[idx];
-        if p.loss.packet_loss_epoch == 0 {
-            p.loss.packet_loss_epoch = st;
-        } else if time_difference(st, p.loss.packet_loss_epoch) >= PACKET_LOSS_INTERVAL
-            && p.loss.packets_sent > 0
-        {
-            let loss = ((p.loss.packets_lost as u64 * PACKET_LOSS_SCALE as u64)
-                / p.loss.packets_sent as u64) as u32;
-            p.loss.packet_loss_variance =
-                (p.loss.packet_loss_variance * 3 + loss.abs_diff(p.loss.packet_loss)) / 4;
-            p.loss.packet_loss = (p.loss.packet_loss * 7 + loss) / 8;
-            p.loss.packet_loss_epoch = st;
-            p.loss.packets_sent = 0;
-            p.loss.packets_lost = 0;
-        }
+        self.peers[idx].loss.update(st);
         self.finish_datagram(idx, buf, asm.sent_time);
         let len = buf.len() as u64;
         let p = &mut self.peers[idx];

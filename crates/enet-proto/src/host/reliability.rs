@@ -145,50 +145,13 @@ impl Host {
             return Ok(());
         }
         let rtt = time_difference(st, sent).max(1);
-        if p.last_receive_time > 0 {
-            // enet_peer_throttle
-            if p.rtt.last_round_trip_time <= p.rtt.last_round_trip_time_variance {
-                p.throttle.packet_throttle = p.throttle.packet_throttle_limit;
-            } else if rtt <= p.rtt.last_round_trip_time {
-                // The acceleration is the remote's (THROTTLE_CONFIGURE, CONNECT): any u32.
-                p.throttle.packet_throttle = p
-                    .throttle
-                    .packet_throttle
-                    .saturating_add(p.throttle.packet_throttle_acceleration)
-                    .min(p.throttle.packet_throttle_limit);
-            } else if rtt > p.rtt.last_round_trip_time + 2 * p.rtt.last_round_trip_time_variance {
-                p.throttle.packet_throttle = p
-                    .throttle
-                    .packet_throttle
-                    .saturating_sub(p.throttle.packet_throttle_deceleration);
-            }
-            p.rtt.round_trip_time_variance -= p.rtt.round_trip_time_variance / 4;
-            if rtt >= p.rtt.round_trip_time {
-                let diff = rtt - p.rtt.round_trip_time;
-                p.rtt.round_trip_time_variance += diff / 4;
-                p.rtt.round_trip_time += diff / 8;
-            } else {
-                let diff = p.rtt.round_trip_time - rtt;
-                p.rtt.round_trip_time_variance += diff / 4;
-                p.rtt.round_trip_time -= diff / 8;
-            }
-        } else {
-            p.rtt.round_trip_time = rtt;
-            p.rtt.round_trip_time_variance = rtt.div_ceil(2);
+        let first = p.last_receive_time == 0;
+        if !first {
+            p.throttle.adjust(rtt, &p.rtt);
         }
-        p.rtt.lowest_round_trip_time = p.rtt.lowest_round_trip_time.min(p.rtt.round_trip_time);
-        p.rtt.highest_round_trip_time_variance = p
-            .rtt
-            .highest_round_trip_time_variance
-            .max(p.rtt.round_trip_time_variance);
-        if p.throttle.packet_throttle_epoch == 0
-            || time_difference(st, p.throttle.packet_throttle_epoch)
-                >= p.throttle.packet_throttle_interval
-        {
-            p.rtt.last_round_trip_time = p.rtt.lowest_round_trip_time;
-            p.rtt.last_round_trip_time_variance = p.rtt.highest_round_trip_time_variance.max(1);
-            p.rtt.lowest_round_trip_time = p.rtt.round_trip_time;
-            p.rtt.highest_round_trip_time_variance = p.rtt.round_trip_time_variance;
+        p.rtt.sample(rtt, first);
+        if p.throttle.epoch_due(st) {
+            p.rtt.next_epoch();
             p.throttle.packet_throttle_epoch = st;
         }
         p.last_receive_time = st.max(1);
