@@ -6,7 +6,17 @@
 //! The entry point is [`Host`]: feed it with [`Host::handle_datagram`] and
 //! [`Host::handle_timeout`], drain it with [`Host::poll_transmit`] and [`Host::poll_event`],
 //! and ask [`Host::poll_timeout`] when to wake up next. [`sim`] provides a deterministic
-//! lossy network for driving several hosts in tests.
+//! lossy network for driving several hosts in tests, and [`testbed`] a virtual-time harness
+//! on it. Both are ordinary public modules, compiled without any feature, so the crate's
+//! integration tests (and other crates' tests) use them without `required-features`, and
+//! `cargo test --workspace` runs every test.
+//!
+//! The engine lives in [`host`], one file per concern: `config` (the configuration and its
+//! one validation), `timers` (clock and deadline queue), `connection` (the state machine),
+//! `send` (queueing and fragmenting), `assembly` (building datagrams), `reliability` (acks,
+//! RTT, retransmission, timeouts), `throttle` (packet throttle and bandwidth), `receive`
+//! (datagram intake and command dispatch), `fragments` and `incoming_queue` (reassembly and
+//! in-order delivery, on the structures of [`incoming`]). Per-peer state is in [`peer`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

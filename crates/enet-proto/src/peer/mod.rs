@@ -1,8 +1,12 @@
 //! Per-peer and per-channel protocol state.
 //!
 //! The host ([`crate::Host`]) owns a table of peers; everything here is reached through it.
+//! A peer's (crate-private) state is grouped by concern: its command queues
+//! (`CommandQueues`), round-trip estimate (`RttEstimator`), packet throttle (`Throttle`),
+//! loss statistics (`LossStats`) and timeout settings (`Timeouts`), each with the
+//! arithmetic that updates it; an `OutgoingCommand` is built only by `OutgoingCommand::new`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -10,6 +14,10 @@ use bytes::Bytes;
 use crate::incoming::{Reassembly, ReliableKey, UnreliableKey};
 use crate::packet::PacketFlags;
 use crate::protocol::{Command, CommandHeader, MAXIMUM_WINDOW_SIZE};
+
+mod groups;
+
+pub(crate) use groups::{CommandQueues, LossStats, RttEstimator, Throttle, Timeouts};
 
 /// Reliable sequence numbers are split into this many windows.
 pub(crate) const RELIABLE_WINDOWS: u16 = 16;
@@ -95,6 +103,35 @@ pub(crate) struct OutgoingCommand {
 }
 
 impl OutgoingCommand {
+    /// The one constructor: a command not yet sequenced, queued or sent. `command` is the
+    /// command byte with its flags; `has_packet` says whether it carries a packet (even an
+    /// empty one); `fragment_offset` places a fragment's payload in its packet.
+    pub fn new(
+        command: u8,
+        channel_id: u8,
+        body: Command,
+        payload: Bytes,
+        has_packet: bool,
+        fragment_offset: u32,
+    ) -> OutgoingCommand {
+        OutgoingCommand {
+            header: CommandHeader {
+                command,
+                channel_id,
+                reliable_sequence_number: 0,
+            },
+            command: body,
+            payload,
+            has_packet,
+            fragment_offset,
+            unreliable_sequence_number: 0,
+            sent_time: 0,
+            round_trip_timeout: 0,
+            queue_time: 0,
+            send_attempts: 0,
+        }
+    }
+
     pub fn fragment_length(&self) -> u32 {
         self.payload.len() as u32
     }
@@ -248,38 +285,20 @@ pub(crate) struct Peer {
     pub outgoing_data_total: u32,
     pub last_send_time: u32,
     pub last_receive_time: u32,
-    pub next_timeout: u32,
-    pub earliest_timeout: u32,
-    pub packet_loss_epoch: u32,
-    pub packets_sent: u32,
-    pub packets_lost: u32,
-    pub packet_loss: u32,
-    pub packet_loss_variance: u32,
-    pub packet_throttle: u32,
-    pub packet_throttle_limit: u32,
-    pub packet_throttle_counter: u32,
-    pub packet_throttle_epoch: u32,
-    pub packet_throttle_acceleration: u32,
-    pub packet_throttle_deceleration: u32,
-    pub packet_throttle_interval: u32,
-    pub ping_interval: u32,
-    pub timeout_limit: u32,
-    pub timeout_minimum: u32,
-    pub timeout_maximum: u32,
-    pub last_round_trip_time: u32,
-    pub lowest_round_trip_time: u32,
-    pub last_round_trip_time_variance: u32,
-    pub highest_round_trip_time_variance: u32,
-    pub round_trip_time: u32,
-    pub round_trip_time_variance: u32,
+    /// Retransmission deadline and timeout settings.
+    pub timeouts: Timeouts,
+    /// Packet-loss statistics.
+    pub loss: LossStats,
+    /// Packet throttle.
+    pub throttle: Throttle,
+    /// Round-trip time estimate.
+    pub rtt: RttEstimator,
     pub mtu: u32,
     pub window_size: u32,
     pub reliable_data_in_transit: u32,
     pub outgoing_reliable_sequence_number: u16,
-    pub acknowledgements: VecDeque<Acknowledgement>,
-    pub sent_reliable_commands: VecDeque<OutgoingCommand>,
-    pub outgoing_commands: VecDeque<OutgoingCommand>,
-    pub outgoing_send_reliable_commands: VecDeque<OutgoingCommand>,
+    /// Outgoing command queues.
+    pub queues: CommandQueues,
     pub incoming_unsequenced_group: u16,
     pub outgoing_unsequenced_group: u16,
     pub unsequenced_window: [u32; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
@@ -303,8 +322,6 @@ pub(crate) struct Peer {
     pub continue_sending: bool,
     /// Queued for a send pass.
     pub in_send_queue: bool,
-    /// Timer deadline currently registered in the host's timer heap.
-    pub timer: Option<u64>,
     /// Bumped on every reset, so stale events and timers can be recognised.
     pub incarnation: u32,
     /// Whether the peer is registered in the host's duplicate-detection maps.
@@ -332,38 +349,15 @@ impl Peer {
             outgoing_data_total: 0,
             last_send_time: 0,
             last_receive_time: 0,
-            next_timeout: 0,
-            earliest_timeout: 0,
-            packet_loss_epoch: 0,
-            packets_sent: 0,
-            packets_lost: 0,
-            packet_loss: 0,
-            packet_loss_variance: 0,
-            packet_throttle: DEFAULT_PACKET_THROTTLE,
-            packet_throttle_limit: PACKET_THROTTLE_SCALE,
-            packet_throttle_counter: 0,
-            packet_throttle_epoch: 0,
-            packet_throttle_acceleration: DEFAULT_PACKET_THROTTLE_ACCELERATION,
-            packet_throttle_deceleration: DEFAULT_PACKET_THROTTLE_DECELERATION,
-            packet_throttle_interval: DEFAULT_PACKET_THROTTLE_INTERVAL,
-            ping_interval: DEFAULT_PING_INTERVAL,
-            timeout_limit: DEFAULT_TIMEOUT_LIMIT,
-            timeout_minimum: DEFAULT_TIMEOUT_MINIMUM,
-            timeout_maximum: DEFAULT_TIMEOUT_MAXIMUM,
-            last_round_trip_time: DEFAULT_ROUND_TRIP_TIME,
-            lowest_round_trip_time: DEFAULT_ROUND_TRIP_TIME,
-            last_round_trip_time_variance: 0,
-            highest_round_trip_time_variance: 0,
-            round_trip_time: DEFAULT_ROUND_TRIP_TIME,
-            round_trip_time_variance: 0,
+            timeouts: Timeouts::default(),
+            loss: LossStats::default(),
+            throttle: Throttle::default(),
+            rtt: RttEstimator::default(),
             mtu,
             window_size: MAXIMUM_WINDOW_SIZE,
             reliable_data_in_transit: 0,
             outgoing_reliable_sequence_number: 0,
-            acknowledgements: VecDeque::new(),
-            sent_reliable_commands: VecDeque::new(),
-            outgoing_commands: VecDeque::new(),
-            outgoing_send_reliable_commands: VecDeque::new(),
+            queues: CommandQueues::default(),
             incoming_unsequenced_group: 0,
             outgoing_unsequenced_group: 0,
             unsequenced_window: [0; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
@@ -378,7 +372,6 @@ impl Peer {
             channel_count: 0,
             continue_sending: false,
             in_send_queue: false,
-            timer: None,
             incarnation: 0,
             registered: false,
             counted_connected: false,
@@ -388,10 +381,7 @@ impl Peer {
 
     /// Drops every queued command and packet and releases the channels (`enet_peer_reset_queues`).
     pub fn reset_queues(&mut self) {
-        self.acknowledgements.clear();
-        self.sent_reliable_commands.clear();
-        self.outgoing_commands.clear();
-        self.outgoing_send_reliable_commands.clear();
+        self.queues.clear();
         for c in &mut self.channels[..self.channel_count] {
             c.reset();
         }
@@ -415,20 +405,14 @@ impl Peer {
         );
         self.reset_queues();
         // Reuse allocated queues and channels: swap them out, rebuild, and swap back.
-        let acks = std::mem::take(&mut self.acknowledgements);
-        let sent = std::mem::take(&mut self.sent_reliable_commands);
-        let out = std::mem::take(&mut self.outgoing_commands);
-        let out_rel = std::mem::take(&mut self.outgoing_send_reliable_commands);
+        let queues = std::mem::take(&mut self.queues);
         let channels = std::mem::take(&mut self.channels);
         *self = Peer::new(keep.0, host_mtu, keep.3);
         self.incoming_session_id = keep.1;
         self.outgoing_session_id = keep.2;
         self.incarnation = keep.4.wrapping_add(1);
         self.counters = keep.5;
-        self.acknowledgements = acks;
-        self.sent_reliable_commands = sent;
-        self.outgoing_commands = out;
-        self.outgoing_send_reliable_commands = out_rel;
+        self.queues = queues;
         self.channels = channels;
     }
 
@@ -444,9 +428,7 @@ impl Peer {
     }
 
     pub fn has_outgoing_commands(&self) -> bool {
-        !self.outgoing_commands.is_empty()
-            || !self.outgoing_send_reliable_commands.is_empty()
-            || !self.sent_reliable_commands.is_empty()
+        self.queues.has_outgoing_commands()
     }
 
     /// Whether the peer counts as connected for bandwidth bookkeeping.

@@ -1,0 +1,177 @@
+//! Host configuration: [`HostConfig`], its defaults (ENet 1.3.18's) and the host-wide
+//! limits, and the setters that change it on a running host.
+//!
+//! Every rule about what a configuration may hold is checked here, once, by the private
+//! helpers that [`Host::new`] and the setters share (peer count range, MTU range, room for
+//! the checksum, channel-limit normalisation, duplicate-peer clamping).
+
+use super::*;
+
+/// Default MTU (ENet 1.3.18).
+pub const DEFAULT_MTU: u32 = 1392;
+/// Default maximum packet size (32 MiB).
+pub const DEFAULT_MAXIMUM_PACKET_SIZE: usize = 32 * 1024 * 1024;
+/// Default maximum undelivered data per peer (32 MiB).
+pub const DEFAULT_MAXIMUM_WAITING_DATA: usize = 32 * 1024 * 1024;
+/// Default budget for buffered incoming data over all peers (256 MiB).
+pub const DEFAULT_BUFFER_BUDGET: usize = 256 * 1024 * 1024;
+/// How far above [`HostConfig::maximum_waiting_data`] reliable packets that fill a gap in
+/// front of held packets may take a peer's queues: this constant, or the limit itself if
+/// that is smaller (whatever the maximum packet size).
+pub const GAP_ALLOWANCE: usize = 1024 * 1024;
+/// Largest datagram processed: ENet's maximum MTU. Larger ones are dropped, as C does.
+pub const MAXIMUM_DATAGRAM_SIZE: usize = MAXIMUM_MTU as usize;
+/// Period of the host bandwidth throttle, in ms.
+pub const BANDWIDTH_THROTTLE_INTERVAL: u32 = 1000;
+
+/// Host configuration. Defaults equal ENet 1.3.18's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostConfig {
+    /// Number of peer slots, 1..=4095.
+    pub peer_count: usize,
+    /// Most channels a remote may open, 1..=255 (0 means 255).
+    pub channel_limit: usize,
+    /// Our download capacity in bytes/s (0 = unlimited).
+    pub incoming_bandwidth: u32,
+    /// Our upload capacity in bytes/s (0 = unlimited).
+    pub outgoing_bandwidth: u32,
+    /// MTU proposed and accepted, 576..=4096.
+    pub mtu: u32,
+    /// Largest packet sent or accepted.
+    pub maximum_packet_size: usize,
+    /// Most undelivered received data held per peer.
+    pub maximum_waiting_data: usize,
+    /// Most received data buffered over all peers (in the incoming queues and in
+    /// undelivered receive events), in bytes of memory committed. When it runs short, the
+    /// peers holding the most are refused first. See [`Host::buffered_bytes`].
+    pub buffer_budget: usize,
+    /// Most simultaneous connections from one IP address.
+    pub duplicate_peers: usize,
+    /// Append a CRC-32 to every datagram (both ends must agree).
+    pub checksum: bool,
+    /// Seed for connection ids. The default is fresh for every `HostConfig::default()`; set
+    /// it for reproducible runs.
+    pub seed: u64,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            peer_count: 32,
+            channel_limit: MAXIMUM_CHANNEL_COUNT as usize,
+            incoming_bandwidth: 0,
+            outgoing_bandwidth: 0,
+            mtu: DEFAULT_MTU,
+            maximum_packet_size: DEFAULT_MAXIMUM_PACKET_SIZE,
+            maximum_waiting_data: DEFAULT_MAXIMUM_WAITING_DATA,
+            buffer_budget: DEFAULT_BUFFER_BUDGET,
+            duplicate_peers: MAXIMUM_PEER_ID as usize,
+            checksum: false,
+            seed: fresh_seed(),
+        }
+    }
+}
+
+/// A seed that differs between hosts and runs (from the standard library's per-process
+/// random hash keys, a counter and the clock), so connection ids of different hosts differ.
+fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+impl Host {
+    /// Turns the CRC-32 checksum on or off (both ends must agree).
+    pub fn set_checksum(&mut self, enabled: bool) -> Result<(), Error> {
+        check_mtu(self.config.mtu, enabled)?;
+        self.config.checksum = enabled;
+        Ok(())
+    }
+
+    /// Limits the channels future remotes may open (0 or above 255 means 255).
+    pub fn channel_limit(&mut self, limit: usize) {
+        self.config.channel_limit = normalized_channel_limit(limit);
+    }
+
+    /// Refuses (or accepts again) incoming connection requests; refused requests are
+    /// dropped silently (ENet has no refusal message) and counted as
+    /// [`DropReason::ConnectRefused`].
+    pub fn refuse_new_connections(&mut self, refuse: bool) {
+        self.refuse_connections = refuse;
+    }
+
+    /// Whether incoming connection requests are refused.
+    pub fn is_refusing_new_connections(&self) -> bool {
+        self.refuse_connections
+    }
+
+    /// Changes the MTU used for new connections.
+    pub fn set_mtu(&mut self, mtu: u32) -> Result<(), Error> {
+        check_mtu(mtu, self.config.checksum)?;
+        self.config.mtu = mtu;
+        Ok(())
+    }
+
+    /// Changes the largest packet sent or accepted.
+    pub fn set_maximum_packet_size(&mut self, size: usize) {
+        self.config.maximum_packet_size = size;
+    }
+
+    /// Changes the largest amount of undelivered data held per peer.
+    pub fn set_maximum_waiting_data(&mut self, size: usize) {
+        self.config.maximum_waiting_data = size;
+    }
+
+    /// Changes the budget for buffered incoming data over all peers.
+    pub fn set_buffer_budget(&mut self, size: usize) {
+        self.config.buffer_budget = size;
+    }
+
+    /// Changes how many connections one IP address may hold.
+    pub fn set_duplicate_peers(&mut self, n: usize) {
+        self.config.duplicate_peers = n.clamp(1, MAXIMUM_PEER_ID as usize);
+    }
+}
+
+impl HostConfig {
+    /// The one validation of a configuration: checks what must hold and normalises what
+    /// has a documented substitute (a channel limit of 0 or above 255 means 255).
+    pub(super) fn validated(mut self) -> Result<HostConfig, Error> {
+        if self.peer_count == 0 || self.peer_count > MAXIMUM_PEER_ID as usize {
+            return Err(Error::InvalidConfig("peer_count must be 1..=4095"));
+        }
+        self.channel_limit = normalized_channel_limit(self.channel_limit);
+        check_mtu(self.mtu, self.checksum)?;
+        Ok(self)
+    }
+}
+
+/// A channel limit as the host applies it: 0 or above 255 means 255.
+fn normalized_channel_limit(limit: usize) -> usize {
+    if limit == 0 || limit > MAXIMUM_CHANNEL_COUNT as usize {
+        MAXIMUM_CHANNEL_COUNT as usize
+    } else {
+        limit
+    }
+}
+
+/// Whether `mtu` is in ENet's range and, with the checksum on, leaves room for it.
+fn check_mtu(mtu: u32, checksum: bool) -> Result<(), Error> {
+    if !(MINIMUM_MTU..=MAXIMUM_MTU).contains(&mtu) {
+        return Err(Error::InvalidConfig("mtu must be 576..=4096"));
+    }
+    if checksum && mtu + 4 > MAXIMUM_MTU {
+        return Err(Error::InvalidConfig(
+            "mtu must leave room for the 4-byte checksum within 4096 bytes",
+        ));
+    }
+    Ok(())
+}

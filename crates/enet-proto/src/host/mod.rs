@@ -1,0 +1,423 @@
+//! The host: a table of peers driven by datagrams and time (sans-IO).
+//!
+//! Feed it with [`Host::handle_datagram`] and [`Host::handle_timeout`]; drain it with
+//! [`Host::poll_transmit`] (datagrams to send) and [`Host::poll_event`] (events). Ask
+//! [`Host::poll_timeout`] when it next needs [`Host::handle_timeout`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use crate::compress::Compressor;
+use crate::event::{DisconnectReason, DropReason, DropStats, Error, Event, PeerId};
+pub use crate::incoming::MAXIMUM_HELD_PER_QUEUE;
+use crate::incoming::*;
+use crate::packet::{Packet, PacketFlags};
+use crate::peer::*;
+use crate::protocol::*;
+use crate::time::*;
+
+mod assembly;
+mod config;
+mod connection;
+mod fragments;
+mod incoming_queue;
+mod receive;
+mod reliability;
+mod send;
+mod throttle;
+mod timers;
+
+use timers::TimerQueue;
+
+pub use config::{
+    HostConfig, BANDWIDTH_THROTTLE_INTERVAL, DEFAULT_BUFFER_BUDGET, DEFAULT_MAXIMUM_PACKET_SIZE,
+    DEFAULT_MAXIMUM_WAITING_DATA, DEFAULT_MTU, GAP_ALLOWANCE, MAXIMUM_DATAGRAM_SIZE,
+};
+
+/// A snapshot of a peer's state and statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Remote address.
+    pub address: SocketAddr,
+    /// Connection state.
+    pub state: PeerState,
+    /// Channels in use.
+    pub channel_count: usize,
+    /// Negotiated MTU.
+    pub mtu: u32,
+    /// Reliable window in bytes.
+    pub window_size: u32,
+    /// Smoothed round-trip time, ms.
+    pub round_trip_time: u32,
+    /// Round-trip time variance, ms.
+    pub round_trip_time_variance: u32,
+    /// Lowest RTT of the previous throttle epoch, ms.
+    pub last_round_trip_time: u32,
+    /// Highest variance of the previous throttle epoch, ms.
+    pub last_round_trip_time_variance: u32,
+    /// Mean packet loss, scaled by [`PACKET_LOSS_SCALE`].
+    pub packet_loss: u32,
+    /// Packet loss variance, same scale.
+    pub packet_loss_variance: u32,
+    /// Start of the current loss epoch (service time, ms).
+    pub packet_loss_epoch: u32,
+    /// Current packet throttle (0..=32).
+    pub packet_throttle: u32,
+    /// Upper bound of the throttle.
+    pub packet_throttle_limit: u32,
+    /// Throttle drop counter.
+    pub packet_throttle_counter: u32,
+    /// Start of the current throttle epoch.
+    pub packet_throttle_epoch: u32,
+    /// Throttle acceleration.
+    pub packet_throttle_acceleration: u32,
+    /// Throttle deceleration.
+    pub packet_throttle_deceleration: u32,
+    /// Throttle interval, ms.
+    pub packet_throttle_interval: u32,
+    /// Ping interval, ms.
+    pub ping_interval: u32,
+    /// Timeout limit, minimum and maximum.
+    pub timeouts: (u32, u32, u32),
+    /// Remote host's incoming bandwidth.
+    pub incoming_bandwidth: u32,
+    /// Remote host's outgoing bandwidth.
+    pub outgoing_bandwidth: u32,
+    /// Reliable payload bytes in flight.
+    pub reliable_data_in_transit: u32,
+    /// Received data not yet handed to the application, bytes.
+    pub total_waiting_data: usize,
+    /// Cumulative traffic counters.
+    pub counters: PeerCounters,
+    /// Connection id (opaque bytes).
+    pub connect_id: [u8; 4],
+}
+
+/// Host-wide traffic totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostTotals {
+    /// Bytes handed to the network.
+    pub sent_data: u64,
+    /// Datagrams handed to the network.
+    pub sent_packets: u64,
+    /// Bytes received (raw).
+    pub received_data: u64,
+    /// Datagrams received.
+    pub received_packets: u64,
+}
+
+/// Service time at the host's time origin. ENet's clock is wall-clock milliseconds, so zero
+/// timestamps ("never") always lie far in the past; starting well above zero keeps that true.
+const SERVICE_TIME_BASE: u32 = 1_000_000;
+
+/// A sans-IO ENet host.
+pub struct Host {
+    config: HostConfig,
+    peers: Vec<Peer>,
+    epoch: Instant,
+    now_ms: u64,
+    service_time: u32,
+    random_seed: u32,
+    total_queued: u32,
+    connected_peers: usize,
+    bandwidth_limited_peers: usize,
+    recalculate_bandwidth_limits: bool,
+    bandwidth_throttle_epoch: u32,
+    free_slots: BTreeSet<u16>,
+    ip_counts: HashMap<IpAddr, usize>,
+    active_connects: HashMap<(SocketAddr, [u8; 4]), u16>,
+    send_queue: VecDeque<u16>,
+    timers: TimerQueue,
+    /// Events with the incarnation of their peer and the bytes they hold.
+    events: VecDeque<(Event, u32, usize)>,
+    /// Bytes of received data in memory: incoming queues plus undelivered receive events.
+    buffered: usize,
+    /// Half-open connections (VERIFY_CONNECT sent, not acknowledged), oldest first.
+    half_open: BTreeMap<u64, u16>,
+    half_open_counter: u64,
+    pending_transmits: VecDeque<(SocketAddr, Vec<u8>)>,
+    compressor: Option<Box<dyn Compressor>>,
+    recv_scratch: Vec<u8>,
+    send_scratch: Vec<u8>,
+    drops: DropStats,
+    totals: HostTotals,
+    refuse_connections: bool,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("config", &self.config)
+            .field("connected_peers", &self.connected_peers)
+            .field("service_time", &self.service_time)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// Creates a host. `now` becomes its time origin.
+    pub fn new(config: HostConfig, now: Instant) -> Result<Host, Error> {
+        let config = config.validated()?;
+        let placeholder = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+        let peers = (0..config.peer_count)
+            .map(|i| Peer::new(i as u16, config.mtu, placeholder))
+            .collect();
+        let seed = (config.seed ^ (config.seed >> 32)) as u32;
+        Ok(Host {
+            free_slots: (0..config.peer_count as u16).collect(),
+            peers,
+            epoch: now,
+            now_ms: 0,
+            service_time: SERVICE_TIME_BASE,
+            random_seed: seed,
+            total_queued: 0,
+            connected_peers: 0,
+            bandwidth_limited_peers: 0,
+            recalculate_bandwidth_limits: false,
+            bandwidth_throttle_epoch: 0,
+            ip_counts: HashMap::new(),
+            active_connects: HashMap::new(),
+            send_queue: VecDeque::new(),
+            timers: TimerQueue::new(config.peer_count),
+            events: VecDeque::new(),
+            buffered: 0,
+            half_open: BTreeMap::new(),
+            half_open_counter: 0,
+            pending_transmits: VecDeque::new(),
+            compressor: None,
+            recv_scratch: vec![0; MAXIMUM_MTU as usize],
+            send_scratch: vec![0; MAXIMUM_MTU as usize],
+            drops: DropStats::default(),
+            totals: HostTotals::default(),
+            refuse_connections: false,
+            config,
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    /// Number of peer slots.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Peers in the CONNECTED or DISCONNECT_LATER state.
+    pub fn connected_peers(&self) -> usize {
+        self.connected_peers
+    }
+
+    /// Drop counters by reason.
+    pub fn drop_stats(&self) -> &DropStats {
+        &self.drops
+    }
+
+    /// Host-wide traffic totals.
+    pub fn totals(&self) -> HostTotals {
+        self.totals
+    }
+
+    /// Bytes of received data the host holds in memory: packets and fragment groups waiting
+    /// in incoming queues (payload buffers and a fixed cost per entry) plus packets in
+    /// receive events not yet polled. Never exceeds [`HostConfig::buffer_budget`] through
+    /// received data.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered
+    }
+
+    /// Half-open connections (CONNECT answered, VERIFY_CONNECT not yet acknowledged).
+    pub fn half_open_peers(&self) -> usize {
+        self.half_open.len()
+    }
+
+    /// The host's current service time (ms, wrapping).
+    pub fn service_time(&self) -> u32 {
+        self.service_time
+    }
+
+    /// State of a peer slot, or `None` for an id out of range.
+    pub fn peer_state(&self, peer: PeerId) -> Option<PeerState> {
+        self.peers.get(peer.index()).map(|p| p.state)
+    }
+
+    /// Number of channels of a peer (0 when it has none), or `None` for an id out of range.
+    pub fn peer_channel_count(&self, peer: PeerId) -> Option<usize> {
+        self.peers.get(peer.index()).map(|p| p.channel_count)
+    }
+
+    /// A snapshot of a peer's state and statistics.
+    pub fn peer_info(&self, peer: PeerId) -> Option<PeerInfo> {
+        let p = self.peers.get(peer.index())?;
+        Some(PeerInfo {
+            address: p.address,
+            state: p.state,
+            channel_count: p.channel_count,
+            mtu: p.mtu,
+            window_size: p.window_size,
+            round_trip_time: p.rtt.round_trip_time,
+            round_trip_time_variance: p.rtt.round_trip_time_variance,
+            last_round_trip_time: p.rtt.last_round_trip_time,
+            last_round_trip_time_variance: p.rtt.last_round_trip_time_variance,
+            packet_loss: p.loss.packet_loss,
+            packet_loss_variance: p.loss.packet_loss_variance,
+            packet_loss_epoch: p.loss.packet_loss_epoch,
+            packet_throttle: p.throttle.packet_throttle,
+            packet_throttle_limit: p.throttle.packet_throttle_limit,
+            packet_throttle_counter: p.throttle.packet_throttle_counter,
+            packet_throttle_epoch: p.throttle.packet_throttle_epoch,
+            packet_throttle_acceleration: p.throttle.packet_throttle_acceleration,
+            packet_throttle_deceleration: p.throttle.packet_throttle_deceleration,
+            packet_throttle_interval: p.throttle.packet_throttle_interval,
+            ping_interval: p.timeouts.ping_interval,
+            timeouts: (
+                p.timeouts.timeout_limit,
+                p.timeouts.timeout_minimum,
+                p.timeouts.timeout_maximum,
+            ),
+            incoming_bandwidth: p.incoming_bandwidth,
+            outgoing_bandwidth: p.outgoing_bandwidth,
+            reliable_data_in_transit: p.reliable_data_in_transit,
+            total_waiting_data: p.total_waiting_data,
+            counters: p.counters,
+            connect_id: p.connect_id,
+        })
+    }
+
+    /// Ids of all peers that are not disconnected.
+    pub fn active_peers(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.peers
+            .iter()
+            .filter(|p| p.state != PeerState::Disconnected)
+            .map(|p| PeerId(p.incoming_peer_id))
+    }
+
+    /// Installs or removes the datagram compressor (both ends must use the same one).
+    pub fn set_compressor(&mut self, compressor: Option<Box<dyn Compressor>>) {
+        self.compressor = compressor;
+    }
+
+    /// Whether a compressor is installed.
+    pub fn has_compressor(&self) -> bool {
+        self.compressor.is_some()
+    }
+
+    fn random_u32(&mut self) -> u32 {
+        // mulberry32
+        self.random_seed = self.random_seed.wrapping_add(0x6D2B_79F5);
+        let mut n = self.random_seed;
+        n = (n ^ (n >> 15)).wrapping_mul(n | 1);
+        n ^= n.wrapping_add((n ^ (n >> 7)).wrapping_mul(n | 61));
+        n ^ (n >> 14)
+    }
+
+    /// The next event, if any.
+    ///
+    /// Polling a disconnect event frees the peer slot.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        while let Some((ev, inc, held)) = self.events.pop_front() {
+            self.buffered = self.buffered.saturating_sub(held);
+            match &ev {
+                Event::Receive { peer, packet, .. } => {
+                    let p = &mut self.peers[peer.index()];
+                    if p.incarnation != inc {
+                        continue;
+                    }
+                    p.event_committed = p.event_committed.saturating_sub(held);
+                    p.total_waiting_data = p.total_waiting_data.saturating_sub(packet.data.len());
+                    p.waiting_cost = p
+                        .waiting_cost
+                        .saturating_sub(waiting_cost(packet.data.len()));
+                    p.counters.packets_received += 1;
+                }
+                Event::Connect { peer, .. } => {
+                    if self.peers[peer.index()].incarnation != inc {
+                        continue;
+                    }
+                }
+                Event::Disconnect { peer, .. } => {
+                    let idx = peer.index();
+                    if self.peers[idx].incarnation != inc {
+                        continue;
+                    }
+                    if self.peers[idx].state == PeerState::Zombie {
+                        self.reset_peer(idx);
+                    }
+                }
+            }
+            return Some(ev);
+        }
+        None
+    }
+
+    fn peer_index(&self, peer: PeerId) -> Result<usize, Error> {
+        if peer.index() < self.peers.len() {
+            Ok(peer.index())
+        } else {
+            Err(Error::InvalidPeer)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection::next_session_id;
+    use crate::sim::LinkConfig;
+    use crate::testbed::Testbed;
+    use crate::{HostConfig, Packet};
+    use std::time::Duration;
+
+    /// Once an acknowledgement empties the retransmission queue, the next deadline is the
+    /// ping, not the retransmission timeout of the acknowledged command: a driver must not
+    /// be woken for a deadline that is gone (each such wake-up costs a context switch).
+    #[test]
+    fn acknowledged_commands_leave_no_stale_deadline() {
+        let mut tb = Testbed::new(5);
+        let server = tb.add_host(HostConfig::default());
+        let client = tb.add_host(HostConfig::default());
+        let link = LinkConfig::new().with_latency(Duration::from_millis(50), Duration::ZERO);
+        tb.set_link(client, server, link.clone());
+        tb.set_link(server, client, link);
+        let addr = tb.addr(server);
+        let now = tb.now();
+        let peer = tb.host_mut(client).connect(now, addr, 1, 0).unwrap();
+        // Let pings settle the round-trip time near 100 ms.
+        tb.run_for(Duration::from_secs(3));
+        for round in 0..5 {
+            let now = tb.now();
+            tb.host_mut(client)
+                .send(peer, 0, Packet::reliable(vec![round; 32]))
+                .unwrap();
+            let deadline = now + Duration::from_secs(2);
+            let acked = tb.run_until_cond(deadline, |tb| {
+                tb.host(client).peers[peer.index()]
+                    .queues
+                    .sent_reliable_commands
+                    .is_empty()
+            });
+            assert!(acked, "round {round}: not acknowledged");
+            let next = tb.host_mut(client).poll_timeout().expect("a ping deadline");
+            let ping = tb.host(client).peer_info(peer).unwrap().ping_interval;
+            let wait = next.saturating_duration_since(tb.now());
+            assert!(
+                wait >= Duration::from_millis(u64::from(ping) - 100),
+                "round {round}: next wake-up in {wait:?}, the ping is due in about {ping} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn session_ids_follow_the_c_rules() {
+        // Fresh client and fresh server slot: session 0 both ways (spec §A.1).
+        assert_eq!(next_session_id(0xFF, 0xFF), 0);
+        // One past the proposal...
+        assert_eq!(next_session_id(1, 0xFF), 2);
+        assert_eq!(next_session_id(3, 0xFF), 0);
+        // ...skipping the slot's current id.
+        assert_eq!(next_session_id(1, 2), 3);
+        assert_eq!(next_session_id(0xFF, 1), 2);
+        assert_eq!(next_session_id(0xFF, 3), 0);
+    }
+}

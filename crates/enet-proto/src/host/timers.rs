@@ -1,0 +1,205 @@
+//! Time and timers: the host's clock and the per-peer deadline queue.
+//!
+//! Owns the conversion of `Instant`s into ENet's wrapping millisecond service time, the
+//! [`TimerQueue`] of per-peer deadlines (retransmission or ping), the send queue of peers
+//! due a send pass, and [`Host::poll_timeout`] / [`Host::handle_timeout`].
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::*;
+
+impl Host {
+    pub(super) fn update_time(&mut self, now: Instant) {
+        let ms = now.saturating_duration_since(self.epoch).as_millis() as u64;
+        if ms > self.now_ms {
+            self.now_ms = ms;
+        }
+        self.service_time = (self.now_ms as u32).wrapping_add(SERVICE_TIME_BASE);
+    }
+
+    /// Converts a wrapping service-time deadline into the host's monotonic ms scale.
+    pub(super) fn deadline_ms(&self, t: u32) -> u64 {
+        let delta = t.wrapping_sub(self.service_time) as i32;
+        if delta <= 0 {
+            self.now_ms
+        } else {
+            self.now_ms + delta as u64
+        }
+    }
+
+    pub(super) fn peer_deadline(&self, idx: usize) -> Option<u64> {
+        let p = &self.peers[idx];
+        match p.state {
+            PeerState::Disconnected | PeerState::Zombie => return None,
+            _ => {}
+        }
+        let mut d: Option<u64> = None;
+        if !p.queues.sent_reliable_commands.is_empty() {
+            d = Some(self.deadline_ms(p.timeouts.next_timeout));
+        } else if p.state == PeerState::Connected {
+            // Due exactly when the send pass would ping (the condition in `build_datagram`).
+            // Adding the interval to `last_receive_time` instead would wrap for intervals
+            // near `u32::MAX` and report "due now" for a ping the send pass never sends.
+            let since = time_difference(self.service_time, p.last_receive_time);
+            d = Some(self.now_ms + u64::from(p.timeouts.ping_interval.saturating_sub(since)));
+        }
+        d
+    }
+
+    pub(super) fn refresh_timer(&mut self, idx: usize) {
+        self.refresh_timer_after(idx, 0);
+    }
+
+    /// Registers the peer's next deadline, but no earlier than `now + min_delay` ms.
+    pub(super) fn refresh_timer_after(&mut self, idx: usize, min_delay: u64) {
+        if let Some(d) = self.peer_deadline(idx) {
+            let d = d.max(self.now_ms + min_delay);
+            self.timers.register_earlier(idx, d);
+        }
+    }
+
+    pub(super) fn schedule(&mut self, idx: usize) {
+        let p = &mut self.peers[idx];
+        if !p.in_send_queue {
+            p.in_send_queue = true;
+            self.send_queue.push_back(idx as u16);
+        }
+    }
+
+    /// When [`Host::handle_timeout`] should next be called, if ever.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        while let Some((d, idx)) = self.timers.peek() {
+            if !self.timers.is_current(idx, d) {
+                self.timers.pop();
+                continue;
+            }
+            // Deadlines only ever move earlier when registered; an acknowledgement or a
+            // received datagram can move the real one later (or cancel it). Revalidate the
+            // earliest entry so that the caller is not woken for a deadline that is gone.
+            match self.peer_deadline(idx) {
+                Some(real) if real <= d => break,
+                real => {
+                    self.timers.pop();
+                    self.timers.set(idx, real);
+                }
+            }
+        }
+        let mut next = self.timers.peek().map(|(d, _)| d);
+        if self.connected_peers > 0 {
+            let t = self.deadline_ms(
+                self.bandwidth_throttle_epoch
+                    .wrapping_add(BANDWIDTH_THROTTLE_INTERVAL),
+            );
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        next.map(|ms| {
+            let at = self.epoch.checked_add(Duration::from_millis(ms));
+            // Only an `Instant` at the very end of the platform's range overflows here.
+            at.or_else(|| self.epoch.checked_add(Duration::from_millis(self.now_ms)))
+                .unwrap_or(self.epoch)
+        })
+    }
+
+    /// Runs timers due at `now`: retransmissions, timeouts, pings and the bandwidth throttle.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.update_time(now);
+        if self.connected_peers > 0
+            && time_difference(self.service_time, self.bandwidth_throttle_epoch)
+                >= BANDWIDTH_THROTTLE_INTERVAL
+        {
+            self.bandwidth_throttle();
+        }
+        while let Some((d, idx)) = self.timers.peek() {
+            if d > self.now_ms {
+                break;
+            }
+            self.timers.pop();
+            if !self.timers.is_current(idx, d) {
+                continue;
+            }
+            self.timers.cancel(idx);
+            let p = &self.peers[idx];
+            if matches!(p.state, PeerState::Disconnected | PeerState::Zombie) {
+                continue;
+            }
+            // A deadline that has since moved later (an acknowledgement emptied the
+            // retransmission queue, a datagram postponed the ping) is not due: re-register it
+            // without a send pass.
+            if self
+                .peer_deadline(idx)
+                .is_none_or(|real| real > self.now_ms)
+            {
+                self.refresh_timer(idx);
+                continue;
+            }
+            if !p.queues.sent_reliable_commands.is_empty()
+                && time_greater_equal(self.service_time, p.timeouts.next_timeout)
+                && self.check_timeouts(idx)
+            {
+                continue;
+            }
+            self.schedule(idx);
+            // Whatever was due has been acted on; never report the same instant again.
+            self.refresh_timer_after(idx, 1);
+        }
+    }
+}
+
+/// Per-peer deadlines (host milliseconds), earliest first.
+///
+/// Each slot has at most one registered deadline. The heap may also hold entries that were
+/// superseded (by an earlier deadline, a cancellation or a reset); they are recognised by
+/// [`TimerQueue::is_current`] and skipped when they reach the top.
+#[derive(Debug, Default)]
+pub(super) struct TimerQueue {
+    heap: BinaryHeap<Reverse<(u64, u16)>>,
+    registered: Vec<Option<u64>>,
+}
+
+impl TimerQueue {
+    /// An empty queue for `slots` peer slots.
+    pub(super) fn new(slots: usize) -> TimerQueue {
+        TimerQueue {
+            heap: BinaryHeap::new(),
+            registered: vec![None; slots],
+        }
+    }
+
+    /// Registers `at` for slot `idx` unless an earlier or equal deadline is registered.
+    pub(super) fn register_earlier(&mut self, idx: usize, at: u64) {
+        if self.registered[idx].is_none_or(|t| at < t) {
+            self.set(idx, Some(at));
+        }
+    }
+
+    /// Replaces slot `idx`'s deadline (`None` cancels it).
+    pub(super) fn set(&mut self, idx: usize, at: Option<u64>) {
+        self.registered[idx] = at;
+        if let Some(at) = at {
+            self.heap.push(Reverse((at, idx as u16)));
+        }
+    }
+
+    /// Cancels slot `idx`'s deadline.
+    pub(super) fn cancel(&mut self, idx: usize) {
+        self.registered[idx] = None;
+    }
+
+    /// Whether `at` is the deadline registered for slot `idx`.
+    pub(super) fn is_current(&self, idx: usize, at: u64) -> bool {
+        self.registered[idx] == Some(at)
+    }
+
+    /// The earliest entry (deadline, slot), current or superseded.
+    pub(super) fn peek(&self) -> Option<(u64, usize)> {
+        self.heap
+            .peek()
+            .map(|&Reverse((at, idx))| (at, idx as usize))
+    }
+
+    /// Removes the earliest entry.
+    pub(super) fn pop(&mut self) {
+        self.heap.pop();
+    }
+}

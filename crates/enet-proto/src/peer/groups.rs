@@ -1,0 +1,226 @@
+//! The groups of a peer's state, each with the arithmetic that updates it: outgoing command
+//! queues, the round-trip estimate, the packet throttle, the loss statistics and the
+//! timeout settings. [`super::Peer`] holds one of each.
+
+use std::collections::VecDeque;
+
+use super::*;
+
+/// A peer's outgoing command queues.
+#[derive(Debug, Default)]
+pub(crate) struct CommandQueues {
+    /// Acknowledgements waiting to be sent.
+    pub acknowledgements: VecDeque<Acknowledgement>,
+    /// Reliable commands sent and not yet acknowledged (the retransmission queue).
+    pub sent_reliable_commands: VecDeque<OutgoingCommand>,
+    /// Commands without a reliable packet, waiting to be sent.
+    pub outgoing_commands: VecDeque<OutgoingCommand>,
+    /// Reliable commands carrying a packet, waiting for room in the reliable window.
+    pub outgoing_send_reliable_commands: VecDeque<OutgoingCommand>,
+}
+
+impl CommandQueues {
+    /// Empties every queue, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.acknowledgements.clear();
+        self.sent_reliable_commands.clear();
+        self.outgoing_commands.clear();
+        self.outgoing_send_reliable_commands.clear();
+    }
+
+    /// Whether any command waits to be sent or acknowledged.
+    pub fn has_outgoing_commands(&self) -> bool {
+        !self.outgoing_commands.is_empty()
+            || !self.outgoing_send_reliable_commands.is_empty()
+            || !self.sent_reliable_commands.is_empty()
+    }
+}
+
+/// Round-trip time estimate: the smoothed mean and variance, and the extremes over the
+/// current and the previous throttle epoch (which drive the packet throttle). All ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RttEstimator {
+    pub round_trip_time: u32,
+    pub round_trip_time_variance: u32,
+    /// Lowest RTT of the previous epoch.
+    pub last_round_trip_time: u32,
+    /// Highest variance of the previous epoch.
+    pub last_round_trip_time_variance: u32,
+    /// Lowest RTT of the current epoch.
+    pub lowest_round_trip_time: u32,
+    /// Highest variance of the current epoch.
+    pub highest_round_trip_time_variance: u32,
+}
+
+impl Default for RttEstimator {
+    fn default() -> Self {
+        RttEstimator {
+            round_trip_time: DEFAULT_ROUND_TRIP_TIME,
+            round_trip_time_variance: 0,
+            last_round_trip_time: DEFAULT_ROUND_TRIP_TIME,
+            last_round_trip_time_variance: 0,
+            lowest_round_trip_time: DEFAULT_ROUND_TRIP_TIME,
+            highest_round_trip_time_variance: 0,
+        }
+    }
+}
+
+impl RttEstimator {
+    /// Folds in a round-trip sample `rtt` (ms, at least 1); the first sample of a
+    /// connection replaces the initial estimate.
+    pub fn sample(&mut self, rtt: u32, first: bool) {
+        if first {
+            self.round_trip_time = rtt;
+            self.round_trip_time_variance = rtt.div_ceil(2);
+        } else {
+            self.round_trip_time_variance -= self.round_trip_time_variance / 4;
+            if rtt >= self.round_trip_time {
+                let diff = rtt - self.round_trip_time;
+                self.round_trip_time_variance += diff / 4;
+                self.round_trip_time += diff / 8;
+            } else {
+                let diff = self.round_trip_time - rtt;
+                self.round_trip_time_variance += diff / 4;
+                self.round_trip_time -= diff / 8;
+            }
+        }
+        self.lowest_round_trip_time = self.lowest_round_trip_time.min(self.round_trip_time);
+        self.highest_round_trip_time_variance = self
+            .highest_round_trip_time_variance
+            .max(self.round_trip_time_variance);
+    }
+
+    /// Starts a new throttle epoch: the current extremes become the previous epoch's.
+    pub fn next_epoch(&mut self) {
+        self.last_round_trip_time = self.lowest_round_trip_time;
+        self.last_round_trip_time_variance = self.highest_round_trip_time_variance.max(1);
+        self.lowest_round_trip_time = self.round_trip_time;
+        self.highest_round_trip_time_variance = self.round_trip_time_variance;
+    }
+}
+
+/// The packet throttle (`enet_peer_throttle`): how much of the unreliable traffic and of the
+/// reliable window is used, out of [`PACKET_THROTTLE_SCALE`], and how it moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Throttle {
+    pub packet_throttle: u32,
+    /// Upper bound set by the bandwidth throttle.
+    pub packet_throttle_limit: u32,
+    /// Drop counter for unreliable packets.
+    pub packet_throttle_counter: u32,
+    /// Start of the current throttle epoch (service time).
+    pub packet_throttle_epoch: u32,
+    pub packet_throttle_acceleration: u32,
+    pub packet_throttle_deceleration: u32,
+    /// Epoch length, ms.
+    pub packet_throttle_interval: u32,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle {
+            packet_throttle: DEFAULT_PACKET_THROTTLE,
+            packet_throttle_limit: PACKET_THROTTLE_SCALE,
+            packet_throttle_counter: 0,
+            packet_throttle_epoch: 0,
+            packet_throttle_acceleration: DEFAULT_PACKET_THROTTLE_ACCELERATION,
+            packet_throttle_deceleration: DEFAULT_PACKET_THROTTLE_DECELERATION,
+            packet_throttle_interval: DEFAULT_PACKET_THROTTLE_INTERVAL,
+        }
+    }
+}
+
+impl Throttle {
+    /// Moves the throttle for a round-trip sample `rtt` against the previous epoch's
+    /// extremes in `est` (`enet_peer_throttle`): up when the sample is no worse than the
+    /// previous lowest, down when it is well above it, to the limit on a stable link.
+    pub fn adjust(&mut self, rtt: u32, est: &RttEstimator) {
+        if est.last_round_trip_time <= est.last_round_trip_time_variance {
+            self.packet_throttle = self.packet_throttle_limit;
+        } else if rtt <= est.last_round_trip_time {
+            // The acceleration is the remote's (THROTTLE_CONFIGURE, CONNECT): any u32.
+            self.packet_throttle = self
+                .packet_throttle
+                .saturating_add(self.packet_throttle_acceleration)
+                .min(self.packet_throttle_limit);
+        } else if rtt > est.last_round_trip_time + 2 * est.last_round_trip_time_variance {
+            self.packet_throttle = self
+                .packet_throttle
+                .saturating_sub(self.packet_throttle_deceleration);
+        }
+    }
+
+    /// Whether the throttle epoch that started at `packet_throttle_epoch` is over at `now`.
+    pub fn epoch_due(&self, now: u32) -> bool {
+        self.packet_throttle_epoch == 0
+            || crate::time::time_difference(now, self.packet_throttle_epoch)
+                >= self.packet_throttle_interval
+    }
+}
+
+/// Packet-loss statistics, folded in once per [`PACKET_LOSS_INTERVAL`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LossStats {
+    /// Start of the current loss epoch (service time; 0 before the first datagram).
+    pub packet_loss_epoch: u32,
+    /// Commands sent in the current epoch.
+    pub packets_sent: u32,
+    /// Reliable commands retransmitted in the current epoch.
+    pub packets_lost: u32,
+    /// Mean loss, scaled by [`PACKET_LOSS_SCALE`].
+    pub packet_loss: u32,
+    /// Loss variance, same scale.
+    pub packet_loss_variance: u32,
+}
+
+impl LossStats {
+    /// Called for every datagram sent at `now`: starts the first epoch, or, once an epoch
+    /// is over and something was sent in it, folds its loss ratio into the mean and
+    /// variance and starts the next.
+    pub fn update(&mut self, now: u32) {
+        if self.packet_loss_epoch == 0 {
+            self.packet_loss_epoch = now;
+        } else if crate::time::time_difference(now, self.packet_loss_epoch) >= PACKET_LOSS_INTERVAL
+            && self.packets_sent > 0
+        {
+            let loss = ((self.packets_lost as u64 * PACKET_LOSS_SCALE as u64)
+                / self.packets_sent as u64) as u32;
+            self.packet_loss_variance =
+                (self.packet_loss_variance * 3 + loss.abs_diff(self.packet_loss)) / 4;
+            self.packet_loss = (self.packet_loss * 7 + loss) / 8;
+            self.packet_loss_epoch = now;
+            self.packets_sent = 0;
+            self.packets_lost = 0;
+        }
+    }
+}
+
+/// Retransmission deadline and the timeout and ping settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Timeouts {
+    /// Ping interval, ms.
+    pub ping_interval: u32,
+    /// Doubling retransmissions before a timeout is possible.
+    pub timeout_limit: u32,
+    /// Minimum time without acknowledgement before a timeout, ms.
+    pub timeout_minimum: u32,
+    /// Maximum time without acknowledgement before a timeout, ms.
+    pub timeout_maximum: u32,
+    /// When the front of the retransmission queue is due (service time).
+    pub next_timeout: u32,
+    /// Send time of the oldest unacknowledged retransmitted command (0: none).
+    pub earliest_timeout: u32,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            ping_interval: DEFAULT_PING_INTERVAL,
+            timeout_limit: DEFAULT_TIMEOUT_LIMIT,
+            timeout_minimum: DEFAULT_TIMEOUT_MINIMUM,
+            timeout_maximum: DEFAULT_TIMEOUT_MAXIMUM,
+            next_timeout: 0,
+            earliest_timeout: 0,
+        }
+    }
+}
