@@ -18,7 +18,7 @@ pub trait MultiplayerPeer: enet::PacketPeer {
     /// Sends a packet to the target peer with the current transfer mode and channel. An
     /// empty packet is accepted and not sent (Godot's `PacketPeer.put_packet`).
     fn put_packet(&mut self, packet: &[u8]) -> Result<()>;
-    /// Pops the next received packet ([`Error::Unavailable`] if none).
+    /// Pops the next received packet ([`Error::Unavailable`](enet::Error::Unavailable) if none).
     fn get_packet(&mut self) -> Result<Bytes>;
     /// Number of received packets waiting.
     fn get_available_packet_count(&self) -> usize;
