@@ -148,17 +148,19 @@ pub fn mode_name(m: TransferMode) -> &'static str {
 /// ENet packet flags for a transfer mode (Godot's mapping).
 pub fn mode_flags(m: TransferMode) -> u32 {
     match m {
-        TransferMode::Reliable => enet::FLAG_RELIABLE,
-        TransferMode::Unreliable => enet::FLAG_UNSEQUENCED | enet::FLAG_UNRELIABLE_FRAGMENT,
-        TransferMode::UnreliableOrdered => enet::FLAG_UNRELIABLE_FRAGMENT,
+        TransferMode::Reliable => enet::godot::FLAG_RELIABLE,
+        TransferMode::Unreliable => {
+            enet::godot::FLAG_UNSEQUENCED | enet::godot::FLAG_UNRELIABLE_FRAGMENT
+        }
+        TransferMode::UnreliableOrdered => enet::godot::FLAG_UNRELIABLE_FRAGMENT,
     }
 }
 
 /// Transfer mode of received ENet flags (Godot's mapping).
 pub fn flags_mode(flags: u32) -> TransferMode {
-    if flags & enet::FLAG_RELIABLE != 0 {
+    if flags & enet::godot::FLAG_RELIABLE != 0 {
         TransferMode::Reliable
-    } else if flags & enet::FLAG_UNSEQUENCED != 0 {
+    } else if flags & enet::godot::FLAG_UNSEQUENCED != 0 {
         TransferMode::Unreliable
     } else {
         TransferMode::UnreliableOrdered

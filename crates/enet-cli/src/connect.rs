@@ -5,7 +5,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use enet::{EnetConnection, EventType, PeerHandle};
+use enet::godot::{EnetConnection, EventType, PeerHandle};
 use enet_multiplayer::{
     ConnectionStatus, EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode,
 };
@@ -137,7 +137,7 @@ impl Client for Godot {
     fn rtt(&mut self) -> Option<f64> {
         self.mp
             .get_peer(1)?
-            .get_statistic(enet::PeerStatistic::RoundTripTime)
+            .get_statistic(enet::godot::PeerStatistic::RoundTripTime)
             .ok()
     }
     fn disconnect(&mut self) {
@@ -212,7 +212,7 @@ impl Client for Raw {
     fn rtt(&mut self) -> Option<f64> {
         self.conn
             .peer(self.peer)
-            .get_statistic(enet::PeerStatistic::RoundTripTime)
+            .get_statistic(enet::godot::PeerStatistic::RoundTripTime)
             .ok()
     }
     fn disconnect(&mut self) {

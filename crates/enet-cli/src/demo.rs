@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use enet::PeerStatistic;
+use enet::godot::PeerStatistic;
 use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
 
 use crate::common::{count, number_in, seconds, CliResult};
@@ -303,7 +303,7 @@ pub fn run(a: Args) -> CliResult {
                         (
                             p.get_statistic(PeerStatistic::RoundTripTime).unwrap_or(0.0),
                             p.get_statistic(PeerStatistic::PacketLoss).unwrap_or(0.0) * 100.0
-                                / enet::PACKET_LOSS_SCALE as f64,
+                                / enet::godot::PACKET_LOSS_SCALE as f64,
                         )
                     })
                     .unwrap_or((0.0, 0.0));

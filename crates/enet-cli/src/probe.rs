@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use enet::{EnetConnection, EventType};
+use enet::godot::{EnetConnection, EventType};
 use serde_json::json;
 
 use crate::common::{count, seconds, split_host_port, CliResult, Out};

@@ -3,7 +3,8 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use enet::{CompressionMode, EnetConnection, EventType};
+use enet::godot::{EnetConnection, EventType};
+use enet::CompressionMode;
 use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer};
 use serde_json::json;
 
@@ -308,9 +309,9 @@ fn serve_raw(a: &Args, compress: CompressionMode, out: &Out, done: impl Fn() -> 
                         );
                     }
                     let echo_flags = flags
-                        & (enet::FLAG_RELIABLE
-                            | enet::FLAG_UNSEQUENCED
-                            | enet::FLAG_UNRELIABLE_FRAGMENT);
+                        & (enet::godot::FLAG_RELIABLE
+                            | enet::godot::FLAG_UNSEQUENCED
+                            | enet::godot::FLAG_UNRELIABLE_FRAGMENT);
                     if p.send_bytes(channel, data, echo_flags).is_ok() {
                         stats.packets_out += 1;
                     }

@@ -15,7 +15,7 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use enet::{EnetConnection, EventType};
+use enet::godot::{EnetConnection, EventType};
 use enet_interop::{pattern, CPeer, CPeerOpts, GREET_SEED};
 use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
 use enet_proto::protocol::{
@@ -132,7 +132,7 @@ fn raw_greeting_server() -> ServerThread {
                 if ev.kind == EventType::Connect {
                     let h = ev.peer.expect("peer");
                     conn.peer(h)
-                        .send(0, GREETING.as_bytes(), enet::FLAG_RELIABLE)
+                        .send(0, GREETING.as_bytes(), enet::godot::FLAG_RELIABLE)
                         .expect("greet");
                     let _ = conn.flush();
                 }

@@ -8,16 +8,17 @@
 
 use std::time::{Duration, Instant};
 
-use enet::{
-    CompressionMode, EnetConnection, EventType, HostStatistic, PeerHandle, FLAG_RELIABLE,
-    FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED,
+use enet::godot::{
+    EnetConnection, EventType, HostStatistic, PeerHandle, FLAG_RELIABLE, FLAG_UNRELIABLE_FRAGMENT,
+    FLAG_UNSEQUENCED,
 };
+use enet::CompressionMode;
 use enet_interop::{crc32, flags, pattern, CEvent, CPeer, CPeerOpts, Received};
 
 const T: Duration = Duration::from_secs(5);
 
 /// Services `conn` until it reports an event (returned), meanwhile nothing else.
-fn next_rust_event(conn: &mut EnetConnection, c: &CPeer) -> enet::ServiceEvent {
+fn next_rust_event(conn: &mut EnetConnection, c: &CPeer) -> enet::godot::ServiceEvent {
     let end = Instant::now() + T;
     loop {
         let ev = conn.service(Duration::from_millis(2)).unwrap();
@@ -38,7 +39,7 @@ fn wait_c(
     conn: &mut EnetConnection,
     c: &mut CPeer,
     what: &str,
-    log: &mut Vec<enet::ServiceEvent>,
+    log: &mut Vec<enet::godot::ServiceEvent>,
     mut pred: impl FnMut(&CEvent) -> bool,
 ) -> CEvent {
     let end = Instant::now() + T;
@@ -64,7 +65,7 @@ fn wait_c(
 fn wait_c_receive(
     conn: &mut EnetConnection,
     c: &mut CPeer,
-    log: &mut Vec<enet::ServiceEvent>,
+    log: &mut Vec<enet::godot::ServiceEvent>,
 ) -> Received {
     match wait_c(conn, c, "receive", log, |e| {
         matches!(e, CEvent::Receive(_) | CEvent::Error(_))
@@ -79,7 +80,7 @@ fn rust_receive(
     conn: &mut EnetConnection,
     c: &CPeer,
     peer: PeerHandle,
-    log: &mut Vec<enet::ServiceEvent>,
+    log: &mut Vec<enet::godot::ServiceEvent>,
 ) -> (u8, Vec<u8>) {
     let ev = if log.is_empty() {
         next_rust_event(conn, c)

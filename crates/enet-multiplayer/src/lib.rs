@@ -77,10 +77,11 @@ pub use native::{
 };
 
 use bytes::Bytes;
-use enet::{
-    EnetConnection, Error, EventType, PeerHandle, PeerState, Result, FLAG_RELIABLE,
-    FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED,
+use enet::godot::{
+    EnetConnection, EventType, PeerHandle, FLAG_RELIABLE, FLAG_UNRELIABLE_FRAGMENT,
+    FLAG_UNSEQUENCED,
 };
+use enet::{Error, PeerState, Result};
 
 /// `MultiplayerPeer.TARGET_PEER_BROADCAST`.
 pub const TARGET_PEER_BROADCAST: i32 = 0;
@@ -529,7 +530,7 @@ impl EnetMultiplayerPeer {
     }
 
     /// The ENet peer of a connected peer id (client: only id 1).
-    pub fn get_peer(&mut self, id: i32) -> Option<enet::EnetPacketPeer<'_>> {
+    pub fn get_peer(&mut self, id: i32) -> Option<enet::godot::EnetPacketPeer<'_>> {
         if !self.is_active() || (self.mode == Mode::Client && id != 1) {
             return None;
         }

@@ -4,7 +4,7 @@
 //! peer ([`AddMeshPeerError`], which hands the connection back).
 
 use bytes::Bytes;
-use enet::EnetConnection;
+use enet::godot::EnetConnection;
 
 use crate::TransferMode;
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use enet::EnetConnection;
+use enet::godot::EnetConnection;
 use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerPeer, TransferMode};
 use proptest::prelude::*;
 

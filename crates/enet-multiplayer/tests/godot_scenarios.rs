@@ -6,7 +6,8 @@ use std::net::UdpSocket;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use enet::{EnetConnection, Error, PeerState};
+use enet::godot::EnetConnection;
+use enet::{Error, PeerState};
 use enet_multiplayer::{
     ConnectionStatus, EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode,
     MAX_PACKET_SIZE,
@@ -954,7 +955,7 @@ fn raw_enet_clients_with_bad_ids_are_refused() {
 
     // Raw ENet clients sending Godot ids 0, 1, a duplicate, and one ≥ 2³¹.
     let bad_ids = [0u32, 1, gid as u32, 0x8000_0005];
-    let mut raws: Vec<(EnetConnection, enet::PeerHandle)> = bad_ids
+    let mut raws: Vec<(EnetConnection, enet::godot::PeerHandle)> = bad_ids
         .iter()
         .map(|&data| {
             let mut h = EnetConnection::new();
@@ -974,9 +975,9 @@ fn raw_enet_clients_with_bad_ids_are_refused() {
             loop {
                 let ev = h.service(Duration::ZERO).unwrap();
                 match ev.kind {
-                    enet::EventType::None => break,
-                    enet::EventType::Connect => connected[k] = true,
-                    enet::EventType::Disconnect => gone[k] = true,
+                    enet::godot::EventType::None => break,
+                    enet::godot::EventType::Connect => connected[k] = true,
+                    enet::godot::EventType::Disconnect => gone[k] = true,
                     _ => {}
                 }
             }
@@ -1096,7 +1097,7 @@ fn load_32_clients_1000_messages_each() {
     }
     let mut min_throttle = f64::MAX;
     let mut sample = |server: &mut Node, clients: &mut [Node]| {
-        let t = enet::PeerStatistic::PacketThrottle;
+        let t = enet::godot::PeerStatistic::PacketThrottle;
         for &id in &ids {
             let v = server.mp.get_peer(id).unwrap().get_statistic(t).unwrap();
             min_throttle = min_throttle.min(v);

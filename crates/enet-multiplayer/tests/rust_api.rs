@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use enet::{EnetConnection, Error, PeerState};
+use enet::godot::EnetConnection;
+use enet::{Error, PeerState};
 use enet_multiplayer::{
     ClientConfig, ConnectionStatus, DisconnectReason, EnetMultiplayerPeer, MultiplayerPeer, Packet,
     PeerEvent, ServerConfig, Target, TransferMode,

@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use enet::{EnetConnection, EventType, PeerStatistic, FLAG_RELIABLE};
+use enet::godot::{EnetConnection, EventType, PeerStatistic, FLAG_RELIABLE};
 
 fn main() -> Result<ExitCode, enet::Error> {
     let mut args = std::env::args().skip(1);

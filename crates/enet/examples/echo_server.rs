@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use enet::{EnetConnection, EventType};
+use enet::godot::{EnetConnection, EventType};
 
 fn main() -> Result<(), enet::Error> {
     let mut args = std::env::args().skip(1);

@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use enet::{EnetConnection, EventType, HostStatistic, PeerStatistic, FLAG_RELIABLE};
+use enet::godot::{EnetConnection, EventType, HostStatistic, PeerStatistic, FLAG_RELIABLE};
 
 fn main() -> Result<ExitCode, enet::Error> {
     let messages: u32 = std::env::args()

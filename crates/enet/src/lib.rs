@@ -1,16 +1,19 @@
-//! ENet over UDP, with Godot 4.3's `ENetConnection` and `ENetPacketPeer` API.
+//! ENet over UDP: a native Rust host, and Godot 4.3's `ENetConnection` and `ENetPacketPeer`
+//! as a thin layer on it.
 //!
-//! * [`EnetConnection`] / [`EnetPacketPeer`]: Godot's classes, with Godot's semantics and
-//!   error codes ([`Error::godot_code`]).
-//! * [`udp::UdpHost`]: the lower-level driver of the sans-IO engine ([`enet_proto`]) over a
-//!   [`std::net::UdpSocket`], for programs that want ENet without Godot's conventions.
+//! * [`UdpHost`]: the native host, the sans-IO engine ([`enet_proto`]) on a
+//!   [`std::net::UdpSocket`]. [`UdpHost::service`] returns `Option<`[`Event`]`>`, packets
+//!   carry [`PacketFlags`], times are [`std::time::Duration`]s and peers are
+//!   generation-checked [`PeerId`]s.
+//! * [`godot`]: Godot's classes ([`godot::EnetConnection`], [`godot::EnetPacketPeer`]) with
+//!   Godot's semantics, `u32` flag masks and error codes ([`Error::godot_code`]).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod address;
 pub mod compress;
-pub mod connection;
 pub mod error;
+pub mod godot;
 mod io_policy;
 pub mod packet_peer;
 #[cfg(batched_io)]
@@ -19,11 +22,6 @@ mod sys;
 pub mod udp;
 
 pub use compress::CompressionMode;
-pub use connection::{
-    EnetConnection, EnetPacketPeer, EventType, HostStatistic, PeerHandle, PeerStatistic,
-    ServiceEvent, FLAG_RELIABLE, FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED, MAX_PACKET_SIZE,
-    PACKET_LOSS_SCALE, PACKET_THROTTLE_SCALE,
-};
 pub use enet_proto::sim::LinkConfig;
 pub use enet_proto::{
     Compressor, DisconnectReason, Error as ProtoError, Event, Host, HostConfig, Packet,

@@ -167,15 +167,15 @@ pub trait PacketPeer {
     }
 }
 
-impl PacketPeer for crate::EnetPacketPeer<'_> {
+impl PacketPeer for crate::godot::EnetPacketPeer<'_> {
     fn get_packet(&mut self) -> Result<Bytes, Error> {
-        crate::EnetPacketPeer::get_packet(self)
+        crate::godot::EnetPacketPeer::get_packet(self)
     }
     fn put_packet(&mut self, packet: &[u8]) -> Result<(), Error> {
-        crate::EnetPacketPeer::put_packet(self, packet)
+        crate::godot::EnetPacketPeer::put_packet(self, packet)
     }
     fn get_available_packet_count(&self) -> usize {
-        crate::EnetPacketPeer::get_available_packet_count(self)
+        crate::godot::EnetPacketPeer::get_available_packet_count(self)
     }
     fn packet_peer_state(&self) -> PacketPeerState {
         self.var_state()

@@ -7,11 +7,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use enet::godot::{EnetConnection, HostStatistic, PeerHandle, PeerStatistic};
 use enet::udp::UdpHost;
-use enet::{
-    CompressionMode, EnetConnection, HostConfig, HostStatistic, LinkConfig, Packet, PacketFlags,
-    PeerHandle, PeerId, PeerStatistic, RangeCoder,
-};
+use enet::{CompressionMode, HostConfig, LinkConfig, Packet, PacketFlags, PeerId, RangeCoder};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {

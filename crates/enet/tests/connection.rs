@@ -10,10 +10,11 @@ use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use common::*;
-use enet::{
-    CompressionMode, DisconnectReason, EnetConnection, EventType, HostStatistic, LinkConfig,
-    FLAG_RELIABLE, FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED,
+use enet::godot::{
+    EnetConnection, EventType, HostStatistic, FLAG_RELIABLE, FLAG_UNRELIABLE_FRAGMENT,
+    FLAG_UNSEQUENCED,
 };
+use enet::{CompressionMode, DisconnectReason, LinkConfig};
 
 const UNCONFIGURED: i32 = 3;
 const CANT_CREATE: i32 = 20;

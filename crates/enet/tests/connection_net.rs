@@ -8,17 +8,18 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::*;
-use enet::{
-    CompressionMode, EnetConnection, EventType, HostStatistic, LinkConfig, PeerStatistic,
-    FLAG_RELIABLE, FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED,
+use enet::godot::{
+    EnetConnection, EventType, HostStatistic, PeerStatistic, FLAG_RELIABLE,
+    FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED,
 };
+use enet::{CompressionMode, LinkConfig};
 
 /// Exchanges one reliable packet each way over an established connection.
 fn exchange(
     s: &mut EnetConnection,
-    speer: enet::PeerHandle,
+    speer: enet::godot::PeerHandle,
     c: &mut EnetConnection,
-    cpeer: enet::PeerHandle,
+    cpeer: enet::godot::PeerHandle,
 ) {
     c.peer(cpeer)
         .send(0, b"ping from client", FLAG_RELIABLE)
@@ -43,8 +44,8 @@ fn exchange(
 fn until_connected(
     s: &mut EnetConnection,
     c: &mut EnetConnection,
-    cpeer: enet::PeerHandle,
-) -> enet::PeerHandle {
+    cpeer: enet::godot::PeerHandle,
+) -> enet::godot::PeerHandle {
     finish_connect(s, c, cpeer, 0).1
 }
 

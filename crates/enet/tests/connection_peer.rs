@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::*;
-use enet::{
-    CompressionMode, DisconnectReason, EnetConnection, EventType, HostStatistic, PeerId, PeerState,
-    PeerStatistic, FLAG_RELIABLE, FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED, MAX_PACKET_SIZE,
-    PACKET_LOSS_SCALE, PACKET_THROTTLE_SCALE,
+use enet::godot::{
+    EnetConnection, EventType, HostStatistic, PeerStatistic, FLAG_RELIABLE,
+    FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED, MAX_PACKET_SIZE, PACKET_LOSS_SCALE,
+    PACKET_THROTTLE_SCALE,
 };
+use enet::{CompressionMode, DisconnectReason, PeerId, PeerState};
 
 const FAILED: i32 = 1;
 const UNAVAILABLE: i32 = 2;
@@ -35,7 +36,7 @@ const ALL_STATS: [PeerStatistic; 14] = [
     PeerStatistic::PacketThrottleInterval,
 ];
 
-fn timeouts(c: &EnetConnection, h: enet::PeerHandle) -> (u32, u32, u32) {
+fn timeouts(c: &EnetConnection, h: enet::godot::PeerHandle) -> (u32, u32, u32) {
     c.engine()
         .unwrap()
         .peer_info(PeerId(h.index()))
@@ -530,7 +531,7 @@ fn ping_and_ping_interval() {
     lone.peer(h).ping().unwrap();
 
     let mut p = Pair::new(0, 1);
-    let info = |c: &EnetConnection, h: enet::PeerHandle| {
+    let info = |c: &EnetConnection, h: enet::godot::PeerHandle| {
         c.engine().unwrap().peer_info(PeerId(h.index())).unwrap()
     };
     assert_eq!(info(&p.client, p.cpeer).ping_interval, 500);

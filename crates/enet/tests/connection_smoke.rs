@@ -1,12 +1,12 @@
 use std::time::{Duration, Instant};
 
-use enet::{EnetConnection, EventType, PeerHandle, FLAG_RELIABLE};
+use enet::godot::{EnetConnection, EventType, PeerHandle, FLAG_RELIABLE};
 
 fn pump(
     a: &mut EnetConnection,
     b: &mut EnetConnection,
     limit: Duration,
-    mut f: impl FnMut(usize, &mut EnetConnection, enet::ServiceEvent) -> bool,
+    mut f: impl FnMut(usize, &mut EnetConnection, enet::godot::ServiceEvent) -> bool,
 ) -> bool {
     let end = Instant::now() + limit;
     while Instant::now() < end {

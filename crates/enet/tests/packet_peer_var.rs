@@ -6,8 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use enet::godot::EventType;
 use enet::godot_variant::{to_bytes, Dictionary, Object, Variant, Vector3};
-use enet::{EventType, PacketPeer, DEFAULT_ENCODE_BUFFER_MAX_SIZE};
+use enet::{PacketPeer, DEFAULT_ENCODE_BUFFER_MAX_SIZE};
 
 fn value() -> Variant {
     let mut d = Dictionary::new();

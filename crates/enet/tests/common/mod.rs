@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use enet::{EnetConnection, EventType, HostStatistic, PeerHandle, ServiceEvent};
+use enet::godot::{EnetConnection, EventType, HostStatistic, PeerHandle, ServiceEvent};
 
 /// Generous upper bound for anything that should happen promptly on loopback.
 pub const T: Duration = Duration::from_secs(5);
