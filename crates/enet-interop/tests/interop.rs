@@ -766,8 +766,8 @@ fn mtu_and_bandwidth_limits_ours_client_c_server() {
     }
     let mut c = CPeer::spawn_server(&CPeerOpts::new().mtu(576).bandwidth(200_000, 150_000));
     let mut us = Ours::bind(PLAIN);
-    us.host.host_mut().set_mtu(4000).unwrap();
-    us.host.host_mut().bandwidth_limit(300_000, 250_000);
+    us.host.set_mtu(4000).unwrap();
+    us.host.set_bandwidth_limit(300_000, 250_000);
     let connected_at = Instant::now();
     let peer = us.host.connect(addr_of(c.port()), 1, 0).unwrap();
     us.expect(T, "connect", |e| matches!(e, Event::Connect { .. }));
@@ -810,8 +810,8 @@ fn mtu_and_bandwidth_limits_c_client_ours_server() {
         return;
     }
     let mut us = Ours::bind(PLAIN);
-    us.host.host_mut().set_mtu(600).unwrap();
-    us.host.host_mut().bandwidth_limit(120_000, 180_000);
+    us.host.set_mtu(600).unwrap();
+    us.host.set_bandwidth_limit(120_000, 180_000);
     let connected_at = Instant::now();
     let mut c = CPeer::spawn_client(
         LOCALHOST,
@@ -1277,8 +1277,12 @@ fn lossy_echo_with(ours_is_client: bool, v: Variant, seed: u64, cond: Conditions
         // loses that acknowledgement our side can only time out (as a C client would), so
         // shorten the timeout and accept either ending.
         us.host
-            .host_mut()
-            .set_timeout(peer, 32, 1000, 3000)
+            .set_timeout(
+                peer,
+                32,
+                Duration::from_millis(1000),
+                Duration::from_millis(3000),
+            )
             .unwrap();
         us.host.disconnect(peer, 55).unwrap();
         assert_eq!(

@@ -225,7 +225,12 @@ fn enet_channel_and_flags(mode: TransferMode, user_channel: i32) -> Result<(u8, 
     if user_channel > 0 {
         let c = user_channel as usize + 1;
         if c > 254 {
-            return Err(Error::InvalidParameter("transfer_channel must be 0..=253"));
+            return Err(Error::out_of_range(
+                "transfer_channel",
+                user_channel.into(),
+                0,
+                253,
+            ));
         }
         channel = c as u8;
     }
@@ -336,7 +341,12 @@ impl EnetMultiplayerPeer {
     pub fn start_server(&mut self, cfg: &ServerConfig) -> Result<()> {
         self.begin_create()?;
         if cfg.max_channels > 255 {
-            return Err(Error::InvalidParameter("max_channels must be 0..=255"));
+            return Err(Error::out_of_range(
+                "max_channels",
+                cfg.max_channels as i64,
+                0,
+                255,
+            ));
         }
         self.set_bind_ip(&cfg.bind)?;
         let limit = if cfg.max_channels > 0 {
@@ -417,7 +427,12 @@ impl EnetMultiplayerPeer {
     pub fn start_client(&mut self, cfg: &ClientConfig) -> Result<()> {
         self.begin_create()?;
         if cfg.channel_count > 253 {
-            return Err(Error::InvalidParameter("channel_count must be 0..=253"));
+            return Err(Error::out_of_range(
+                "channel_count",
+                cfg.channel_count as i64,
+                0,
+                253,
+            ));
         }
         if cfg.local_port != 0 {
             self.set_bind_ip(&cfg.bind)?;
@@ -465,7 +480,12 @@ impl EnetMultiplayerPeer {
     /// Starts mesh mode with our own id (> 0); peers are added with [`Self::add_mesh_peer`].
     pub fn create_mesh(&mut self, unique_id: i32) -> Result<()> {
         if unique_id <= 0 {
-            return Err(Error::InvalidParameter("unique_id must be > 0"));
+            return Err(Error::out_of_range(
+                "unique_id",
+                unique_id.into(),
+                1,
+                i32::MAX.into(),
+            ));
         }
         if self.is_active() {
             return Err(Error::AlreadyInUse);
@@ -493,16 +513,19 @@ impl EnetMultiplayerPeer {
                 return Err(Error::Unconfigured);
             }
             if peer_id <= 0 {
-                return Err(Error::InvalidParameter("peer_id must be > 0"));
+                return Err(Error::out_of_range(
+                    "peer_id",
+                    peer_id.into(),
+                    1,
+                    i32::MAX.into(),
+                ));
             }
             if self.peers.contains_key(&peer_id) {
                 return Err(Error::AlreadyInUse);
             }
             let peers = host.get_peers();
             if peers.len() != 1 || host.peer(peers[0]).get_state() != PeerState::Connected {
-                return Err(Error::InvalidParameter(
-                    "the host must have exactly one connected peer",
-                ));
+                return Err(Error::InvalidParameter(enet::Invalid::MeshConnection));
             }
             Ok(peers[0])
         })();
@@ -773,8 +796,8 @@ impl EnetMultiplayerPeer {
             _ => (None, None),
         };
         let named = target.or(excluded);
-        if named.is_some_and(|id| !self.peers.contains_key(&id)) {
-            return Err(Error::InvalidParameter("invalid target peer"));
+        if let Some(id) = named.filter(|id| !self.peers.contains_key(id)) {
+            return Err(Error::InvalidParameter(enet::Invalid::TargetPeer(id)));
         }
         let (channel, flags) = enet_channel_and_flags(mode, channel)?;
         let mode = self.mode;

@@ -2,16 +2,44 @@
 
 use crate::packet::Packet;
 
-/// Identifies a peer slot of a host: its index in the host's peer table.
+/// Identifies one connection of a host: a slot index in the host's peer table plus the
+/// slot's generation.
 ///
-/// Ids are reused after a peer disconnects and its disconnect event has been polled.
+/// Slots are reused after a peer disconnects and its disconnect event has been polled (or
+/// after `disconnect_now`/`reset`); each reuse starts a new generation. An id whose
+/// generation is over is *stale*: the host refuses it ([`Error::InvalidPeer`]), its
+/// [`Host::peer_state`](crate::Host::peer_state) is `Disconnected` and
+/// [`Host::peer_info`](crate::Host::peer_info) is `None`, so it never reaches the slot's next
+/// occupant. Ids come from [`Host::connect`](crate::Host::connect) and events;
+/// [`Host::peer_id`](crate::Host::peer_id) names a slot's current generation by index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PeerId(pub u16);
+pub struct PeerId {
+    index: u16,
+    generation: u32,
+}
 
 impl PeerId {
+    pub(crate) fn new(index: usize, generation: u32) -> PeerId {
+        PeerId {
+            index: index as u16,
+            generation,
+        }
+    }
+
+    /// An id built by hand from a slot index and generation (for tests and tools). It is
+    /// checked like any other: out of range or stale, the host refuses it.
+    pub fn from_parts(index: u16, generation: u32) -> PeerId {
+        PeerId { index, generation }
+    }
+
     /// The slot index as `usize`.
     pub fn index(self) -> usize {
-        self.0 as usize
+        self.index as usize
+    }
+
+    /// The slot's generation this id belongs to.
+    pub fn generation(self) -> u32 {
+        self.generation
     }
 }
 
@@ -58,14 +86,31 @@ pub enum Event {
     },
 }
 
+/// What is wrong with a configuration ([`Error::InvalidConfig`]), with the value refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `peer_count` outside 1..=4095.
+    #[error("peer_count must be 1..=4095, got {0}")]
+    PeerCount(usize),
+    /// An MTU outside 576..=4096.
+    #[error("mtu must be 576..=4096, got {0}")]
+    Mtu(u32),
+    /// With the checksum on, the MTU must leave room for its 4 bytes within 4096.
+    #[error("mtu {0} leaves no room for the 4-byte checksum within 4096 bytes")]
+    MtuWithChecksum(u32),
+}
+
 /// Errors of host operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
-    InvalidConfig(&'static str),
-    /// No peer slot with that id, or it is not in a usable state.
-    #[error("invalid peer")]
+    InvalidConfig(ConfigError),
+    /// No peer slot with that id, or the id is stale (its connection is over and the slot
+    /// was reset since, see [`PeerId`]).
+    #[error("invalid or stale peer id")]
     InvalidPeer,
     /// Every peer slot is in use.
     #[error("no free peer slot")]

@@ -33,7 +33,7 @@ pub mod testbed;
 pub mod time;
 
 pub use compress::Compressor;
-pub use event::{DisconnectReason, DropReason, DropStats, Error, Event, PeerId};
+pub use event::{ConfigError, DisconnectReason, DropReason, DropStats, Error, Event, PeerId};
 pub use host::{Host, HostConfig, HostTotals, PeerInfo};
 pub use packet::{Packet, PacketFlags};
 pub use peer::{PeerCounters, PeerState};

@@ -266,7 +266,7 @@ fn check_invariants(tb: &Testbed) {
         let host = tb.host(h);
         let mut connected = 0;
         for i in 0..host.peer_count() {
-            let info = host.peer_info(PeerId(i as u16)).unwrap();
+            let info = host.peer_info(pid(host, i as u16)).unwrap();
             if matches!(
                 info.state,
                 PeerState::Connected | PeerState::DisconnectLater
@@ -279,8 +279,16 @@ fn check_invariants(tb: &Testbed) {
             }
         }
         assert_eq!(host.connected_peers(), connected, "host {h}");
-        assert!(host.peer_info(PeerId(host.peer_count() as u16)).is_none());
+        assert!(host
+            .peer_info(PeerId::from_parts(host.peer_count() as u16, 0))
+            .is_none());
     }
+}
+
+/// The id of slot `i`'s current generation (an out-of-range id past the table), so that
+/// every operation addresses the slot's present occupant.
+fn pid(host: &Host, i: u16) -> PeerId {
+    host.peer_id(i as usize).unwrap_or(PeerId::from_parts(i, 0))
 }
 
 fn expect_peer_call(host: &Host, peer: u16, r: Result<(), Error>, op: &Op) {
@@ -303,12 +311,12 @@ fn apply(tb: &mut Testbed, op: &Op) {
             let addr = tb.addr(to);
             let host = tb.host_mut(from);
             let free = (0..host.peer_count() as u16)
-                .find(|&i| host.peer_state(PeerId(i)) == Some(PeerState::Disconnected));
+                .find(|&i| host.peer_state(pid(host, i)) == Some(PeerState::Disconnected));
             let r = host.connect(now, addr, channels, data);
             match free {
                 Some(i) => {
-                    assert_eq!(r, Ok(PeerId(i)), "{op:?}");
-                    let info = host.peer_info(PeerId(i)).unwrap();
+                    assert_eq!(r, Ok(pid(host, i)), "{op:?}");
+                    let info = host.peer_info(pid(host, i)).unwrap();
                     assert_eq!(info.state, PeerState::Connecting);
                     assert_eq!(info.channel_count, channels.clamp(1, 255));
                 }
@@ -323,7 +331,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
             flags,
         } => {
             let h = tb.host_mut(host);
-            let expected = match h.peer_info(PeerId(peer)) {
+            let expected = match h.peer_info(pid(h, peer)) {
                 None => Err(Error::InvalidPeer),
                 Some(i) if i.state != PeerState::Connected => Err(Error::NotConnected),
                 Some(i) if channel as usize >= i.channel_count => Err(Error::InvalidChannel),
@@ -331,7 +339,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
                 Some(_) => Ok(()),
             };
             let data: Vec<u8> = (0..size).map(|i| i as u8).collect();
-            let r = h.send(PeerId(peer), channel, Packet::new(data, PacketFlags(flags)));
+            let r = h.send(pid(h, peer), channel, Packet::new(data, PacketFlags(flags)));
             assert_eq!(r, expected, "{op:?}");
         }
         Op::Broadcast {
@@ -346,38 +354,38 @@ fn apply(tb: &mut Testbed, op: &Op) {
         }
         Op::Disconnect { host, peer, data } => {
             let h = tb.host_mut(host);
-            let r = h.disconnect(PeerId(peer), data);
+            let r = h.disconnect(pid(h, peer), data);
             expect_peer_call(h, peer, r, op);
         }
         Op::DisconnectNow { host, peer, data } => {
             let h = tb.host_mut(host);
-            let r = h.disconnect_now(PeerId(peer), data);
+            let r = h.disconnect_now(pid(h, peer), data);
             expect_peer_call(h, peer, r, op);
             if (peer as usize) < h.peer_count() {
-                assert_eq!(h.peer_state(PeerId(peer)), Some(PeerState::Disconnected));
+                assert_eq!(h.peer_state(pid(h, peer)), Some(PeerState::Disconnected));
             }
         }
         Op::DisconnectLater { host, peer, data } => {
             let h = tb.host_mut(host);
-            let r = h.disconnect_later(PeerId(peer), data);
+            let r = h.disconnect_later(pid(h, peer), data);
             expect_peer_call(h, peer, r, op);
         }
         Op::Reset { host, peer } => {
             let h = tb.host_mut(host);
-            let r = h.reset(PeerId(peer));
+            let r = h.reset(pid(h, peer));
             expect_peer_call(h, peer, r, op);
             if (peer as usize) < h.peer_count() {
-                assert_eq!(h.peer_state(PeerId(peer)), Some(PeerState::Disconnected));
+                assert_eq!(h.peer_state(pid(h, peer)), Some(PeerState::Disconnected));
             }
         }
         Op::Ping { host, peer } => {
             let h = tb.host_mut(host);
-            let expected = match h.peer_state(PeerId(peer)) {
+            let expected = match h.peer_state(pid(h, peer)) {
                 None => Err(Error::InvalidPeer),
                 Some(PeerState::Connected) => Ok(()),
                 Some(_) => Err(Error::NotConnected),
             };
-            assert_eq!(h.ping(PeerId(peer)), expected, "{op:?}");
+            assert_eq!(h.ping(pid(h, peer)), expected, "{op:?}");
         }
         Op::SetTimeout {
             host,
@@ -387,7 +395,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
             maximum,
         } => {
             let h = tb.host_mut(host);
-            let r = h.set_timeout(PeerId(peer), limit, minimum, maximum);
+            let r = h.set_timeout(pid(h, peer), limit, minimum, maximum);
             expect_peer_call(h, peer, r, op);
         }
         Op::Throttle {
@@ -398,7 +406,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
             deceleration,
         } => {
             let h = tb.host_mut(host);
-            let r = h.throttle_configure(PeerId(peer), interval, acceleration, deceleration);
+            let r = h.throttle_configure(pid(h, peer), interval, acceleration, deceleration);
             expect_peer_call(h, peer, r, op);
         }
         Op::PingInterval {
@@ -407,7 +415,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
             interval,
         } => {
             let h = tb.host_mut(host);
-            let r = h.set_ping_interval(PeerId(peer), interval);
+            let r = h.set_ping_interval(pid(h, peer), interval);
             expect_peer_call(h, peer, r, op);
         }
         Op::Advance { ms: n } => tb.run_for(ms(n)),
@@ -500,7 +508,8 @@ proptest! {
         check_invariants(&tb);
         for h in 0..API_HOSTS {
             for p in 0..API_PEERS as u16 {
-                tb.host_mut(h).reset(PeerId(p)).unwrap();
+                let host = tb.host_mut(h);
+                host.reset(pid(host, p)).unwrap();
             }
             // Settings back to working values for the final check.
             let c = api_config(h);

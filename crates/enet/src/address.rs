@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 
 /// A bind address: every interface, or one address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,7 +26,7 @@ impl BindAddress {
         }
         parse_ip_literal(s)
             .map(BindAddress::Ip)
-            .ok_or(Error::InvalidParameter("invalid bind IP"))
+            .ok_or_else(|| Error::InvalidParameter(Invalid::BindAddress(s.to_string())))
     }
 }
 
@@ -52,7 +52,7 @@ pub fn parse_ip_literal(s: &str) -> Option<IpAddr> {
 /// socket is IPv4-only).
 pub fn resolve(host: &str, port: u16, prefer_v4: bool) -> Result<SocketAddr> {
     if port == 0 {
-        return Err(Error::InvalidParameter("port must be 1..=65535"));
+        return Err(Error::InvalidParameter(Invalid::PortZero));
     }
     if let Some(ip) = parse_ip_literal(host) {
         return Ok(normalize(SocketAddr::new(ip, port)));

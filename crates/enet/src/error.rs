@@ -39,11 +39,87 @@ impl GodotError {
     }
 }
 
-/// Errors of the ENet host and peer API.
+/// What was wrong with a parameter ([`Error::InvalidParameter`]): matchable, with the
+/// values involved.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Invalid {
+    /// A number outside its range `min..=max`; `name` is the parameter's name.
+    #[error("{name} must be {min}..={max}, got {value}")]
+    OutOfRange {
+        /// The parameter's name.
+        name: &'static str,
+        /// The value given.
+        value: i64,
+        /// The smallest value allowed.
+        min: i64,
+        /// The largest value allowed.
+        max: i64,
+    },
+    /// Flag bits the call does not know.
+    #[error("unknown flag bits {0:#x}")]
+    Flags(u32),
+    /// A bind address that is neither `"*"` nor an IP literal.
+    #[error("invalid bind IP {0:?}")]
+    BindAddress(String),
+    /// Port 0 where a destination port is needed.
+    #[error("port must be 1..=65535")]
+    PortZero,
+    /// Timeouts out of order: Godot's `set_timeout` wants `limit <= minimum <= maximum`, the
+    /// native one `minimum <= maximum` (after defaults), all in milliseconds.
+    #[error("timeouts out of order: limit {limit}, minimum {minimum} ms, maximum {maximum} ms")]
+    TimeoutOrder {
+        /// The timeout limit (Godot: ms; native: a count of round-trip times).
+        limit: u64,
+        /// The minimum timeout (ms).
+        minimum: u64,
+        /// The maximum timeout (ms).
+        maximum: u64,
+    },
+    /// A duration longer than the protocol's 32-bit millisecond fields hold.
+    #[error("{name} of {value:?} exceeds u32::MAX milliseconds")]
+    Duration {
+        /// The parameter's name.
+        name: &'static str,
+        /// The duration given.
+        value: std::time::Duration,
+    },
+    /// A host configuration the engine refuses.
+    #[error("invalid host configuration: {0}")]
+    Config(enet_proto::Error),
+    /// A multiplayer target peer id that names no connected peer.
+    #[error("no such target peer {0}")]
+    TargetPeer(i32),
+    /// A mesh peer connection that does not have exactly one connected peer.
+    #[error("the connection must have exactly one connected peer")]
+    MeshConnection,
+}
+
+/// Why a connection could not be started ([`Error::CantConnect`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CantConnect {
+    /// A Godot `ENetConnection` that already has peers cannot initiate another connection.
+    #[error("this connection already has a peer")]
+    AlreadyHasPeer,
+    /// An IPv6 destination on an IPv4-only socket.
+    #[error("IPv6 target on an IPv4-only socket")]
+    Ipv6OnIpv4Socket,
+    /// Every peer slot is in use.
+    #[error("no free peer slot")]
+    NoFreeSlot,
+    /// The address cannot be connected to (port 0, unspecified, broadcast or multicast).
+    #[error("address cannot be connected to (port 0, unspecified, broadcast or multicast)")]
+    Unanswerable,
+}
+
+/// Errors of the ENet host and peer API, native ([`crate::UdpHost`]) and Godot
+/// ([`crate::godot`]).
 ///
 /// Each variant maps to the Godot `Error` code Godot returns (or would print) in the same
 /// situation; see [`Error::godot_code`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The host is already created (`ERR_ALREADY_IN_USE`).
     #[error("the host is already active")]
@@ -53,7 +129,7 @@ pub enum Error {
     Unconfigured,
     /// A parameter is out of range (`ERR_INVALID_PARAMETER`).
     #[error("invalid parameter: {0}")]
-    InvalidParameter(&'static str),
+    InvalidParameter(Invalid),
     /// A channel at or above the limit (`ERR_INVALID_PARAMETER`): `limit` is the number of
     /// channels the host or peer has.
     #[error("invalid channel {channel}: the limit is {limit}")]
@@ -69,7 +145,8 @@ pub enum Error {
     /// A host name did not resolve (`ERR_CANT_RESOLVE`).
     #[error("cannot resolve {0:?}")]
     CantResolve(String),
-    /// The peer is not connected or no longer active (`ERR_UNCONFIGURED`).
+    /// The peer is not connected or no longer active, or a native [`crate::PeerId`] is stale
+    /// (its connection is over) or out of range (`ERR_UNCONFIGURED`).
     #[error("peer is not active")]
     PeerInactive,
     /// ENet refused the operation (`FAILED`), e.g. sending before the connection completed.
@@ -80,13 +157,23 @@ pub enum Error {
     Unavailable,
     /// No free peer slot, or this connection already has a peer (`ERR_CANT_CONNECT`).
     #[error("cannot connect: {0}")]
-    CantConnect(&'static str),
+    CantConnect(CantConnect),
     /// A socket error while servicing (`ERR_CONNECTION_ERROR`).
     #[error("socket error: {0}")]
     Io(#[source] std::io::Error),
 }
 
 impl Error {
+    /// [`Error::InvalidParameter`] with [`Invalid::OutOfRange`].
+    pub fn out_of_range(name: &'static str, value: i64, min: i64, max: i64) -> Error {
+        Error::InvalidParameter(Invalid::OutOfRange {
+            name,
+            value,
+            min,
+            max,
+        })
+    }
+
     /// The Godot `Error` this corresponds to.
     pub fn godot_error(&self) -> GodotError {
         match self {
@@ -121,7 +208,11 @@ mod tests {
     fn codes_match_godot() {
         assert_eq!(Error::AlreadyInUse.godot_code(), 22);
         assert_eq!(Error::Unconfigured.godot_code(), 3);
-        assert_eq!(Error::InvalidParameter("x").godot_code(), 31);
+        assert_eq!(Error::InvalidParameter(Invalid::PortZero).godot_code(), 31);
+        assert_eq!(
+            Error::out_of_range("max_peers", 0, 1, 4095).to_string(),
+            "invalid parameter: max_peers must be 1..=4095, got 0"
+        );
         let e = Error::InvalidChannel {
             channel: 7,
             limit: 2,

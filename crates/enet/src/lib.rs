@@ -27,7 +27,7 @@ pub use enet_proto::{
     Compressor, DisconnectReason, Error as ProtoError, Event, Host, HostConfig, Packet,
     PacketFlags, PeerId, PeerInfo, PeerState, RangeCoder,
 };
-pub use error::{Error, GodotError, Result};
+pub use error::{CantConnect, Error, GodotError, Invalid, Result};
 pub use godot_variant;
 pub use packet_peer::{PacketPeer, PacketPeerState, VarError, DEFAULT_ENCODE_BUFFER_MAX_SIZE};
 pub use udp::{

@@ -56,7 +56,7 @@ fn assert_all_unconfigured(c: &mut EnetConnection) {
         UNCONFIGURED,
     );
     assert!(c.get_peers().is_empty(), "Godot returns an empty array");
-    assert!(c.engine().is_none());
+    assert!(c.udp_host().is_none());
     assert_code(c.link_conditioner_stats(), UNCONFIGURED);
     assert_code(c.set_busy_poll_limit(Duration::ZERO), UNCONFIGURED);
 }
@@ -161,11 +161,11 @@ fn create_parameter_validation() {
     // The extremes that are valid.
     c.create_host(4095, 255, u32::MAX, u32::MAX).unwrap();
     assert_eq!(c.get_max_channels().unwrap(), 255);
-    assert_eq!(c.engine().unwrap().peer_count(), 4095);
+    assert_eq!(c.udp_host().unwrap().peer_count(), 4095);
     c.destroy().unwrap();
     c.create_host_bound("127.0.0.1", 0, 1, 1, 0, 0).unwrap();
     assert_eq!(c.get_max_channels().unwrap(), 1);
-    assert_eq!(c.engine().unwrap().peer_count(), 1);
+    assert_eq!(c.udp_host().unwrap().peer_count(), 1);
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn channel_limits() {
     c.create_host(10, 2, 0, 0).unwrap();
     c.channel_limit(4).unwrap();
     assert_eq!(c.get_max_channels().unwrap(), 4);
-    assert_eq!(c.engine().unwrap().config().channel_limit, 4);
+    assert_eq!(c.udp_host().unwrap().config().channel_limit, 4);
 }
 
 #[test]
@@ -324,7 +324,7 @@ fn raw_datagrams_to_a_host_give_no_event_but_count() {
     let mut log = drain(&mut [&mut s], Duration::from_millis(100));
     assert!(log.pop().unwrap().is_empty());
     assert_eq!(pop_all(&mut s), [0, 0, 103, 2]);
-    assert!(s.engine().unwrap().drop_stats().total() >= 2);
+    assert!(s.udp_host().unwrap().drop_stats().total() >= 2);
 }
 
 #[test]
@@ -462,18 +462,18 @@ fn bandwidth_limits_reach_the_remote() {
         .unwrap();
     let (cpeer, speer) = connect(&mut s, &mut c, port, 1, 0);
     let sinfo = s
-        .engine()
+        .udp_host()
         .unwrap()
-        .peer_info(enet::PeerId(speer.index()))
+        .peer_info(s.native_peer_id(speer).unwrap())
         .unwrap();
     assert_eq!(
         (sinfo.incoming_bandwidth, sinfo.outgoing_bandwidth),
         (12_345, 154_321)
     );
     let cinfo = c
-        .engine()
+        .udp_host()
         .unwrap()
-        .peer_info(enet::PeerId(cpeer.index()))
+        .peer_info(c.native_peer_id(cpeer).unwrap())
         .unwrap();
     assert_eq!(
         (cinfo.incoming_bandwidth, cinfo.outgoing_bandwidth),
@@ -484,15 +484,15 @@ fn bandwidth_limits_reach_the_remote() {
     // incoming figure sent is this peer's share of ours (ENet gives a peer whose own upload
     // is below its share that upload instead; 154_321 is above the share here).
     s.bandwidth_limit(100_000, 50_000).unwrap();
-    assert_eq!(s.engine().unwrap().config().incoming_bandwidth, 100_000);
-    assert_eq!(s.engine().unwrap().config().outgoing_bandwidth, 50_000);
+    assert_eq!(s.udp_host().unwrap().config().incoming_bandwidth, 100_000);
+    assert_eq!(s.udp_host().unwrap().config().outgoing_bandwidth, 50_000);
     let end = Instant::now() + Duration::from_secs(3);
     loop {
         drain(&mut [&mut s, &mut c], Duration::from_millis(20));
         let i = c
-            .engine()
+            .udp_host()
             .unwrap()
-            .peer_info(enet::PeerId(cpeer.index()))
+            .peer_info(c.native_peer_id(cpeer).unwrap())
             .unwrap();
         if (i.incoming_bandwidth, i.outgoing_bandwidth) == (100_000, 50_000) {
             break;
@@ -501,7 +501,7 @@ fn bandwidth_limits_reach_the_remote() {
     }
     // 0 = unlimited, and Godot does no sign validation (u32 here): u32::MAX is accepted.
     s.bandwidth_limit(0, u32::MAX).unwrap();
-    assert_eq!(s.engine().unwrap().config().outgoing_bandwidth, u32::MAX);
+    assert_eq!(s.udp_host().unwrap().config().outgoing_bandwidth, u32::MAX);
     // Traffic still flows.
     c.peer(cpeer).send(0, b"still here", FLAG_RELIABLE).unwrap();
     assert!(pump(&mut [&mut s, &mut c], T, |i, _, ev| i == 0
@@ -611,7 +611,7 @@ fn compression_modes_exchange_data_and_must_match() {
     let log = drain(&mut [&mut s, &mut c], Duration::from_millis(100));
     assert!(log[1].is_empty(), "{:?}", log[1]);
     assert!(
-        c.engine()
+        c.udp_host()
             .unwrap()
             .drop_stats()
             .get(enet_proto::DropReason::NoDecompressor)
@@ -652,7 +652,7 @@ fn checksum_on_both_sides_works_and_mismatch_is_dropped() {
     let log = drain(&mut [&mut s2, &mut c2], Duration::from_millis(200));
     assert!(log[0].is_empty() && log[1].is_empty(), "{log:?}");
     assert!(
-        s2.engine()
+        s2.udp_host()
             .unwrap()
             .drop_stats()
             .get(enet_proto::DropReason::ChecksumMismatch)
@@ -666,7 +666,7 @@ fn refuse_new_connections() {
     let mut old = client();
     let (opeer, _) = connect(&mut s, &mut old, port, 1, 0);
     s.refuse_new_connections(true).unwrap();
-    assert!(s.engine().unwrap().is_refusing_new_connections());
+    assert!(s.udp_host().unwrap().is_refusing_new_connections());
 
     let mut c = client();
     let cpeer = c.connect_to_host("127.0.0.1", port, 1, 5).unwrap();
@@ -674,7 +674,7 @@ fn refuse_new_connections() {
     assert!(log[0].is_empty() && log[1].is_empty(), "{log:?}");
     assert_eq!(c.peer(cpeer).get_state(), enet::PeerState::Connecting);
     assert!(
-        s.engine()
+        s.udp_host()
             .unwrap()
             .drop_stats()
             .get(enet_proto::DropReason::ConnectRefused)
@@ -712,8 +712,8 @@ fn pop_statistic_exact_after_known_exchange() {
 
     // Whole lifetime so far: what one side sent, the other received (no loss on
     // loopback), and popping equals the engine's totals.
-    let st = s.engine().unwrap().totals();
-    let ct = c.engine().unwrap().totals();
+    let st = s.udp_host().unwrap().totals();
+    let ct = c.udp_host().unwrap().totals();
     let sp = pop_all(&mut s);
     let cp = pop_all(&mut c);
     assert_eq!(
@@ -921,7 +921,7 @@ fn set_link_conditioner_and_engine_accessors() {
     s.set_link_conditioner(None, None).unwrap();
     s.set_busy_poll_limit(Duration::ZERO).unwrap();
     s.set_busy_poll_limit(Duration::from_micros(20)).unwrap();
-    let e = s.engine().unwrap();
+    let e = s.udp_host().unwrap();
     assert_eq!(e.peer_count(), 4);
     assert_eq!(e.connected_peers(), 0);
 }

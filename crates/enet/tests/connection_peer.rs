@@ -12,7 +12,7 @@ use enet::godot::{
     FLAG_UNRELIABLE_FRAGMENT, FLAG_UNSEQUENCED, MAX_PACKET_SIZE, PACKET_LOSS_SCALE,
     PACKET_THROTTLE_SCALE,
 };
-use enet::{CompressionMode, DisconnectReason, PeerId, PeerState};
+use enet::{CompressionMode, DisconnectReason, PeerState};
 
 const FAILED: i32 = 1;
 const UNAVAILABLE: i32 = 2;
@@ -37,9 +37,9 @@ const ALL_STATS: [PeerStatistic; 14] = [
 ];
 
 fn timeouts(c: &EnetConnection, h: enet::godot::PeerHandle) -> (u32, u32, u32) {
-    c.engine()
+    c.udp_host()
         .unwrap()
-        .peer_info(PeerId(h.index()))
+        .peer_info(c.native_peer_id(h).unwrap())
         .unwrap()
         .timeouts
 }
@@ -418,7 +418,7 @@ fn peer_disconnect_now_is_immediate_and_silent_locally() {
         "no local event: {client_events:?}"
     );
     assert!(p.client.get_peers().is_empty());
-    assert_eq!(p.client.engine().unwrap().connected_peers(), 0);
+    assert_eq!(p.client.udp_host().unwrap().connected_peers(), 0);
 }
 
 #[test]
@@ -532,7 +532,10 @@ fn ping_and_ping_interval() {
 
     let mut p = Pair::new(0, 1);
     let info = |c: &EnetConnection, h: enet::godot::PeerHandle| {
-        c.engine().unwrap().peer_info(PeerId(h.index())).unwrap()
+        c.udp_host()
+            .unwrap()
+            .peer_info(c.native_peer_id(h).unwrap())
+            .unwrap()
     };
     assert_eq!(info(&p.client, p.cpeer).ping_interval, 500);
     // An explicit ping is one datagram: 4-byte header with sent time + 4-byte PING.

@@ -6,6 +6,7 @@
 //! the checksum, channel-limit normalisation, duplicate-peer clamping).
 
 use super::*;
+use crate::event::ConfigError;
 
 /// Default MTU (ENet 1.3.18).
 pub const DEFAULT_MTU: u32 = 1392;
@@ -146,7 +147,9 @@ impl HostConfig {
     /// has a documented substitute (a channel limit of 0 or above 255 means 255).
     pub(super) fn validated(mut self) -> Result<HostConfig, Error> {
         if self.peer_count == 0 || self.peer_count > MAXIMUM_PEER_ID as usize {
-            return Err(Error::InvalidConfig("peer_count must be 1..=4095"));
+            return Err(Error::InvalidConfig(ConfigError::PeerCount(
+                self.peer_count,
+            )));
         }
         self.channel_limit = normalized_channel_limit(self.channel_limit);
         check_mtu(self.mtu, self.checksum)?;
@@ -166,12 +169,10 @@ fn normalized_channel_limit(limit: usize) -> usize {
 /// Whether `mtu` is in ENet's range and, with the checksum on, leaves room for it.
 fn check_mtu(mtu: u32, checksum: bool) -> Result<(), Error> {
     if !(MINIMUM_MTU..=MAXIMUM_MTU).contains(&mtu) {
-        return Err(Error::InvalidConfig("mtu must be 576..=4096"));
+        return Err(Error::InvalidConfig(ConfigError::Mtu(mtu)));
     }
     if checksum && mtu + 4 > MAXIMUM_MTU {
-        return Err(Error::InvalidConfig(
-            "mtu must leave room for the 4-byte checksum within 4096 bytes",
-        ));
+        return Err(Error::InvalidConfig(ConfigError::MtuWithChecksum(mtu)));
     }
     Ok(())
 }

@@ -91,7 +91,7 @@ impl Host {
         self.change_state(idx, PeerState::Connected);
         let p = &self.peers[idx];
         let ev = Event::Connect {
-            peer: PeerId(idx as u16),
+            peer: PeerId::new(idx, p.incarnation),
             data: p.event_data,
         };
         self.events.push_back((ev, p.incarnation, 0));
@@ -103,7 +103,7 @@ impl Host {
         self.recalculate_bandwidth_limits = true;
         let p = &self.peers[idx];
         let ev = Event::Disconnect {
-            peer: PeerId(idx as u16),
+            peer: PeerId::new(idx, p.incarnation),
             data,
             reason,
         };
@@ -173,7 +173,7 @@ impl Host {
             CommandKind::Connect as u8 | COMMAND_FLAG_ACKNOWLEDGE,
             cmd,
         );
-        Ok(PeerId(idx as u16))
+        Ok(PeerId::new(idx, self.peers[idx].incarnation))
     }
 
     /// Gracefully disconnects a peer, sending `data`. A [`Event::Disconnect`] with reason

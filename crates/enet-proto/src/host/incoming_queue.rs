@@ -203,7 +203,7 @@ impl Host {
         p.event_committed += cmd.committed;
         let inc = p.incarnation;
         let ev = Event::Receive {
-            peer: PeerId(idx as u16),
+            peer: PeerId::new(idx, inc),
             channel_id: ch as u8,
             packet: Packet {
                 data: bytes::Bytes::from(cmd.data),

@@ -238,19 +238,43 @@ impl Host {
         self.service_time
     }
 
-    /// State of a peer slot, or `None` for an id out of range.
+    /// State of a peer: `Disconnected` for a stale id (its connection is over), `None` for
+    /// an id out of range.
     pub fn peer_state(&self, peer: PeerId) -> Option<PeerState> {
-        self.peers.get(peer.index()).map(|p| p.state)
+        self.peers.get(peer.index()).map(|p| {
+            if p.incarnation == peer.generation() {
+                p.state
+            } else {
+                PeerState::Disconnected
+            }
+        })
     }
 
-    /// Number of channels of a peer (0 when it has none), or `None` for an id out of range.
+    /// Number of channels of a peer (0 when it has none), or `None` for an id out of range
+    /// or stale.
     pub fn peer_channel_count(&self, peer: PeerId) -> Option<usize> {
-        self.peers.get(peer.index()).map(|p| p.channel_count)
+        self.live_peer(peer).map(|p| p.channel_count)
     }
 
-    /// A snapshot of a peer's state and statistics.
+    /// The id of slot `index`'s current generation (its occupant, or its next one while
+    /// free), or `None` out of range. For diagnostics and tools that walk the peer table;
+    /// ids from [`Host::connect`] and events name one connection and are what to keep.
+    pub fn peer_id(&self, index: usize) -> Option<PeerId> {
+        self.peers
+            .get(index)
+            .map(|p| PeerId::new(index, p.incarnation))
+    }
+
+    /// The slot `peer` names, if the id is in range and not stale.
+    fn live_peer(&self, peer: PeerId) -> Option<&Peer> {
+        self.peers
+            .get(peer.index())
+            .filter(|p| p.incarnation == peer.generation())
+    }
+
+    /// A snapshot of a peer's state and statistics (`None` for an id out of range or stale).
     pub fn peer_info(&self, peer: PeerId) -> Option<PeerInfo> {
-        let p = self.peers.get(peer.index())?;
+        let p = self.live_peer(peer)?;
         Some(PeerInfo {
             address: p.address,
             state: p.state,
@@ -290,8 +314,9 @@ impl Host {
     pub fn active_peers(&self) -> impl Iterator<Item = PeerId> + '_ {
         self.peers
             .iter()
-            .filter(|p| p.state != PeerState::Disconnected)
-            .map(|p| PeerId(p.incoming_peer_id))
+            .enumerate()
+            .filter(|(_, p)| p.state != PeerState::Disconnected)
+            .map(|(i, p)| PeerId::new(i, p.incarnation))
     }
 
     /// Installs or removes the datagram compressor (both ends must use the same one).
@@ -352,11 +377,11 @@ impl Host {
         None
     }
 
+    /// The slot index of `peer`; [`Error::InvalidPeer`] out of range or stale.
     fn peer_index(&self, peer: PeerId) -> Result<usize, Error> {
-        if peer.index() < self.peers.len() {
-            Ok(peer.index())
-        } else {
-            Err(Error::InvalidPeer)
+        match self.peers.get(peer.index()) {
+            Some(p) if p.incarnation == peer.generation() => Ok(peer.index()),
+            _ => Err(Error::InvalidPeer),
         }
     }
 }

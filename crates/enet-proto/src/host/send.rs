@@ -114,7 +114,8 @@ impl Host {
     pub fn broadcast(&mut self, channel_id: u8, packet: Packet) {
         for idx in 0..self.peers.len() {
             if self.peers[idx].state == PeerState::Connected {
-                let _ = self.send(PeerId(idx as u16), channel_id, packet.clone());
+                let id = PeerId::new(idx, self.peers[idx].incarnation);
+                let _ = self.send(id, channel_id, packet.clone());
             }
         }
     }

@@ -141,7 +141,9 @@ fn unexpected_acknowledgement_while_acknowledging_connect() {
     let st = net.server().service_time() as u16;
     // Acks of something other than VERIFY_CONNECT (channel 0xFF, seq 1).
     for (ch, seq) in [(CONTROL_CHANNEL, 2), (0, 1), (CONTROL_CHANNEL, 0)] {
-        let dg = Dg::new(half.0, 0, None).ack(ch, seq, st).bytes();
+        let dg = Dg::new(half.index() as u16, 0, None)
+            .ack(ch, seq, st)
+            .bytes();
         net.inject_from(stranger, &dg);
     }
     assert_drops(
@@ -158,7 +160,7 @@ fn unexpected_acknowledgement_while_acknowledging_connect() {
         .iter()
         .any(|e| matches!(e, Event::Connect { peer, .. } if *peer == half)));
     // The right ack completes the (crafted) handshake.
-    let dg = Dg::new(half.0, 0, None)
+    let dg = Dg::new(half.index() as u16, 0, None)
         .ack(CONTROL_CHANNEL, 1, net.server().service_time() as u16)
         .bytes();
     net.inject_from(stranger, &dg);

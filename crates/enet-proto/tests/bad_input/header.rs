@@ -7,7 +7,7 @@ use super::*;
 fn truncated_datagrams() {
     let mut net = default_net();
     let before = net.drops();
-    let peer = net.v_s.0;
+    let peer = net.v_s.index() as u16;
     let word = (peer | 0x8000).to_be_bytes();
     net.inject(&[]);
     net.inject(&[0x00]);
@@ -307,7 +307,11 @@ fn wrong_peer_id() {
     }
     // A free slot.
     let free = (0..peer_count)
-        .find(|&i| net.server().peer_state(PeerId(i)) == Some(PeerState::Disconnected))
+        .find(|&i| {
+            net.server()
+                .peer_state(net.server().peer_id(i as usize).unwrap())
+                == Some(PeerState::Disconnected)
+        })
         .unwrap();
     let dg = Dg::new(free, 0, Some(st))
         .reliable(FORGE_CH, seq, b"EVIL-free-slot")
@@ -330,7 +334,8 @@ fn wrong_peer_id() {
         ],
     );
     assert_eq!(
-        net.server().peer_state(PeerId(free)),
+        net.server()
+            .peer_state(net.server().peer_id(free as usize).unwrap()),
         Some(PeerState::Disconnected)
     );
     assert_eq!(net.drain_server().len(), 0, "nothing is answered");

@@ -180,7 +180,7 @@ impl Net {
 
     /// Header of a datagram from the victim with sent time.
     fn hdr(&self) -> Dg {
-        let mut dg = Dg::new(self.v_s.0, 0, Some(self.sent_time()));
+        let mut dg = Dg::new(self.v_s.index() as u16, 0, Some(self.sent_time()));
         if self.checksum {
             dg = dg.with_checksum(self.server().peer_info(self.v_s).unwrap().connect_id);
         }

@@ -17,7 +17,7 @@ use super::state::{rand_seed, Active, Slot};
 use super::{flags_to_packet, FLAG_ALLOWED};
 use crate::address::{self, BindAddress};
 use crate::compress::CompressionMode;
-use crate::error::{Error, Result};
+use crate::error::{CantConnect, Error, Invalid, Result};
 use crate::udp::UdpHost;
 
 #[cfg(doc)]
@@ -41,11 +41,14 @@ impl std::fmt::Debug for EnetConnection {
 
 fn validate_create(max_peers: usize, max_channels: usize) -> Result<()> {
     if !(1..=4095).contains(&max_peers) {
-        return Err(Error::InvalidParameter("max_peers must be 1..=4095"));
+        return Err(Error::out_of_range("max_peers", max_peers as i64, 1, 4095));
     }
     if max_channels > 255 {
-        return Err(Error::InvalidParameter(
-            "max_channels must be 0..=255 (0 means 255)",
+        return Err(Error::out_of_range(
+            "max_channels",
+            max_channels as i64,
+            0,
+            255,
         ));
     }
     Ok(())
@@ -156,14 +159,13 @@ impl EnetConnection {
         let udp = match udp {
             Some(u) => u,
             None => {
-                return Err(Error::CantCreate(
-                    last_err.unwrap_or_else(|| std::io::Error::other("bind failed")),
-                ))
+                return Err(last_err
+                    .unwrap_or_else(|| Error::CantCreate(std::io::Error::other("bind failed"))))
             }
         };
         let slots = (0..max_peers).map(|_| Slot::default()).collect();
         self.active = Some(Active {
-            stat_base: udp.host().totals(),
+            stat_base: udp.totals(),
             udp,
             slots,
             peers: Vec::new(),
@@ -206,15 +208,15 @@ impl EnetConnection {
     ) -> Result<PeerHandle> {
         let a = self.active()?;
         if !a.peers.is_empty() {
-            return Err(Error::CantConnect("this connection already has a peer"));
+            return Err(Error::CantConnect(CantConnect::AlreadyHasPeer));
         }
         if port == 0 {
-            return Err(Error::InvalidParameter("port must be 1..=65535"));
+            return Err(Error::InvalidParameter(Invalid::PortZero));
         }
         let prefer_v4 = a.udp.local_addr().is_ipv4();
         let target = address::resolve(address, port, prefer_v4)?;
         if a.udp.local_addr().is_ipv4() && target.is_ipv6() {
-            return Err(Error::CantConnect("IPv6 target on an IPv4-only socket"));
+            return Err(Error::CantConnect(CantConnect::Ipv6OnIpv4Socket));
         }
         // Godot passes 0 as 255 and ENet clamps the count to 1..=255.
         let channels = if channels == 0 {
@@ -225,7 +227,7 @@ impl EnetConnection {
         let id = a
             .udp
             .connect(target, channels, data)
-            .map_err(|_| Error::CantConnect("no free peer slot"))?;
+            .map_err(|_| Error::CantConnect(CantConnect::NoFreeSlot))?;
         let h = a.activate(id);
         Ok(h)
     }
@@ -259,16 +261,15 @@ impl EnetConnection {
     pub fn bandwidth_limit(&mut self, in_bandwidth: u32, out_bandwidth: u32) -> Result<()> {
         self.active()?
             .udp
-            .host_mut()
-            .bandwidth_limit(in_bandwidth, out_bandwidth);
+            .set_bandwidth_limit(in_bandwidth, out_bandwidth);
         Ok(())
     }
 
     /// Limits the channels of future incoming connections (0 or above 255 means 255).
     pub fn channel_limit(&mut self, limit: usize) -> Result<()> {
         let a = self.active()?;
-        a.udp.host_mut().channel_limit(limit);
-        a.max_channels = a.udp.host().config().channel_limit;
+        a.udp.set_channel_limit(limit);
+        a.max_channels = a.udp.config().channel_limit;
         Ok(())
     }
 
@@ -286,13 +287,14 @@ impl EnetConnection {
             });
         }
         if flags & !FLAG_ALLOWED != 0 {
-            return Err(Error::InvalidParameter("invalid flags"));
+            return Err(Error::InvalidParameter(Invalid::Flags(
+                flags & !FLAG_ALLOWED,
+            )));
         }
         a.udp.broadcast(
             channel,
             Packet::new(Bytes::copy_from_slice(packet), flags_to_packet(flags)),
-        );
-        Ok(())
+        )
     }
 
     /// Chooses the datagram compression (both ends must agree).
@@ -308,23 +310,20 @@ impl EnetConnection {
     /// An extension: Godot's `ENetConnection` has no checksum option (a Godot peer never
     /// checksums), but C ENet peers that enable `enet_crc32` need it.
     pub fn set_checksum(&mut self, enabled: bool) -> Result<()> {
-        self.active()?
-            .udp
-            .set_checksum(enabled)
-            .map_err(Error::Failed)
+        self.active()?.udp.set_checksum(enabled)
     }
 
     /// Refuses (or accepts again) new incoming connections; established peers are not
     /// affected. (Godot only honours this for DTLS servers; here it works for plain UDP.)
     pub fn refuse_new_connections(&mut self, refuse: bool) -> Result<()> {
-        self.active()?.udp.host_mut().refuse_new_connections(refuse);
+        self.active()?.udp.set_refuse_new_connections(refuse);
         Ok(())
     }
 
     /// Returns a host statistic and resets it to zero.
     pub fn pop_statistic(&mut self, stat: HostStatistic) -> Result<f64> {
         let a = self.active()?;
-        let now = a.udp.host().totals();
+        let now = a.udp.totals();
         let base = &mut a.stat_base;
         let v = match stat {
             HostStatistic::TotalSentData => {
@@ -389,7 +388,7 @@ impl EnetConnection {
     pub fn socket_send(&mut self, address: &str, port: u16, packet: &[u8]) -> Result<()> {
         let a = self.active()?;
         if port == 0 {
-            return Err(Error::InvalidParameter("port must be 1..=65535"));
+            return Err(Error::InvalidParameter(Invalid::PortZero));
         }
         let to = address::resolve(address, port, a.udp.local_addr().is_ipv4())?;
         a.udp.socket_send(to, packet).map_err(Error::Io)
@@ -430,9 +429,11 @@ impl EnetConnection {
         self.retired_deactivations + self.active.as_ref().map_or(0, |a| a.deactivations)
     }
 
-    /// The sans-IO engine underneath (read-only), for statistics such as drop counters.
-    pub fn engine(&self) -> Option<&enet_proto::Host> {
-        self.active.as_ref().map(|a| a.udp.host())
+    /// The native host underneath, read-only (`None` when inactive): for statistics and
+    /// diagnostics such as [`UdpHost::drop_stats`], [`UdpHost::config`] or
+    /// [`UdpHost::peer_info`] (see [`EnetPacketPeer::peer_id`] for a peer's native id).
+    pub fn udp_host(&self) -> Option<&UdpHost> {
+        self.active.as_ref().map(|a| &a.udp)
     }
 
     /// The UDP driver's I/O counters (datagrams, send errors, oversized drops), or `None`
@@ -446,6 +447,17 @@ impl EnetConnection {
     pub fn set_send_error_hook(&mut self, hook: Option<crate::udp::SendErrorHook>) -> Result<()> {
         self.active()?.udp.set_send_error_hook(hook);
         Ok(())
+    }
+
+    /// The native [`PeerId`](crate::PeerId) behind a Godot handle, while the peer is active
+    /// (for queries on [`EnetConnection::udp_host`]).
+    pub fn native_peer_id(&self, handle: PeerHandle) -> Option<crate::PeerId> {
+        let slot = self.active.as_ref()?.slots.get(handle.index as usize)?;
+        if slot.active && slot.generation == handle.generation {
+            slot.id
+        } else {
+            None
+        }
     }
 
     /// A view of one peer with Godot's `ENetPacketPeer` methods.

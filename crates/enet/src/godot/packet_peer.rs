@@ -13,7 +13,7 @@ use super::events::{PeerHandle, PeerStatistic};
 use super::state::Active;
 use super::{flags_to_packet, FLAG_ALLOWED, FLAG_RELIABLE, MAX_PACKET_SIZE};
 use crate::address;
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 
 /// A view of one remote peer: Godot's `ENetPacketPeer` methods.
 ///
@@ -32,18 +32,25 @@ impl EnetPacketPeer<'_> {
         if !slot.active || slot.generation != h.generation {
             return Err(Error::PeerInactive);
         }
-        Ok((a, PeerId(h.index)))
+        let id = slot.id.ok_or(Error::PeerInactive)?;
+        Ok((a, id))
     }
 
-    /// The host, if this handle still names an active peer of it.
-    fn active_host(&self) -> Result<&Active> {
+    /// The host and the native id, if this handle still names an active peer of it.
+    fn active_host(&self) -> Result<(&Active, PeerId)> {
         let h = self.handle;
         let a = self.conn.active.as_ref().ok_or(Error::PeerInactive)?;
         let slot = a.slots.get(h.index as usize).ok_or(Error::PeerInactive)?;
         if !slot.active || slot.generation != h.generation {
             return Err(Error::PeerInactive);
         }
-        Ok(a)
+        Ok((a, slot.id.ok_or(Error::PeerInactive)?))
+    }
+
+    /// The native [`PeerId`] of this peer's connection (for [`UdpHost`](crate::UdpHost)
+    /// queries through [`EnetConnection::udp_host`]); [`Error::PeerInactive`] once inactive.
+    pub fn peer_id(&self) -> Result<PeerId> {
+        Ok(self.active_host()?.1)
     }
 
     /// A snapshot of the engine's view of this peer (state, address, MTU, window size,
@@ -54,21 +61,14 @@ impl EnetPacketPeer<'_> {
     }
 
     fn info(&self) -> Result<enet_proto::PeerInfo> {
-        self.active_host()?
-            .udp
-            .host()
-            .peer_info(PeerId(self.handle.index))
-            .ok_or(Error::PeerInactive)
+        let (a, id) = self.active_host()?;
+        a.udp.peer_info(id)
     }
 
     /// Checks a send's channel and flags against the peer (cheap: no statistics snapshot).
     fn check_send(&self, channel: u8, flags: u32) -> Result<()> {
-        let channels = self
-            .active_host()?
-            .udp
-            .host()
-            .peer_channel_count(PeerId(self.handle.index))
-            .ok_or(Error::PeerInactive)?;
+        let (a, id) = self.active_host()?;
+        let channels = a.udp.peer_channel_count(id)?;
         if channel as usize >= channels {
             return Err(Error::InvalidChannel {
                 channel,
@@ -76,7 +76,9 @@ impl EnetPacketPeer<'_> {
             });
         }
         if flags & !FLAG_ALLOWED != 0 {
-            return Err(Error::InvalidParameter("invalid flags"));
+            return Err(Error::InvalidParameter(Invalid::Flags(
+                flags & !FLAG_ALLOWED,
+            )));
         }
         Ok(())
     }
@@ -238,14 +240,15 @@ impl EnetPacketPeer<'_> {
     /// Queues a ping (only effective while connected).
     pub fn ping(&mut self) -> Result<()> {
         let (a, id) = self.parts()?;
-        let _ = a.udp.host_mut().ping(id);
+        let _ = a.udp.ping(id);
         Ok(())
     }
 
     /// Sets the ping interval in ms (0 = default 500).
     pub fn ping_interval(&mut self, ms: u32) -> Result<()> {
         let (a, id) = self.parts()?;
-        a.udp.host_mut().set_ping_interval(id, ms)?;
+        a.udp
+            .set_ping_interval(id, std::time::Duration::from_millis(ms.into()))?;
         Ok(())
     }
 
@@ -253,12 +256,19 @@ impl EnetPacketPeer<'_> {
     /// `limit > min` or `min > max` is rejected and nothing changes.
     pub fn set_timeout(&mut self, limit: u32, min: u32, max: u32) -> Result<()> {
         if limit > min || min > max {
-            return Err(Error::InvalidParameter(
-                "timeout must be <= timeout_min <= timeout_max",
-            ));
+            return Err(Error::InvalidParameter(Invalid::TimeoutOrder {
+                limit: limit.into(),
+                minimum: min.into(),
+                maximum: max.into(),
+            }));
         }
         let (a, id) = self.parts()?;
-        a.udp.host_mut().set_timeout(id, limit, min, max)?;
+        a.udp.set_timeout(
+            id,
+            limit,
+            std::time::Duration::from_millis(min.into()),
+            std::time::Duration::from_millis(max.into()),
+        )?;
         Ok(())
     }
 
@@ -270,9 +280,12 @@ impl EnetPacketPeer<'_> {
         deceleration: u32,
     ) -> Result<()> {
         let (a, id) = self.parts()?;
-        a.udp
-            .host_mut()
-            .throttle_configure(id, interval, acceleration, deceleration)?;
+        a.udp.throttle_configure(
+            id,
+            std::time::Duration::from_millis(interval.into()),
+            acceleration,
+            deceleration,
+        )?;
         Ok(())
     }
 

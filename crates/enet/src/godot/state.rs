@@ -17,6 +17,8 @@ use super::EnetConnection;
 #[derive(Debug, Default)]
 pub(crate) struct Slot {
     pub(crate) generation: u32,
+    /// The native id of the connection this slot wraps (set while active).
+    pub(crate) id: Option<PeerId>,
     pub(crate) active: bool,
     pub(crate) packets: VecDeque<(Packet, u8)>,
     pub(crate) last_flags: u32,
@@ -43,10 +45,11 @@ impl Active {
         let slot = &mut self.slots[id.index()];
         slot.generation = slot.generation.wrapping_add(1);
         slot.active = true;
+        slot.id = Some(id);
         slot.packets.clear();
         slot.var = Default::default();
         let h = PeerHandle {
-            index: id.0,
+            index: id.index() as u16,
             generation: slot.generation,
         };
         self.peers.push(h);
@@ -55,8 +58,8 @@ impl Active {
 
     pub(crate) fn handle_of(&self, id: PeerId) -> Option<PeerHandle> {
         let slot = self.slots.get(id.index())?;
-        slot.active.then_some(PeerHandle {
-            index: id.0,
+        (slot.active && slot.id == Some(id)).then_some(PeerHandle {
+            index: id.index() as u16,
             generation: slot.generation,
         })
     }

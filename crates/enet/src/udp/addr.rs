@@ -21,17 +21,17 @@ pub fn normalize_addr(addr: SocketAddr) -> SocketAddr {
 /// for more so that bursts from many peers are not dropped by the kernel).
 pub const SOCKET_BUFFER_SIZE: usize = 1 << 20;
 
-/// Opens the UDP socket: dual-stack for the IPv6 wildcard, large buffers where the OS
-/// allows (failures to enlarge them are ignored, as in C).
-pub(super) fn open_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+/// Opens the UDP socket: dual-stack for the IPv6 wildcard, `buffer_size` buffers where the
+/// OS allows (failures to enlarge them are ignored, as in C).
+pub(super) fn open_socket(addr: SocketAddr, buffer_size: usize) -> io::Result<UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
         // "::" serves IPv4 too; harmless for a specific IPv6 address.
         let _ = socket.set_only_v6(false);
     }
-    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_SIZE);
-    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_SIZE);
+    let _ = socket.set_recv_buffer_size(buffer_size);
+    let _ = socket.set_send_buffer_size(buffer_size);
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }

@@ -5,22 +5,19 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use enet::udp::UdpHost;
-//! use enet::{Event, HostConfig, Packet};
+//! use enet::{Event, Packet, UdpHost};
 //!
-//! let mut host = UdpHost::bind("127.0.0.1:0".parse().unwrap(), HostConfig::default())?;
-//! let peer = host.connect("127.0.0.1:7777".parse().unwrap(), 2, 42).unwrap();
+//! let mut host = UdpHost::builder("127.0.0.1:0".parse()?).peer_count(1).bind()?;
+//! let peer = host.connect("127.0.0.1:7777".parse()?, 2, 42)?;
 //! loop {
 //!     match host.service(Duration::from_millis(100))? {
-//!         Some(Event::Connect { .. }) => {
-//!             host.send(peer, 0, Packet::reliable(&b"hello"[..])).unwrap();
-//!         }
+//!         Some(Event::Connect { .. }) => host.send(peer, 0, Packet::reliable(&b"hello"[..]))?,
 //!         Some(Event::Receive { packet, .. }) => println!("got {:?}", packet.data),
 //!         Some(Event::Disconnect { .. }) => break,
 //!         None => {}
 //!     }
 //! }
-//! # Ok::<(), std::io::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Differences from the C library worth knowing:
@@ -41,8 +38,9 @@
 //!   sleeping on it ([`UdpHost::set_busy_poll_limit`]); a host whose spins come back empty
 //!   stops spinning and only probes with one spin every 256 sleeps.
 //!
-//! The driver is split by concern: this file holds [`UdpHost`], its construction and its
-//! public calls; `service` the service loop and the wait on the socket; `busy_poll` the
+//! The driver is split by concern: this file holds [`UdpHost`] and its connection and
+//! sending calls; `builder` its creation ([`UdpHostBuilder`]); `settings` the host and peer
+//! settings and queries; `service` the service loop and the wait on the socket; `busy_poll` the
 //! adaptive spin policy; `conditioner` the optional link conditioner; `addr` address
 //! mapping and socket creation; `batched` the Linux `recvmmsg`/`sendmmsg` I/O and
 //! `portable` the one-datagram-per-call I/O used elsewhere (and on Linux with the
@@ -52,25 +50,28 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use enet_proto::{Compressor, Error, Event, Host, HostConfig, Packet, PeerId};
+use enet_proto::{Compressor, Event, Host, HostConfig, Packet, PeerId};
+
+use crate::error::{CantConnect, Error, Result};
 
 mod addr;
 #[cfg(batched_io)]
 mod batched;
+mod builder;
 mod busy_poll;
 mod conditioner;
 #[cfg(not(batched_io))]
 mod portable;
 mod service;
+mod settings;
 #[cfg(test)]
 mod tests;
 
 pub use crate::io_policy::{SendErrorHook, MAX_DATAGRAM_SIZE};
 pub use addr::{normalize_addr, SOCKET_BUFFER_SIZE};
+pub use builder::UdpHostBuilder;
 pub use busy_poll::DEFAULT_BUSY_POLL_LIMIT;
 
-#[cfg(not(batched_io))]
-use crate::io_policy::RECV_BUFFER_SIZE;
 #[cfg(batched_io)]
 use batched::Batch;
 use busy_poll::BusyPoll;
@@ -111,11 +112,14 @@ pub struct IoStats {
     pub spins: u64,
 }
 
-/// An ENet host on a UDP socket.
+/// An ENet host on a UDP socket: the crate's native host.
 ///
-/// Queue work with [`UdpHost::connect`], [`UdpHost::send`], [`UdpHost::broadcast`] and the
+/// Create it with [`UdpHost::builder`] (or [`UdpHost::bind`]). Queue work with [`UdpHost::connect`], [`UdpHost::send`], [`UdpHost::broadcast`] and the
 /// `disconnect*` methods; call [`UdpHost::service`] regularly to move datagrams, run timers
 /// and receive [`Event`]s. [`UdpHost::flush`] sends queued datagrams without waiting.
+/// Peers are [`PeerId`]s, checked by generation on every call: an id whose connection is
+/// over gets [`Error::PeerInactive`], never the slot's next occupant. Settings and
+/// statistics are methods here (see `set_*`, [`UdpHost::peer_info`], [`UdpHost::totals`]).
 pub struct UdpHost {
     socket: UdpSocket,
     local_addr: SocketAddr,
@@ -144,32 +148,13 @@ impl std::fmt::Debug for UdpHost {
 }
 
 impl UdpHost {
-    /// Binds a UDP socket to `addr` and creates a host with `config`.
+    /// Binds a UDP socket to `addr` and creates a host with `config` (the short form of
+    /// [`UdpHost::builder`]).
     ///
-    /// An invalid `config` gives an [`io::ErrorKind::InvalidInput`] error.
-    pub fn bind(addr: SocketAddr, config: HostConfig) -> io::Result<UdpHost> {
-        let host = Host::new(config, Instant::now())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let socket = addr::open_socket(addr)?;
-        socket.set_nonblocking(true)?;
-        // As the C library does (enet_host_create); harmless if refused.
-        let _ = socket.set_broadcast(true);
-        let local_addr = socket.local_addr()?;
-        Ok(UdpHost {
-            socket,
-            local_addr,
-            host,
-            #[cfg(not(batched_io))]
-            recv_buf: vec![0; RECV_BUFFER_SIZE],
-            #[cfg(not(batched_io))]
-            send_buf: Vec::with_capacity(RECV_BUFFER_SIZE),
-            stats: IoStats::default(),
-            send_hook: None,
-            conditioner: None,
-            busy_poll: BusyPoll::new(DEFAULT_BUSY_POLL_LIMIT),
-            #[cfg(batched_io)]
-            batch: None,
-        })
+    /// An invalid `config` gives [`Error::InvalidParameter`], a socket that cannot be bound
+    /// [`Error::CantCreate`].
+    pub fn bind(addr: SocketAddr, config: HostConfig) -> Result<UdpHost> {
+        UdpHost::builder(addr).config(config).bind()
     }
 
     /// Sets the longest time [`UdpHost::service`] may poll the socket without sleeping
@@ -203,14 +188,11 @@ impl UdpHost {
         &self.socket
     }
 
-    /// The protocol engine.
+    /// The protocol engine, read-only: **for diagnostics** (its state as the engine sees
+    /// it). Everything a program needs is a method of `UdpHost`; there is deliberately no
+    /// mutable access, so the driver's invariants cannot be bypassed.
     pub fn host(&self) -> &Host {
         &self.host
-    }
-
-    /// The protocol engine, mutably (for settings and calls without a wrapper here).
-    pub fn host_mut(&mut self) -> &mut Host {
-        &mut self.host
     }
 
     /// The driver's I/O counters.
@@ -237,43 +219,71 @@ impl UdpHost {
 
     /// Turns ENet's CRC-32 checksum on or off (both ends must agree); the same as C ENet's
     /// `host->checksum = enet_crc32`, and as [`HostConfig::checksum`] at creation.
-    pub fn set_checksum(&mut self, enabled: bool) -> Result<(), Error> {
-        self.host.set_checksum(enabled)
+    pub fn set_checksum(&mut self, enabled: bool) -> Result<()> {
+        self.host.set_checksum(enabled).map_err(Error::Failed)
     }
 
     /// Starts connecting to `addr` with `channel_count` channels and user `data`.
     ///
     /// The CONNECT goes out on the next [`UdpHost::flush`] or [`UdpHost::service`]; an
-    /// [`Event::Connect`] or [`Event::Disconnect`] follows.
-    pub fn connect(
-        &mut self,
-        addr: SocketAddr,
-        channel_count: usize,
-        data: u32,
-    ) -> Result<PeerId, Error> {
+    /// [`Event::Connect`] or [`Event::Disconnect`] follows. `channel_count` is clamped to
+    /// 1..=255. Errors: [`Error::CantConnect`] with [`CantConnect::NoFreeSlot`] or
+    /// [`CantConnect::Unanswerable`] (port 0, unspecified, broadcast or multicast).
+    pub fn connect(&mut self, addr: SocketAddr, channel_count: usize, data: u32) -> Result<PeerId> {
         self.host
             .connect(Instant::now(), normalize_addr(addr), channel_count, data)
+            .map_err(|e| match e {
+                enet_proto::Error::InvalidAddress => Error::CantConnect(CantConnect::Unanswerable),
+                enet_proto::Error::NoFreePeer => Error::CantConnect(CantConnect::NoFreeSlot),
+                other => Error::Failed(other),
+            })
     }
 
     /// Queues a packet to a connected peer on `channel_id`.
-    pub fn send(&mut self, peer: PeerId, channel_id: u8, packet: Packet) -> Result<(), Error> {
-        self.host.send(peer, channel_id, packet)
+    ///
+    /// Errors: a stale or unknown id → [`Error::PeerInactive`]; a channel at or above the
+    /// peer's channel count → [`Error::InvalidChannel`]; not connected (yet), or larger than
+    /// [`HostConfig::maximum_packet_size`] → [`Error::Failed`].
+    pub fn send(&mut self, peer: PeerId, channel_id: u8, packet: Packet) -> Result<()> {
+        self.host
+            .send(peer, channel_id, packet)
+            .map_err(|e| match e {
+                enet_proto::Error::InvalidChannel => Error::InvalidChannel {
+                    channel: channel_id,
+                    limit: self.host.peer_channel_count(peer).unwrap_or(0),
+                },
+                other => settings::peer_error(other),
+            })
     }
 
-    /// Queues a packet to every connected peer.
-    pub fn broadcast(&mut self, channel_id: u8, packet: Packet) {
-        self.host.broadcast(channel_id, packet)
+    /// Queues a packet to every connected peer; a channel at or above the host's
+    /// [`HostConfig::channel_limit`] gives [`Error::InvalidChannel`] and sends nothing.
+    pub fn broadcast(&mut self, channel_id: u8, packet: Packet) -> Result<()> {
+        let limit = self.host.config().channel_limit;
+        if channel_id as usize >= limit {
+            return Err(Error::InvalidChannel {
+                channel: channel_id,
+                limit,
+            });
+        }
+        self.host.broadcast(channel_id, packet);
+        Ok(())
     }
 
     /// Gracefully disconnects a peer with `data`; an [`Event::Disconnect`] follows.
-    pub fn disconnect(&mut self, peer: PeerId, data: u32) -> Result<(), Error> {
-        self.host.disconnect(peer, data)
+    /// [`Error::PeerInactive`] for a stale or unknown id.
+    pub fn disconnect(&mut self, peer: PeerId, data: u32) -> Result<()> {
+        self.host
+            .disconnect(peer, data)
+            .map_err(settings::peer_error)
     }
 
     /// Disconnects a peer at once: one unreliable DISCONNECT is sent (immediately, on a
     /// best-effort basis) and the slot is freed without an event.
-    pub fn disconnect_now(&mut self, peer: PeerId, data: u32) -> Result<(), Error> {
-        self.host.disconnect_now(peer, data)?;
+    pub fn disconnect_now(&mut self, peer: PeerId, data: u32) -> Result<()> {
+        self.host
+            .disconnect_now(peer, data)
+            .map_err(settings::peer_error)?;
         // Like the C library, which sends the DISCONNECT from within the call. A failure
         // here is not the caller's concern: the peer is gone either way.
         let _ = self.flush();
@@ -281,13 +291,15 @@ impl UdpHost {
     }
 
     /// Disconnects a peer once everything queued to it has been delivered.
-    pub fn disconnect_later(&mut self, peer: PeerId, data: u32) -> Result<(), Error> {
-        self.host.disconnect_later(peer, data)
+    pub fn disconnect_later(&mut self, peer: PeerId, data: u32) -> Result<()> {
+        self.host
+            .disconnect_later(peer, data)
+            .map_err(settings::peer_error)
     }
 
     /// Resets a peer slot without telling the remote and without an event.
-    pub fn reset(&mut self, peer: PeerId) -> Result<(), Error> {
-        self.host.reset(peer)
+    pub fn reset(&mut self, peer: PeerId) -> Result<()> {
+        self.host.reset(peer).map_err(settings::peer_error)
     }
 
     /// Returns the next queued event without doing any I/O (`enet_host_check_events`).

@@ -105,13 +105,22 @@ fn an_idle_host_hardly_ever_spins() {
 }
 
 #[test]
-fn invalid_config_is_invalid_input() {
+fn invalid_config_is_a_typed_invalid_parameter() {
     let cfg = HostConfig {
         peer_count: 0,
         ..HostConfig::default()
     };
     let err = UdpHost::bind(localhost(), cfg).unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(
+        matches!(
+            err,
+            crate::Error::InvalidParameter(crate::Invalid::Config(
+                enet_proto::Error::InvalidConfig(_)
+            ))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.godot_code(), 31);
 }
 
 #[test]
