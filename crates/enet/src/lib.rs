@@ -24,12 +24,13 @@ pub mod udp;
 pub use compress::CompressionMode;
 pub use enet_proto::sim::LinkConfig;
 pub use enet_proto::{
-    Compressor, DisconnectReason, Error as ProtoError, Event, Host, HostConfig, Packet,
-    PacketFlags, PeerId, PeerInfo, PeerState, RangeCoder,
+    Compressor, ConfigError, DisconnectReason, DropReason, DropStats, Error as ProtoError, Event,
+    Host, HostConfig, HostTotals, Packet, PacketFlags, PeerId, PeerInfo, PeerState, RangeCoder,
 };
 pub use error::{CantConnect, Error, GodotError, Invalid, Result};
 pub use godot_variant;
 pub use packet_peer::{PacketPeer, PacketPeerState, VarError, DEFAULT_ENCODE_BUFFER_MAX_SIZE};
 pub use udp::{
-    SendErrorHook, UdpHost, DEFAULT_BUSY_POLL_LIMIT, MAX_DATAGRAM_SIZE, SOCKET_BUFFER_SIZE,
+    IoStats, SendErrorHook, UdpHost, UdpHostBuilder, DEFAULT_BUSY_POLL_LIMIT, MAX_DATAGRAM_SIZE,
+    SOCKET_BUFFER_SIZE,
 };
