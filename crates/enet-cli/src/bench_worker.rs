@@ -138,12 +138,10 @@ fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
 }
 
 fn create_host(port: u16, peers: usize, a: &Args) -> Result<UdpHost, String> {
-    let cfg = HostConfig {
-        peer_count: peers,
-        channel_limit: CHANNELS,
-        mtu: MTU,
-        ..HostConfig::default()
-    };
+    let cfg = HostConfig::default()
+        .with_peer_count(peers)
+        .with_channel_limit(CHANNELS)
+        .with_mtu(MTU);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut host = UdpHost::bind(addr, cfg).map_err(|e| format!("cannot bind {addr}: {e}"))?;
     if let Some(us) = a.busy_poll_us {
@@ -262,13 +260,13 @@ fn client(a: &Args) -> CliResult {
                     disconnects += 1;
                     error = Some("a connection attempt failed".into());
                 }
-                Event::Receive { .. } => {}
+                _ => {}
             }
             ev = host.service(Duration::ZERO).map_err(io)?;
         }
     }
     let connect_s = (now_us() - c0) as f64 / 1e6;
-    let info = cl.first().and_then(|c| host.host().peer_info(c.peer));
+    let info = cl.first().and_then(|c| host.peer_info(c.peer).ok());
     line(
         json!({"event": "connected", "impl": "rust", "peers": up, "connect_s": connect_s,
                 "mtu": info.as_ref().map_or(0, |i| i.mtu),
@@ -410,7 +408,7 @@ fn client(a: &Args) -> CliResult {
                     disconnects += 1;
                     error = Some("a peer disconnected during the transfer".into());
                 }
-                Event::Connect { .. } => {}
+                _ => {}
             }
             ev = host.service(Duration::ZERO).map_err(io)?;
         }

@@ -104,13 +104,11 @@ struct InFlight {
 
 /// Server and bystander configuration: small enough that floods hit the limits.
 fn config(seed: u64) -> HostConfig {
-    HostConfig {
-        peer_count: 8,
-        maximum_packet_size: 64 * 1024,
-        maximum_waiting_data: 256 * 1024,
-        seed,
-        ..HostConfig::default()
-    }
+    HostConfig::default()
+        .with_peer_count(8)
+        .with_maximum_packet_size(64 * 1024)
+        .with_maximum_waiting_data(256 * 1024)
+        .with_seed(seed)
 }
 
 fn new_host(variant: Variant, seed: u64, base: Instant) -> Host {
@@ -426,6 +424,7 @@ impl World {
                         self.now_us
                     ))
                 }
+                _ => {}
             }
         }
         if let Some(c) = self.client.as_mut() {
@@ -501,6 +500,7 @@ impl World {
                 // Echo everything (to the client too: its acknowledgements are recorded).
                 let _ = self.server.send(peer, channel_id, packet);
             }
+            _ => {}
         }
         Ok(())
     }

@@ -90,10 +90,7 @@ struct Ours {
 
 impl Ours {
     fn bind(v: Variant) -> Ours {
-        let cfg = HostConfig {
-            checksum: v.checksum,
-            ..HostConfig::default()
-        };
+        let cfg = HostConfig::default().with_checksum(v.checksum);
         let mut host = UdpHost::bind("127.0.0.1:0".parse().unwrap(), cfg).expect("bind");
         if v.range_coder {
             host.set_compressor(Some(Box::new(RangeCoder::new())));

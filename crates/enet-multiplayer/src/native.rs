@@ -84,7 +84,8 @@ impl DisconnectReason {
             Some(enet::DisconnectReason::Local) => DisconnectReason::Local,
             Some(enet::DisconnectReason::Timeout) => DisconnectReason::Timeout,
             Some(enet::DisconnectReason::Refused) => DisconnectReason::Refused,
-            None => DisconnectReason::Lost,
+            // `None`, or a reason this crate does not know yet.
+            _ => DisconnectReason::Lost,
         }
     }
 }

@@ -45,6 +45,7 @@ impl PeerId {
 
 /// Why a connection ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DisconnectReason {
     /// The remote peer disconnected (its data is in the event).
     Remote,
@@ -58,6 +59,7 @@ pub enum DisconnectReason {
 
 /// Something the application should know about.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A connection was established. `data` is the CONNECT data on the server, 0 on the client.
     Connect {
@@ -133,6 +135,7 @@ pub enum Error {
 /// Why an incoming datagram, or the rest of one (or, where noted, one command), was dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(usize)]
+#[non_exhaustive]
 pub enum DropReason {
     /// Shorter than its header.
     Truncated = 0,

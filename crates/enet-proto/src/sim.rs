@@ -191,6 +191,7 @@ pub enum LinkConfigError {
 /// assert!(config.validate().is_ok());
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LinkConfig {
     /// Probability in `[0, 1]` that a datagram is dropped.
     pub loss: f64,
@@ -327,6 +328,7 @@ impl LinkConfig {
 ///
 /// Invariant: `sent + duplicated == delivered + dropped_loss + dropped_queue + queued`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LinkStats {
     /// Datagrams handed to `send`.
     pub sent: u64,

@@ -244,11 +244,9 @@ fn arb_op() -> impl Strategy<Value = Op> {
 }
 
 fn api_config(i: usize) -> HostConfig {
-    let mut c = HostConfig {
-        peer_count: API_PEERS,
-        seed: 100 + i as u64,
-        ..HostConfig::default()
-    };
+    let mut c = HostConfig::default()
+        .with_peer_count(API_PEERS)
+        .with_seed(100 + i as u64);
     match i {
         0 => {
             c.duplicate_peers = 2;
@@ -585,19 +583,18 @@ fn arb_config() -> impl Strategy<Value = HostConfig> {
     )
         .prop_map(
             |(peer_count, channel_limit, (inb, outb), mtu, (mps, mwd, budget, dups), checksum)| {
-                HostConfig {
-                    peer_count,
-                    channel_limit,
-                    incoming_bandwidth: inb,
-                    outgoing_bandwidth: outb,
-                    mtu,
-                    maximum_packet_size: mps,
-                    maximum_waiting_data: mwd,
-                    buffer_budget: budget,
-                    duplicate_peers: dups,
-                    checksum,
-                    seed: 9,
-                }
+                HostConfig::default()
+                    .with_peer_count(peer_count)
+                    .with_channel_limit(channel_limit)
+                    .with_incoming_bandwidth(inb)
+                    .with_outgoing_bandwidth(outb)
+                    .with_mtu(mtu)
+                    .with_maximum_packet_size(mps)
+                    .with_maximum_waiting_data(mwd)
+                    .with_buffer_budget(budget)
+                    .with_duplicate_peers(dups)
+                    .with_checksum(checksum)
+                    .with_seed(9)
             },
         )
 }
@@ -631,7 +628,7 @@ proptest! {
         }
         let mut tb = Testbed::new(3);
         let odd = tb.add_host(cfg.clone());
-        let other = tb.add_host(HostConfig { checksum: cfg.checksum, seed: 4, ..HostConfig::default() });
+        let other = tb.add_host(HostConfig::default().with_checksum(cfg.checksum).with_seed(4));
         let (from, to) = (odd, other);
         for (a, b) in [(from, to), (to, from)] {
             let addr = tb.addr(b);

@@ -40,10 +40,7 @@ fn handshake_delivers_connect_data_and_channel_count() {
 #[test]
 fn server_channel_limit_caps_channels() {
     let mut tb = Testbed::new(2);
-    let server = tb.add_host(HostConfig {
-        channel_limit: 2,
-        ..HostConfig::default()
-    });
+    let server = tb.add_host(HostConfig::default().with_channel_limit(2));
     let client = tb.add_host(HostConfig::default());
     let addr = tb.addr(server);
     let now = tb.now();
@@ -544,15 +541,12 @@ fn unreliable_sequence_exhaustion_switches_to_reliable() {
 #[test]
 fn bandwidth_limits_shape_the_window() {
     let mut tb = Testbed::new(18);
-    let server = tb.add_host(HostConfig {
-        incoming_bandwidth: 256 * 1024,
-        outgoing_bandwidth: 128 * 1024,
-        ..HostConfig::default()
-    });
-    let client = tb.add_host(HostConfig {
-        outgoing_bandwidth: 512 * 1024,
-        ..HostConfig::default()
-    });
+    let server = tb.add_host(
+        HostConfig::default()
+            .with_incoming_bandwidth(256 * 1024)
+            .with_outgoing_bandwidth(128 * 1024),
+    );
+    let client = tb.add_host(HostConfig::default().with_outgoing_bandwidth(512 * 1024));
     let addr = tb.addr(server);
     let now = tb.now();
     let cpeer = tb.host_mut(client).connect(now, addr, 1, 0).unwrap();
@@ -580,10 +574,7 @@ fn bandwidth_limits_shape_the_window() {
 #[test]
 fn many_clients_on_one_server() {
     let mut tb = Testbed::new(19);
-    let server = tb.add_host(HostConfig {
-        peer_count: 64,
-        ..HostConfig::default()
-    });
+    let server = tb.add_host(HostConfig::default().with_peer_count(64));
     let addr = tb.addr(server);
     let mut clients = Vec::new();
     for i in 0..40 {

@@ -207,12 +207,10 @@ fn attacking_peers_never_exceed_the_buffer_budget() {
     const ATTACKERS: u16 = 16;
     let now = Instant::now();
     let mut server = Host::new(
-        HostConfig {
-            peer_count: 64,
-            buffer_budget: BUDGET,
-            seed: 5,
-            ..HostConfig::default()
-        },
+        HostConfig::default()
+            .with_peer_count(64)
+            .with_buffer_budget(BUDGET)
+            .with_seed(5),
         now,
     )
     .unwrap();
@@ -294,15 +292,8 @@ fn committed_memory_per_attacking_peer_tracks_what_it_sent() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const ATTACKERS: u16 = 16;
     let now = Instant::now();
-    let mut server = Host::new(
-        HostConfig {
-            peer_count: 64,
-            seed: 6,
-            ..HostConfig::default()
-        },
-        now,
-    )
-    .unwrap();
+    let mut server =
+        Host::new(HostConfig::default().with_peer_count(64).with_seed(6), now).unwrap();
     let attackers: Vec<Raw> = (0..ATTACKERS)
         .map(|i| handshake(&mut server, now, attacker_addr(i), u32::from(i)))
         .collect();

@@ -29,6 +29,7 @@ use ruzstd::encoding::{CompressionLevel, FrameCompressor, MatchGeneratorDriver};
 /// The discriminants are Godot's numeric values, so `mode as i32` gives the value Godot uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[repr(i32)]
+#[non_exhaustive]
 pub enum CompressionMode {
     /// `COMPRESS_NONE` (0): datagrams are sent uncompressed, and compressed ones are dropped.
     #[default]

@@ -3,6 +3,7 @@
 /// Godot's `Error` enum values (`core/error/error_list.h`) used by the ENet classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
+#[non_exhaustive]
 pub enum GodotError {
     /// `OK`.
     Ok = 0,

@@ -19,10 +19,7 @@ fn localhost() -> SocketAddr {
 }
 
 fn bind(peers: usize) -> UdpHost {
-    let cfg = HostConfig {
-        peer_count: peers,
-        ..HostConfig::default()
-    };
+    let cfg = HostConfig::default().with_peer_count(peers);
     UdpHost::bind(localhost(), cfg).unwrap()
 }
 

@@ -208,11 +208,9 @@ fn the_builder_values_reach_the_host() {
     assert_eq!(host.busy_poll_limit(), Duration::from_micros(7));
 
     // A whole HostConfig, then single fields on top of it.
-    let base = HostConfig {
-        peer_count: 9,
-        maximum_packet_size: 4096,
-        ..HostConfig::default()
-    };
+    let base = HostConfig::default()
+        .with_peer_count(9)
+        .with_maximum_packet_size(4096);
     let b = UdpHost::builder(localhost()).config(base).channel_limit(2);
     assert_eq!(b.host_config().peer_count, 9);
     let host = b.bind().unwrap();

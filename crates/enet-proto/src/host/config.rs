@@ -27,6 +27,7 @@ pub const BANDWIDTH_THROTTLE_INTERVAL: u32 = 1000;
 
 /// Host configuration. Defaults equal ENet 1.3.18's.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HostConfig {
     /// Number of peer slots, 1..=4095.
     pub peer_count: usize,
@@ -139,6 +140,83 @@ impl Host {
     /// Changes how many connections one IP address may hold.
     pub fn set_duplicate_peers(&mut self, n: usize) {
         self.config.duplicate_peers = n.clamp(1, MAXIMUM_PEER_ID as usize);
+    }
+}
+
+/// Builder-style setters: `HostConfig` is `#[non_exhaustive]`, so outside this crate a
+/// configuration starts from [`HostConfig::default`] and changes fields with these (or by
+/// assignment). Values are checked once, when a host is created.
+///
+/// ```
+/// use enet_proto::HostConfig;
+/// let config = HostConfig::default().with_peer_count(64).with_channel_limit(4);
+/// assert_eq!((config.peer_count, config.channel_limit), (64, 4));
+/// ```
+impl HostConfig {
+    /// This configuration with the number of peer slots (1..=4095) ([`HostConfig::peer_count`]).
+    pub fn with_peer_count(mut self, peer_count: usize) -> Self {
+        self.peer_count = peer_count;
+        self
+    }
+
+    /// This configuration with the most channels a remote may open (1..=255; 0 means 255) ([`HostConfig::channel_limit`]).
+    pub fn with_channel_limit(mut self, channel_limit: usize) -> Self {
+        self.channel_limit = channel_limit;
+        self
+    }
+
+    /// This configuration with our download capacity in bytes/s (0 = unlimited) ([`HostConfig::incoming_bandwidth`]).
+    pub fn with_incoming_bandwidth(mut self, incoming_bandwidth: u32) -> Self {
+        self.incoming_bandwidth = incoming_bandwidth;
+        self
+    }
+
+    /// This configuration with our upload capacity in bytes/s (0 = unlimited) ([`HostConfig::outgoing_bandwidth`]).
+    pub fn with_outgoing_bandwidth(mut self, outgoing_bandwidth: u32) -> Self {
+        self.outgoing_bandwidth = outgoing_bandwidth;
+        self
+    }
+
+    /// This configuration with the MTU proposed and accepted (576..=4096) ([`HostConfig::mtu`]).
+    pub fn with_mtu(mut self, mtu: u32) -> Self {
+        self.mtu = mtu;
+        self
+    }
+
+    /// This configuration with the largest packet sent or accepted ([`HostConfig::maximum_packet_size`]).
+    pub fn with_maximum_packet_size(mut self, maximum_packet_size: usize) -> Self {
+        self.maximum_packet_size = maximum_packet_size;
+        self
+    }
+
+    /// This configuration with the most undelivered received data held per peer ([`HostConfig::maximum_waiting_data`]).
+    pub fn with_maximum_waiting_data(mut self, maximum_waiting_data: usize) -> Self {
+        self.maximum_waiting_data = maximum_waiting_data;
+        self
+    }
+
+    /// This configuration with the most received data buffered over all peers ([`HostConfig::buffer_budget`]).
+    pub fn with_buffer_budget(mut self, buffer_budget: usize) -> Self {
+        self.buffer_budget = buffer_budget;
+        self
+    }
+
+    /// This configuration with the most simultaneous connections from one IP address ([`HostConfig::duplicate_peers`]).
+    pub fn with_duplicate_peers(mut self, duplicate_peers: usize) -> Self {
+        self.duplicate_peers = duplicate_peers;
+        self
+    }
+
+    /// This configuration with the CRC-32 checksum on every datagram ([`HostConfig::checksum`]).
+    pub fn with_checksum(mut self, checksum: bool) -> Self {
+        self.checksum = checksum;
+        self
+    }
+
+    /// This configuration with the seed for connection ids ([`HostConfig::seed`]).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
     }
 }
 

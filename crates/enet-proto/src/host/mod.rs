@@ -37,6 +37,7 @@ pub use config::{
 
 /// A snapshot of a peer's state and statistics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PeerInfo {
     /// Remote address.
     pub address: SocketAddr,
@@ -96,6 +97,7 @@ pub struct PeerInfo {
 
 /// Host-wide traffic totals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HostTotals {
     /// Bytes handed to the network.
     pub sent_data: u64,

@@ -62,6 +62,7 @@ pub const DEFAULT_PING_INTERVAL: u32 = 500;
 /// The state of a peer slot. The numbering equals the C library's `ENetPeerState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum PeerState {
     /// Free slot.
     Disconnected = 0,
@@ -250,6 +251,7 @@ pub(crate) fn in_receive_window(seq: u16, current: u16) -> bool {
 
 /// Cumulative per-peer traffic counters, never reset by the engine.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PeerCounters {
     /// Datagrams sent to this peer.
     pub datagrams_sent: u64,

@@ -58,10 +58,7 @@ fn undecodable_compressed_datagrams_with_a_compressor() {
 
 #[test]
 fn checksum_mismatch() {
-    let cfg = HostConfig {
-        checksum: true,
-        ..HostConfig::default()
-    };
+    let cfg = HostConfig::default().with_checksum(true);
     let mut net = Net::new(cfg.clone(), cfg);
     let before = net.drops();
     let seq = net.forge_seq;

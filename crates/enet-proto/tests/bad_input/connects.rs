@@ -67,10 +67,7 @@ fn duplicate_connect_creates_no_second_peer() {
 
 #[test]
 fn connect_flood_beyond_the_peer_table() {
-    let server = HostConfig {
-        peer_count: 6,
-        ..HostConfig::default()
-    };
+    let server = HostConfig::default().with_peer_count(6);
     let mut net = Net::new(server, HostConfig::default());
     let before = net.drops();
     for i in 0..40u8 {
@@ -114,10 +111,7 @@ fn connect_flood_beyond_the_peer_table() {
 /// With every slot connected (none half-open), a CONNECT is refused and nobody is evicted.
 #[test]
 fn connect_to_a_host_full_of_connected_peers_is_refused() {
-    let server = HostConfig {
-        peer_count: 2,
-        ..HostConfig::default()
-    };
+    let server = HostConfig::default().with_peer_count(2);
     let mut net = Net::new(server, HostConfig::default());
     let before = net.drops();
     net.inject_from(foreign(3, 1, 6000), &connect_dg([4, 4, 4, 1], 2));
@@ -128,10 +122,7 @@ fn connect_to_a_host_full_of_connected_peers_is_refused() {
 
 #[test]
 fn duplicate_peers_limit_per_address() {
-    let server = HostConfig {
-        duplicate_peers: 2,
-        ..HostConfig::default()
-    };
+    let server = HostConfig::default().with_duplicate_peers(2);
     let mut net = Net::new(server, HostConfig::default());
     let before = net.drops();
     let ip = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 77, 0, 1)), port);

@@ -395,10 +395,7 @@ fn datagrams_over_4096_bytes_are_dropped() {
 /// missing packet arrives everything held is delivered in ENet's order.
 #[test]
 fn parked_unreliable_flood_is_bounded_and_duplicates_are_discarded() {
-    let server = HostConfig {
-        maximum_waiting_data: 64 << 20,
-        ..HostConfig::default()
-    };
+    let server = HostConfig::default().with_maximum_waiting_data(64 << 20);
     let mut net = Net::new(server, HostConfig::default());
     let r = net.forge_seq;
     let per = 170;

@@ -13,11 +13,9 @@ fn cases(default: u32) -> u32 {
 
 /// Server configuration for fuzzing: small limits, so that bounds are tight.
 fn fuzz_server() -> HostConfig {
-    HostConfig {
-        maximum_packet_size: 64 * 1024,
-        maximum_waiting_data: 128 * 1024,
-        ..HostConfig::default()
-    }
+    HostConfig::default()
+        .with_maximum_packet_size(64 * 1024)
+        .with_maximum_waiting_data(128 * 1024)
 }
 
 /// After junk: memory stays bounded and the bystander still works.

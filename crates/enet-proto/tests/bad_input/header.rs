@@ -30,10 +30,7 @@ fn truncated_datagrams() {
 
 #[test]
 fn truncated_header_with_checksum() {
-    let cfg = HostConfig {
-        checksum: true,
-        ..HostConfig::default()
-    };
+    let cfg = HostConfig::default().with_checksum(true);
     let mut net = Net::new(cfg.clone(), cfg);
     let before = net.drops();
     let with_time = net.hdr().bytes(); // 4 + 4 bytes
@@ -259,10 +256,7 @@ fn payload_runs_past_datagram_end() {
 
 #[test]
 fn oversized_packets_are_refused() {
-    let server = HostConfig {
-        maximum_packet_size: 3000,
-        ..HostConfig::default()
-    };
+    let server = HostConfig::default().with_maximum_packet_size(3000);
     let mut net = Net::new(server, HostConfig::default());
     let before = net.drops();
     let big = b"EVIL".repeat(900);

@@ -96,14 +96,8 @@ impl Net {
         let checksum = server_cfg.checksum;
         let mut tb = Testbed::new(0xBAD);
         let server = tb.add_host(server_cfg);
-        let victim = tb.add_host(HostConfig {
-            seed: 1,
-            ..client_cfg.clone()
-        });
-        let bystander = tb.add_host(HostConfig {
-            seed: 2,
-            ..client_cfg
-        });
+        let victim = tb.add_host(client_cfg.clone().with_seed(1));
+        let bystander = tb.add_host(client_cfg.with_seed(2));
         for h in [server, victim, bystander] {
             setup(tb.host_mut(h));
         }

@@ -98,10 +98,7 @@ fn waiting_data_limit_with_reordering_and_fragments() {
 #[test]
 fn zero_length_packets_cannot_exhaust_memory() {
     const LIMIT: usize = 64 * 1024;
-    let server = HostConfig {
-        maximum_waiting_data: LIMIT,
-        ..HostConfig::default()
-    };
+    let server = HostConfig::default().with_maximum_waiting_data(LIMIT);
     let mut net = Net::new(server, HostConfig::default());
     let r = net.forge_seq - 1;
     let before = net.drops();
@@ -154,19 +151,13 @@ fn waiting_data_limit_run(reorder: bool, sizes: &[usize]) {
     assert!(sizes.iter().all(|&s| s <= MAX_PACKET));
     let mut w = Wire::new();
     w.reorder = reorder;
-    let server = w.add(HostConfig {
-        maximum_waiting_data: LIMIT,
-        maximum_packet_size: MAX_PACKET,
-        ..HostConfig::default()
-    });
-    let victim = w.add(HostConfig {
-        seed: 1,
-        ..HostConfig::default()
-    });
-    let bystander = w.add(HostConfig {
-        seed: 2,
-        ..HostConfig::default()
-    });
+    let server = w.add(
+        HostConfig::default()
+            .with_maximum_waiting_data(LIMIT)
+            .with_maximum_packet_size(MAX_PACKET),
+    );
+    let victim = w.add(HostConfig::default().with_seed(1));
+    let bystander = w.add(HostConfig::default().with_seed(2));
     let saddr = w.hosts[server].0;
     let now = w.now;
     let vc = w.hosts[victim].1.connect(now, saddr, 2, 1).unwrap();

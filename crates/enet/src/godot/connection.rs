@@ -119,14 +119,12 @@ impl EnetConnection {
         }
         validate_create(max_peers, max_channels)?;
         let channel_limit = if max_channels == 0 { 255 } else { max_channels };
-        let config = HostConfig {
-            peer_count: max_peers,
-            channel_limit,
-            incoming_bandwidth: in_bandwidth,
-            outgoing_bandwidth: out_bandwidth,
-            seed: rand_seed(),
-            ..HostConfig::default()
-        };
+        let config = HostConfig::default()
+            .with_peer_count(max_peers)
+            .with_channel_limit(channel_limit)
+            .with_incoming_bandwidth(in_bandwidth)
+            .with_outgoing_bandwidth(out_bandwidth)
+            .with_seed(rand_seed());
         let (bound, addrs): (bool, Vec<SocketAddr>) = match bind {
             None => (
                 false,

@@ -28,6 +28,7 @@ pub enum EventType {
 /// On [`EventType::Receive`] the packet is queued on the peer: read it with
 /// [`EnetPacketPeer::get_packet`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServiceEvent {
     /// The event type.
     pub kind: EventType,

@@ -94,7 +94,19 @@ impl Active {
             Event::Connect { peer, data } => {
                 let h = match self.handle_of(peer) {
                     Some(h) => h,
-                    None => self.activate(peer),
+                    None => {
+                        // A wrapper still active on an earlier connection of this slot
+                        // (reset by the engine without an event) ends here.
+                        let slot = &self.slots[peer.index()];
+                        if slot.active {
+                            let old = PeerHandle {
+                                index: peer.index() as u16,
+                                generation: slot.generation,
+                            };
+                            self.deactivate(old);
+                        }
+                        self.activate(peer)
+                    }
                 };
                 ServiceEvent {
                     kind: EventType::Connect,
@@ -143,6 +155,9 @@ impl Active {
                     ..ServiceEvent::none()
                 },
             },
+            // An event kind this layer does not know (the engine's `Event` is
+            // non-exhaustive): nothing Godot would report.
+            _ => ServiceEvent::none(),
         }
     }
 }

@@ -14,7 +14,7 @@
 //!         Some(Event::Connect { .. }) => host.send(peer, 0, Packet::reliable(&b"hello"[..]))?,
 //!         Some(Event::Receive { packet, .. }) => println!("got {:?}", packet.data),
 //!         Some(Event::Disconnect { .. }) => break,
-//!         None => {}
+//!         _ => {} // no event (or a kind this program does not handle)
 //!     }
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())

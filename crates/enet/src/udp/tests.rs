@@ -106,10 +106,7 @@ fn an_idle_host_hardly_ever_spins() {
 
 #[test]
 fn invalid_config_is_a_typed_invalid_parameter() {
-    let cfg = HostConfig {
-        peer_count: 0,
-        ..HostConfig::default()
-    };
+    let cfg = HostConfig::default().with_peer_count(0);
     let err = UdpHost::bind(localhost(), cfg).unwrap_err();
     assert!(
         matches!(
