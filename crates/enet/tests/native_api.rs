@@ -154,6 +154,12 @@ fn set_timeout_and_ping_interval_with_durations_take_effect() {
     let info = server.peer_info(speer).unwrap();
     assert_eq!(info.ping_interval, 100);
     assert_eq!(info.timeouts, (4, 300, 600));
+    assert_eq!(info.ping_period(), Duration::from_millis(100));
+    assert_eq!(
+        info.timeout_bounds(),
+        (Duration::from_millis(300), Duration::from_millis(600))
+    );
+    assert!(info.rtt() < Duration::from_secs(5), "{:?}", info.rtt());
     // A nonzero duration below 1 ms is 1 ms, not "default".
     server
         .set_ping_interval(speer, Duration::from_micros(10))
@@ -412,6 +418,7 @@ fn host_settings_are_methods_and_take_effect() {
         ),
         (2500, 3, 4)
     );
+    assert_eq!(i.throttle_period(), Duration::from_millis(2500));
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         pump_until(

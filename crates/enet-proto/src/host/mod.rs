@@ -95,6 +95,39 @@ pub struct PeerInfo {
     pub connect_id: [u8; 4],
 }
 
+/// The times of a [`PeerInfo`] as [`Duration`]s (the fields hold the protocol's
+/// milliseconds).
+impl PeerInfo {
+    /// The smoothed round-trip time ([`PeerInfo::round_trip_time`]).
+    pub fn rtt(&self) -> Duration {
+        ms_duration(self.round_trip_time)
+    }
+
+    /// The round-trip time variance ([`PeerInfo::round_trip_time_variance`]).
+    pub fn rtt_variance(&self) -> Duration {
+        ms_duration(self.round_trip_time_variance)
+    }
+
+    /// How often an idle peer is pinged ([`PeerInfo::ping_interval`]).
+    pub fn ping_period(&self) -> Duration {
+        ms_duration(self.ping_interval)
+    }
+
+    /// The minimum and maximum timeouts (the middle and last of [`PeerInfo::timeouts`]).
+    pub fn timeout_bounds(&self) -> (Duration, Duration) {
+        (ms_duration(self.timeouts.1), ms_duration(self.timeouts.2))
+    }
+
+    /// The packet throttle's measuring interval ([`PeerInfo::packet_throttle_interval`]).
+    pub fn throttle_period(&self) -> Duration {
+        ms_duration(self.packet_throttle_interval)
+    }
+}
+
+fn ms_duration(ms: u32) -> Duration {
+    Duration::from_millis(ms.into())
+}
+
 /// Host-wide traffic totals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
