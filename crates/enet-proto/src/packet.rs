@@ -35,6 +35,7 @@ impl std::ops::BitOr for PacketFlags {
 /// The payload is a reference-counted [`Bytes`], so broadcasting or fragmenting a packet does
 /// not copy it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Packet {
     /// The payload.
     pub data: Bytes,

@@ -44,6 +44,7 @@ pub const CONTROL_CHANNEL: u8 = 0xFF;
 
 /// Why a datagram or command could not be decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The bytes end before the structure does.
     #[error("truncated")]

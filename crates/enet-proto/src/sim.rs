@@ -147,6 +147,7 @@ impl SimRng {
 
 /// An invalid field in a [`LinkConfig`], reported by [`LinkConfig::validate`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LinkConfigError {
     /// A probability is NaN or outside `[0, 1]`.
     #[error("{field} must be a probability in [0, 1], got {value}")]

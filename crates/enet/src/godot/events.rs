@@ -1,6 +1,9 @@
 //! The Godot enums and plain values of this layer: [`EventType`], [`ServiceEvent`] (what
 //! [`EnetConnection::service`] returns), [`HostStatistic`], [`PeerStatistic`] and
-//! [`PeerHandle`], the generation-checked name of a remote peer.
+//! [`PeerHandle`], the generation-checked name of a remote peer. [`EventType`],
+//! [`HostStatistic`] and [`PeerStatistic`] mirror Godot 4.3's enums value for value, so they
+//! stay exhaustive (a `match` on them needs no wildcard arm); [`ServiceEvent`] is
+//! `#[non_exhaustive]`.
 
 use enet_proto::DisconnectReason;
 
