@@ -66,11 +66,11 @@ pub enum Invalid {
     /// Port 0 where a destination port is needed.
     #[error("port must be 1..=65535")]
     PortZero,
-    /// Timeouts out of order: Godot's `set_timeout` wants `limit <= minimum <= maximum`, the
-    /// native one `minimum <= maximum` (after defaults), all in milliseconds.
+    /// Timeouts out of order: Godot's `set_timeout` wants `limit <= minimum <= maximum` (all
+    /// three in milliseconds there).
     #[error("timeouts out of order: limit {limit}, minimum {minimum} ms, maximum {maximum} ms")]
     TimeoutOrder {
-        /// The timeout limit (Godot: ms; native: a count of round-trip times).
+        /// The timeout limit.
         limit: u64,
         /// The minimum timeout (ms).
         minimum: u64,

@@ -144,3 +144,30 @@ fn typed_channel_errors_peer_info_and_stale_handles() {
     assert_eq!(server.peer(speer).last_packet_flags(), 0, "stale handle");
     assert!(server.peer(snew).peer_info().is_ok());
 }
+
+/// A handle of a destroyed host never names a peer of the next host created on the same
+/// connection, even in the same slot: generations go on rising across `create_*`.
+#[test]
+fn handles_of_a_destroyed_host_stay_stale_after_create() {
+    let target = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = target.local_addr().unwrap().port();
+    let mut c = EnetConnection::new();
+    c.create_host(1, 0, 0, 0).unwrap();
+    let first = c.connect_to_host("127.0.0.1", port, 1, 0).unwrap();
+    assert!(c.peer(first).is_active());
+    c.destroy().unwrap();
+    c.create_host(1, 0, 0, 0).unwrap();
+    let second = c.connect_to_host("127.0.0.1", port, 1, 0).unwrap();
+    assert_eq!(second.index(), first.index(), "the same slot");
+    assert_ne!(second, first);
+    assert!(!c.peer(first).is_active());
+    assert!(matches!(
+        c.peer(first).peer_disconnect_now(0),
+        Err(enet::Error::PeerInactive)
+    ));
+    assert!(
+        c.peer(second).is_active(),
+        "the stale handle did not touch it"
+    );
+    assert_eq!(c.get_peers(), vec![second]);
+}

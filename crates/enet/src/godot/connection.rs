@@ -29,6 +29,9 @@ pub struct EnetConnection {
     pub(crate) active: Option<Active>,
     /// Deactivations of hosts destroyed earlier (see [`Self::deactivation_count`]).
     pub(crate) retired_deactivations: u64,
+    /// The highest handle generation of hosts destroyed earlier: a new host's slots start
+    /// above it, so a handle of an earlier host never names a peer of a later one.
+    pub(crate) generation_base: u32,
 }
 
 impl std::fmt::Debug for EnetConnection {
@@ -61,6 +64,7 @@ impl EnetConnection {
         EnetConnection {
             active: None,
             retired_deactivations: 0,
+            generation_base: 0,
         }
     }
 
@@ -161,7 +165,13 @@ impl EnetConnection {
                     .unwrap_or_else(|| Error::CantCreate(std::io::Error::other("bind failed"))))
             }
         };
-        let slots = (0..max_peers).map(|_| Slot::default()).collect();
+        let base = self.generation_base;
+        let slots = (0..max_peers)
+            .map(|_| Slot {
+                generation: base,
+                ..Slot::default()
+            })
+            .collect();
         self.active = Some(Active {
             stat_base: udp.totals(),
             udp,
@@ -181,6 +191,11 @@ impl EnetConnection {
         let a = self.active.take().ok_or(Error::Unconfigured)?;
         // Every peer of the host became inactive at once.
         self.retired_deactivations += a.deactivations + 1;
+        self.generation_base = a
+            .slots
+            .iter()
+            .map(|s| s.generation)
+            .fold(self.generation_base, u32::max);
         Ok(())
     }
 
@@ -222,10 +237,11 @@ impl EnetConnection {
         } else {
             channels.min(255)
         };
-        let id = a
-            .udp
-            .connect(target, channels, data)
-            .map_err(|_| Error::CantConnect(CantConnect::NoFreeSlot))?;
+        let id = a.udp.connect(target, channels, data).map_err(|e| match e {
+            // No free slot, or an address that cannot be connected to.
+            Error::CantConnect(why) => Error::CantConnect(why),
+            _ => Error::CantConnect(CantConnect::NoFreeSlot),
+        })?;
         let h = a.activate(id);
         Ok(h)
     }
