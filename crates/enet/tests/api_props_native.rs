@@ -58,6 +58,7 @@ enum UdpOp {
     Timeout(Id, u32, u64, u64),
     Throttle(Id, u64, u32, u32),
     Query(Id),
+    Limit(u8, usize),
 }
 
 /// A peer id: the `n`-th live one (if any), or one forged from any index and generation.
@@ -141,6 +142,8 @@ fn udp_op() -> impl Strategy<Value = UdpOp> {
         1 => (id(), any::<u64>(), any::<u32>(), any::<u32>())
             .prop_map(|(p, i, a, d)| UdpOp::Throttle(p, i, a, d)),
         1 => id().prop_map(UdpOp::Query),
+        1 => (any::<u8>(), prop_oneof![0usize..100_000, any::<usize>()])
+            .prop_map(|(k, n)| UdpOp::Limit(k, n)),
     ]
 }
 
@@ -232,6 +235,27 @@ fn apply_udp(h: &mut UdpHost, other: SocketAddr, op: &UdpOp) {
             let (id, i) = (resolve(h, p), duration(i));
             let r = h.throttle_configure(id, i, a, d);
             check_setting(h, id, r, &[i]);
+        }
+        UdpOp::Limit(k, n) => {
+            let c = match k % 4 {
+                0 => {
+                    h.set_maximum_packet_size(n);
+                    h.config().maximum_packet_size
+                }
+                1 => {
+                    h.set_maximum_waiting_data(n);
+                    h.config().maximum_waiting_data
+                }
+                2 => {
+                    h.set_buffer_budget(n);
+                    h.config().buffer_budget
+                }
+                _ => {
+                    h.set_duplicate_peers(n);
+                    h.config().duplicate_peers
+                }
+            };
+            assert_eq!(c, if k % 4 == 3 { n.clamp(1, 4095) } else { n });
         }
         UdpOp::Query(p) => {
             let id = resolve(h, p);

@@ -81,6 +81,35 @@ impl UdpHost {
         self.host.channel_limit(limit);
     }
 
+    /// Changes the largest packet sent or accepted ([`HostConfig::maximum_packet_size`]).
+    pub fn set_maximum_packet_size(&mut self, bytes: usize) {
+        self.host.set_maximum_packet_size(bytes);
+    }
+
+    /// Changes the most undelivered received data held per peer
+    /// ([`HostConfig::maximum_waiting_data`]).
+    pub fn set_maximum_waiting_data(&mut self, bytes: usize) {
+        self.host.set_maximum_waiting_data(bytes);
+    }
+
+    /// Changes the budget for received data buffered over all peers
+    /// ([`HostConfig::buffer_budget`]).
+    pub fn set_buffer_budget(&mut self, bytes: usize) {
+        self.host.set_buffer_budget(bytes);
+    }
+
+    /// Changes how many connections one IP address may hold (clamped to 1..=4095;
+    /// [`HostConfig::duplicate_peers`]).
+    pub fn set_duplicate_peers(&mut self, peers: usize) {
+        self.host.set_duplicate_peers(peers);
+    }
+
+    /// Received data the host holds in memory now (see
+    /// [`Host::buffered_bytes`](enet_proto::Host::buffered_bytes)).
+    pub fn buffered_bytes(&self) -> usize {
+        self.host.buffered_bytes()
+    }
+
     /// Refuses (or accepts again) new incoming connections; established peers are not
     /// affected. A refused CONNECT is dropped and counted, unanswered.
     pub fn set_refuse_new_connections(&mut self, refuse: bool) {
