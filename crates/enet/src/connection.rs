@@ -486,6 +486,8 @@ impl EnetConnection {
     /// Refuses (or accepts again) new incoming connections; established peers are not
     /// affected. (Godot only honours this for DTLS servers; here it works for plain UDP.)
     pub fn refuse_new_connections(&mut self, refuse: bool) -> Result<()> {
+        #[cfg(feature = "dtls")]
+        self.active()?.udp.set_dtls_refuse_new_connections(refuse);
         self.active()?.udp.host_mut().refuse_new_connections(refuse);
         Ok(())
     }
@@ -597,6 +599,12 @@ impl EnetConnection {
     /// while this number is unchanged.
     pub fn deactivation_count(&self) -> u64 {
         self.retired_deactivations + self.active.as_ref().map_or(0, |a| a.deactivations)
+    }
+
+    /// The UDP driver, or `None` when inactive (used by the DTLS methods in `dtls::godot`).
+    #[cfg(feature = "dtls")]
+    pub(crate) fn udp_mut(&mut self) -> Option<&mut UdpHost> {
+        self.active.as_mut().map(|a| &mut a.udp)
     }
 
     /// The sans-IO engine underneath (read-only), for statistics such as drop counters.

@@ -10,6 +10,8 @@
 pub mod address;
 pub mod compress;
 pub mod connection;
+#[cfg(feature = "dtls")]
+pub mod dtls;
 pub mod error;
 mod io_policy;
 pub mod packet_peer;

@@ -59,6 +59,8 @@ mod addr;
 mod batched;
 mod busy_poll;
 mod conditioner;
+#[cfg(feature = "dtls")]
+mod dtls_io;
 #[cfg(not(batched_io))]
 mod portable;
 mod service;
@@ -132,6 +134,9 @@ pub struct UdpHost {
     /// Batched I/O buffers (`recvmmsg`/`sendmmsg`), allocated on first use.
     #[cfg(batched_io)]
     batch: Option<Box<Batch>>,
+    /// The DTLS seam: when set, every datagram in and out goes through it (`dtls_io`).
+    #[cfg(feature = "dtls")]
+    dtls: Option<Box<dtls_io::DtlsIo>>,
 }
 
 impl std::fmt::Debug for UdpHost {
@@ -169,6 +174,8 @@ impl UdpHost {
             busy_poll: BusyPoll::new(DEFAULT_BUSY_POLL_LIMIT),
             #[cfg(batched_io)]
             batch: None,
+            #[cfg(feature = "dtls")]
+            dtls: None,
         })
     }
 
@@ -302,6 +309,10 @@ impl UdpHost {
     /// error of the socket itself is returned (the datagram is lost; the rest stays queued
     /// for the next flush).
     pub fn flush(&mut self) -> io::Result<()> {
+        #[cfg(feature = "dtls")]
+        if self.dtls.is_some() {
+            return self.flush_dtls();
+        }
         self.flush_io()
     }
 

@@ -23,6 +23,13 @@ impl UdpHost {
         }
         let deadline = Instant::now().checked_add(timeout);
         loop {
+            #[cfg(feature = "dtls")]
+            if self.dtls.is_some() {
+                self.receive_dtls()?;
+            } else {
+                self.receive_available()?;
+            }
+            #[cfg(not(feature = "dtls"))]
             self.receive_available()?;
             self.release_conditioned()?;
             self.run_timers();
@@ -36,6 +43,11 @@ impl UdpHost {
                 return Ok(None);
             }
             let timer = match (self.host.poll_timeout(), self.conditioner_next()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            #[cfg(feature = "dtls")]
+            let timer = match (timer, self.dtls_next_timeout()) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
