@@ -75,12 +75,6 @@ pub(crate) struct DtlsLayer {
     next_sweep: Instant,
 }
 
-/// Whether `data` looks like a DTLS ClientHello at epoch 0 (the first record of a
-/// handshake): content type 22, epoch 0, handshake type 1.
-fn looks_like_client_hello(data: &[u8]) -> bool {
-    data.len() > 13 && data[0] == 22 && data[3] == 0 && data[4] == 0 && data[13] == 1
-}
-
 /// The error a failed client handshake or session gets, most specific first.
 fn classify(e: &openssl::ssl::Error, ssl: &SslRef, name: &str) -> DtlsError {
     let v = ssl.verify_result();
@@ -214,7 +208,8 @@ impl DtlsLayer {
         send: &mut impl FnMut(SocketAddr, &[u8]),
         deliver: &mut impl FnMut(SocketAddr, &[u8]),
     ) {
-        if data.len() > MAX_RECORD {
+        // An empty datagram would read as end-of-file to OpenSSL.
+        if data.is_empty() || data.len() > MAX_RECORD {
             self.stats.dropped_records += 1;
             return;
         }
@@ -256,14 +251,10 @@ impl DtlsLayer {
                 if let Some(tls) = s.tls.as_mut() {
                     tls.get_mut().put(data);
                 }
-                let got = self.read_records(now, from, true, send, deliver);
-                if got == 0 && self.is_server() && looks_like_client_hello(data) {
-                    // A new handshake from a known address (the client restarted): the
-                    // stateless listener decides; the old session stays until the client
-                    // has returned a valid cookie.
-                    self.stats.dropped_records -= 1;
-                    self.listen(now, from, data, send);
-                }
+                // A ClientHello from the address of an established session (a client
+                // restarted on the same port, or a replay) is dropped like any record that
+                // does not decrypt: the session stays until it closes, fails or idles out.
+                self.read_records(now, from, true, send, deliver);
             }
         }
     }
@@ -401,6 +392,7 @@ impl DtlsLayer {
                     }
                     Ok(()) | Err(_) => {
                         self.stats.failures += 1;
+                        drop(openssl::error::ErrorStack::get());
                         self.last_error = Some(DtlsError::HandshakeFailed(
                             r.err()
                                 .map_or_else(|| "unexpected".into(), |e| e.to_string()),

@@ -49,7 +49,9 @@ impl DgramIo {
 
 impl Read for DgramIo {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if !self.has_inbox {
+        // Nothing to read, or an empty datagram (a 0-byte read would mean end-of-file).
+        if !self.has_inbox || self.inbox.is_empty() {
+            self.has_inbox = false;
             return Err(io::ErrorKind::WouldBlock.into());
         }
         self.has_inbox = false;

@@ -128,7 +128,11 @@ impl Pki {
 /// A UDP relay between one client and `server`, recording every byte it forwards.
 pub struct Relay {
     pub addr: SocketAddr,
+    server: SocketAddr,
+    inject: UdpSocket,
     log: Arc<Mutex<Vec<u8>>>,
+    /// Each datagram from the client, in order.
+    from_client: Arc<Mutex<Vec<Vec<u8>>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -140,8 +144,10 @@ impl Relay {
             .unwrap();
         let addr = sock.local_addr().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
+        let from_client = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (l, s) = (log.clone(), stop.clone());
+        let inject = sock.try_clone().unwrap();
+        let (l, s, fc) = (log.clone(), stop.clone(), from_client.clone());
         let thread = std::thread::spawn(move || {
             let mut client: Option<SocketAddr> = None;
             let mut buf = vec![0u8; 65536];
@@ -157,6 +163,7 @@ impl Relay {
                     }
                 } else {
                     client = Some(from);
+                    fc.lock().unwrap().push(buf[..n].to_vec());
                     server
                 };
                 let _ = sock.send_to(&buf[..n], to);
@@ -164,10 +171,23 @@ impl Relay {
         });
         Relay {
             addr,
+            server,
+            inject,
             log,
+            from_client,
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// The datagrams the client sent so far.
+    pub fn client_datagrams(&self) -> Vec<Vec<u8>> {
+        self.from_client.lock().unwrap().clone()
+    }
+
+    /// Sends `bytes` to the server as if from the client (the relay's address).
+    pub fn inject(&self, bytes: &[u8]) {
+        self.inject.send_to(bytes, self.server).unwrap();
     }
 
     /// Everything forwarded so far, concatenated.
@@ -211,4 +231,69 @@ pub fn pump(
 
 pub fn localhost() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
+}
+
+/// A UDP socket connected to one address, as the stream of a raw OpenSSL DTLS client.
+pub struct UdpIo(pub UdpSocket);
+
+impl std::io::Read for UdpIo {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.recv(buf)
+    }
+}
+
+impl std::io::Write for UdpIo {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.send(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A DTLS 1.2 client driven by hand (OpenSSL, no ENet): it can stop half-way through a
+/// handshake, to play a stalling or hostile client.
+pub struct RawDtlsClient {
+    pub tls: enet::dtls::openssl::ssl::SslStream<UdpIo>,
+}
+
+impl RawDtlsClient {
+    pub fn new(server: SocketAddr) -> RawDtlsClient {
+        use enet::dtls::openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.connect(server).unwrap();
+        sock.set_nonblocking(true).unwrap();
+        let mut b = SslContext::builder(SslMethod::dtls()).unwrap();
+        b.set_verify(SslVerifyMode::NONE);
+        b.set_min_proto_version(Some(SslVersion::DTLS1_2)).unwrap();
+        let ctx = b.build();
+        let mut ssl = Ssl::new(&ctx).unwrap();
+        ssl.set_connect_state();
+        let tls = enet::dtls::openssl::ssl::SslStream::new(ssl, UdpIo(sock)).unwrap();
+        RawDtlsClient { tls }
+    }
+
+    /// One non-blocking handshake step; true once complete.
+    pub fn step(&mut self) -> bool {
+        match self.tls.do_handshake() {
+            Ok(()) => true,
+            Err(e) if e.code() == enet::dtls::openssl::ssl::ErrorCode::WANT_READ => false,
+            Err(e) => panic!("raw client handshake: {e}"),
+        }
+    }
+
+    /// Drives the handshake for `time`; true if it completed.
+    pub fn drive(&mut self, time: Duration) -> bool {
+        let end = Instant::now() + time;
+        while Instant::now() < end {
+            match self.tls.do_handshake() {
+                Ok(()) => return true,
+                Err(e) if e.code() == enet::dtls::openssl::ssl::ErrorCode::WANT_READ => {
+                    std::thread::sleep(Duration::from_millis(2))
+                }
+                Err(e) => panic!("raw client handshake: {e}"),
+            }
+        }
+        false
+    }
 }
