@@ -75,6 +75,13 @@ pub(crate) struct DtlsLayer {
     next_sweep: Instant,
 }
 
+/// Empties this thread's OpenSSL error queue: `SSL_get_error` misreads the outcome of an
+/// operation if errors of an earlier one (say, a garbage record of another session) are
+/// still queued. Allocates nothing when the queue is empty.
+fn clear_errors() {
+    drop(openssl::error::ErrorStack::get());
+}
+
 /// The error a failed client handshake or session gets, most specific first.
 fn classify(e: &openssl::ssl::Error, ssl: &SslRef, name: &str) -> DtlsError {
     let v = ssl.verify_result();
@@ -226,6 +233,7 @@ impl DtlsLayer {
             State::Handshaking => {
                 let Some(tls) = s.tls.as_mut() else { return };
                 tls.get_mut().put(data);
+                clear_errors();
                 let r = tls.do_handshake();
                 tls.get_mut().discard();
                 tls.get_mut().drain(|d| send(from, d));
@@ -277,6 +285,7 @@ impl DtlsLayer {
         let mut got = 0;
         let mut outcome = Ok(());
         for _ in 0..MAX_RECORDS_PER_DATAGRAM {
+            clear_errors();
             match tls.ssl_read(&mut self.plain) {
                 Ok(n) if n <= MAX_DATAGRAM_SIZE => {
                     got += 1;
@@ -372,6 +381,7 @@ impl DtlsLayer {
                 let Some(Listener { mut tls, .. }) = listener.take() else {
                     return;
                 };
+                clear_errors();
                 let r = tls.do_handshake();
                 tls.get_mut().drain(|d| send(from, d));
                 match r {
@@ -418,17 +428,20 @@ impl DtlsLayer {
                 tls: Some(tls),
                 state: State::Established,
                 ..
-            }) => match tls.ssl_write(plain) {
-                Ok(_) => {
-                    self.stats.records_sent += 1;
-                    tls.get_mut().drain(|d| send(to, d));
+            }) => {
+                clear_errors();
+                match tls.ssl_write(plain) {
+                    Ok(_) => {
+                        self.stats.records_sent += 1;
+                        tls.get_mut().drain(|d| send(to, d));
+                    }
+                    Err(e) => {
+                        tls.get_mut().clear_out();
+                        let err = DtlsError::HandshakeFailed(e.to_string());
+                        self.fail(now, to, err);
+                    }
                 }
-                Err(e) => {
-                    tls.get_mut().clear_out();
-                    let err = DtlsError::HandshakeFailed(e.to_string());
-                    self.fail(now, to, err);
-                }
-            },
+            }
             Some(_) => self.stats.busy_drops += 1,
             None => {
                 self.stats.busy_drops += 1;
@@ -474,6 +487,7 @@ impl DtlsLayer {
             }
         }
         let mut tls = SslStream::new(ssl, DgramIo::default()).map_err(err)?;
+        clear_errors();
         let r = tls.do_handshake();
         tls.get_mut().drain(|d| send(to, d));
         match r {
@@ -563,6 +577,7 @@ impl DtlsLayer {
         let Some(tls) = s.tls.as_mut() else {
             return false;
         };
+        clear_errors();
         let r = tls.do_handshake();
         tls.get_mut().drain(|d| send(addr, d));
         match r {

@@ -158,6 +158,7 @@ impl Listener {
             *m.lock().unwrap_or_else(|p| p.into_inner()) = from;
         }
         self.tls.get_mut().put(data);
+        drop(ErrorStack::get());
         // SAFETY: the SSL pointer is the live session owned by self.tls, whose read and
         // write BIOs are set (SslStream::new); self.addr is a valid BIO_ADDR owned by self.
         // DTLSv1_listen only reads from and writes to those BIOs and the BIO_ADDR, and

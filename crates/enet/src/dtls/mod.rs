@@ -41,6 +41,8 @@ mod layer;
 mod listen;
 mod options;
 mod stream;
+#[cfg(test)]
+mod tests;
 
 pub mod godot;
 

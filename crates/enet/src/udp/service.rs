@@ -116,6 +116,18 @@ impl UdpHost {
     #[cfg(not(unix))]
     fn wait_for_datagram(&mut self, wait: Duration) -> io::Result<()> {
         self.stats.waits += 1;
+        #[cfg(feature = "dtls")]
+        if self.dtls.is_some() {
+            // A DTLS host only waits here (peeking); the next round reads the datagram
+            // through the DTLS layer.
+            self.socket.set_nonblocking(false)?;
+            let mut probe = [0u8; 1];
+            let _ = self
+                .socket
+                .set_read_timeout(Some(wait))
+                .and_then(|_| self.socket.peek_from(&mut probe));
+            return self.socket.set_nonblocking(true);
+        }
         self.socket.set_nonblocking(false)?;
         let result = self
             .socket
