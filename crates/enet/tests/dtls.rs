@@ -330,3 +330,60 @@ fn setup_is_checked() {
         Err(DtlsError::AlreadyUpgraded)
     );
 }
+
+#[test]
+fn the_handshake_survives_lost_flights() {
+    let pki = Pki::new();
+    let (key, cert) = pki.leaf("localhost", Alg::Rsa);
+    let mut server = server_with(&key, &cert);
+    // Drop the first HelloVerifyRequest and the first datagram carrying a ServerHello:
+    // both sides' retransmission timers must recover.
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let d = dropped.clone();
+    let (mut hvr_lost, mut hello_lost) = (false, false);
+    let relay = Relay::with_filter(server.local_addr(), move |from_client, data| {
+        let handshake = !from_client && data.len() > 13 && data[0] == 22;
+        let lose = if handshake && data[13] == 3 && !hvr_lost {
+            hvr_lost = true;
+            true
+        } else if handshake && data[13] == 2 && !hello_lost {
+            hello_lost = true;
+            true
+        } else {
+            false
+        };
+        if lose {
+            d.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        !lose
+    });
+    let mut client = UdpHost::bind(localhost(), HostConfig::default()).unwrap();
+    client.connect(relay.addr, 1, 0).unwrap();
+    client
+        .dtls_client_setup(
+            "localhost",
+            TlsOptions::client(Some(&pki.ca_pem()), None).unwrap(),
+        )
+        .unwrap();
+    let (mut s, mut c) = (false, false);
+    assert!(
+        pump(
+            &mut server,
+            &mut client,
+            Duration::from_secs(30),
+            |i, ev| {
+                match (i, ev) {
+                    (0, Event::Connect { .. }) => s = true,
+                    (1, Event::Connect { .. }) => c = true,
+                    _ => {}
+                }
+                s && c
+            }
+        ),
+        "{:?} {:?}",
+        client.dtls_stats(),
+        server.dtls_stats()
+    );
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::Relaxed), 2);
+    assert_eq!(client.dtls_stats().unwrap().failures, 0);
+}

@@ -139,6 +139,15 @@ pub struct Relay {
 
 impl Relay {
     pub fn start(server: SocketAddr) -> Relay {
+        Relay::with_filter(server, |_, _| true)
+    }
+
+    /// A relay forwarding only the datagrams `pass(from_client, bytes)` accepts (all are
+    /// recorded).
+    pub fn with_filter(
+        server: SocketAddr,
+        mut pass: impl FnMut(bool, &[u8]) -> bool + Send + 'static,
+    ) -> Relay {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(10)))
             .unwrap();
@@ -156,6 +165,9 @@ impl Relay {
                     continue;
                 };
                 l.lock().unwrap().extend_from_slice(&buf[..n]);
+                if !pass(from != server, &buf[..n]) {
+                    continue;
+                }
                 let to = if from == server {
                     match client {
                         Some(c) => c,
