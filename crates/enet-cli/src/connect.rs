@@ -209,7 +209,7 @@ impl Client for Raw {
         self.up
     }
     fn dtls_failure(&mut self) -> Option<String> {
-        crate::tls::client_failure(&mut self.conn)
+        crate::tls::client_failure(&self.conn)
     }
     fn send(&mut self, data: &[u8], mode: TransferMode, channel: u8) -> Result<(), String> {
         let r = self

@@ -138,7 +138,7 @@ pub fn client_setup(
 }
 
 /// Why a DTLS client could not connect, if DTLS said why.
-pub fn client_failure(host: &mut EnetConnection) -> Option<String> {
+pub fn client_failure(host: &EnetConnection) -> Option<String> {
     #[cfg(feature = "dtls")]
     {
         host.dtls_last_error().map(|e| e.to_string())

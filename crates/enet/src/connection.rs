@@ -607,6 +607,12 @@ impl EnetConnection {
         self.active.as_mut().map(|a| &mut a.udp)
     }
 
+    /// The UDP driver, or `None` when inactive (used by the DTLS methods in `dtls::godot`).
+    #[cfg(feature = "dtls")]
+    pub(crate) fn udp(&self) -> Option<&UdpHost> {
+        self.active.as_ref().map(|a| &a.udp)
+    }
+
     /// The sans-IO engine underneath (read-only), for statistics such as drop counters.
     pub fn engine(&self) -> Option<&enet_proto::Host> {
         self.active.as_ref().map(|a| a.udp.host())

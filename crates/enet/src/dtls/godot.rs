@@ -26,13 +26,13 @@ impl EnetConnection {
     }
 
     /// The DTLS counters, or `None` without a host or without DTLS.
-    pub fn dtls_stats(&mut self) -> Option<DtlsStats> {
-        self.udp_mut()?.dtls_stats()
+    pub fn dtls_stats(&self) -> Option<DtlsStats> {
+        self.udp()?.dtls_stats()
     }
 
     /// The last DTLS handshake or session error (e.g. why the server's certificate was
     /// refused), or `None`.
-    pub fn dtls_last_error(&mut self) -> Option<DtlsError> {
-        self.udp_mut()?.dtls_last_error().cloned()
+    pub fn dtls_last_error(&self) -> Option<DtlsError> {
+        self.udp()?.dtls_last_error().cloned()
     }
 }
