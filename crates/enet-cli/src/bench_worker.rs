@@ -95,13 +95,15 @@ pub struct Args {
     /// off).
     #[arg(long, value_parser = count::<u64>(0, 1_000_000))]
     pub busy_poll_us: Option<u64>,
-    /// Server: serve over DTLS with this certificate and --dtls-key (feature `dtls`).
+    /// Server: serve over DTLS with this certificate and --dtls-key (feature `dtls`;
+    /// ignored by the client).
     #[arg(long, requires = "dtls_key")]
     pub dtls_cert: Option<std::path::PathBuf>,
     /// Server: the key of --dtls-cert.
     #[arg(long, requires = "dtls_cert")]
     pub dtls_key: Option<std::path::PathBuf>,
-    /// Client: connect over DTLS without verifying the server (feature `dtls`).
+    /// Client: connect over DTLS without verifying the server (feature `dtls`; ignored by
+    /// the server).
     #[arg(long)]
     pub dtls: bool,
 }
@@ -173,12 +175,12 @@ fn create_host(port: u16, peers: usize, a: &Args) -> Result<UdpHost, String> {
 #[cfg(feature = "dtls")]
 fn dtls_setup(host: &mut UdpHost, a: &Args) -> Result<(), String> {
     use enet::dtls::TlsOptions;
-    if let (Some(cert), Some(key)) = (&a.dtls_cert, &a.dtls_key) {
+    if let (Role::Server, Some(cert), Some(key)) = (&a.role, &a.dtls_cert, &a.dtls_key) {
         let read =
             |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
         let options = TlsOptions::server(&read(key)?, &read(cert)?).map_err(|e| e.to_string())?;
         host.dtls_server_setup(options).map_err(|e| e.to_string())?;
-    } else if a.dtls {
+    } else if matches!(a.role, Role::Client) && a.dtls {
         host.dtls_client_setup("localhost", TlsOptions::client_unsafe())
             .map_err(|e| e.to_string())?;
     }

@@ -172,6 +172,40 @@ pub fn gen_cert(a: GenCertArgs) -> CliResult {
     }
 }
 
+/// A temporary directory, removed when dropped.
+#[derive(Debug)]
+pub struct TempDir(pub PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh self-signed certificate for `enet bench --dtls`, in a new temporary directory.
+pub fn bench_certificate() -> Result<TempDir, String> {
+    #[cfg(feature = "dtls")]
+    {
+        let pair = enet::dtls::certs::self_signed_rsa("localhost", 1).map_err(|e| e.to_string())?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("enet-bench-dtls-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let dir = TempDir(dir);
+        std::fs::write(dir.0.join("cert.pem"), &pair.cert_pem)
+            .map_err(|e| format!("cannot write the certificate: {e}"))?;
+        write_private(&dir.0.join("key.pem"), &pair.key_pem)?;
+        Ok(dir)
+    }
+    #[cfg(not(feature = "dtls"))]
+    {
+        Err(REBUILD_HINT.into())
+    }
+}
+
 /// Writes a private key readable by its owner only (on Unix).
 #[cfg(feature = "dtls")]
 fn write_private(path: &std::path::Path, data: &[u8]) -> Result<(), String> {

@@ -243,3 +243,29 @@ fn bad_dtls_arguments_are_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bench_runs_over_dtls() {
+    let out = enet()
+        .args(["bench", "--messages", "2000", "--json"])
+        .arg("--dtls")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["event"] == "run" && v["impl"] == "rust")
+        .expect("a run line");
+    assert_eq!(run["ok"], true, "{run}");
+    let refused = enet().args(["bench", "--dtls", "--vs-c"]).output().unwrap();
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "--dtls conflicts with --vs-c"
+    );
+}

@@ -30,6 +30,7 @@ fn dtls_options_need_a_dtls_build() {
         &["connect", "127.0.0.1:7777", "--dtls"],
         &["connect", "127.0.0.1:7777", "--dtls", "--insecure"],
         &["gen-cert", "--cn", "localhost", "--out", "certs"],
+        &["bench", "--messages", "10", "--dtls"],
     ] {
         let (code, err) = run(args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
