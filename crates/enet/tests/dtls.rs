@@ -135,6 +135,27 @@ fn traffic_of_every_kind_crosses_dtls_encrypted() {
         }
     ));
 
+    // socket_send goes through DTLS as in Godot: sealed to the session, dropped elsewhere.
+    let before = (client.dtls_stats().unwrap(), server.dtls_stats().unwrap());
+    server.socket_send(relay.addr, b"RAW-SECRET-BYTES").unwrap();
+    server
+        .socket_send("127.0.0.1:9".parse().unwrap(), b"RAW-SECRET-BYTES")
+        .unwrap();
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < end
+        && client.dtls_stats().unwrap().records_received == before.0.records_received
+    {
+        client.service(Duration::from_millis(5)).unwrap();
+    }
+    assert_eq!(
+        client.dtls_stats().unwrap().records_received,
+        before.0.records_received + 1
+    );
+    assert_eq!(
+        server.dtls_stats().unwrap().busy_drops,
+        before.1.busy_drops + 1
+    );
+
     let wire = relay.recorded();
     assert!(wire.len() > 20_000, "relay saw {} bytes", wire.len());
     for marker in [
@@ -143,6 +164,7 @@ fn traffic_of_every_kind_crosses_dtls_encrypted() {
         b"UNSEQUENCED-SECRET",
         b"FRAGMENTED-SECRET",
         b"SERVER-SECRET",
+        b"RAW-SECRET",
     ] {
         assert!(
             !contains(&wire, marker),

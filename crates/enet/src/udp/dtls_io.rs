@@ -158,6 +158,23 @@ impl UdpHost {
         fatal.map_or(Ok(()), Err)
     }
 
+    /// [`UdpHost::socket_send`] on a DTLS host: `bytes` sealed as one record to an
+    /// established session; dropped for other addresses (and never starts a handshake).
+    pub(super) fn socket_send_dtls(&mut self, to: SocketAddr, bytes: &[u8]) -> io::Result<()> {
+        let Some(d) = self.dtls.as_deref_mut() else {
+            return Ok(());
+        };
+        let to = normalize_addr(to);
+        let v6 = self.local_addr.is_ipv6();
+        let (socket, stats) = (&self.socket, &mut self.stats);
+        let mut fatal = None;
+        let mut send =
+            |to: SocketAddr, bytes: &[u8]| send_one(socket, stats, &mut fatal, v6, to, bytes);
+        d.layer
+            .seal_established(Instant::now(), to, bytes, &mut send);
+        fatal.map_or(Ok(()), Err)
+    }
+
     /// Reads datagrams through DTLS until the socket would block or
     /// [`MAX_DATAGRAMS_PER_WAKE`] were read.
     pub(super) fn receive_dtls(&mut self) -> io::Result<()> {

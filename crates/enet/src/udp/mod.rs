@@ -318,7 +318,14 @@ impl UdpHost {
 
     /// Sends raw bytes as one UDP datagram from this host's socket, outside ENet (for NAT
     /// hole punching). Not subject to the link conditioner.
+    ///
+    /// On a DTLS host the bytes go through DTLS as Godot's do: sealed as one record to an
+    /// established session, silently dropped for any other address.
     pub fn socket_send(&mut self, to: SocketAddr, bytes: &[u8]) -> io::Result<()> {
+        #[cfg(feature = "dtls")]
+        if self.dtls.is_some() {
+            return self.socket_send_dtls(to, bytes);
+        }
         let to = addr::socket_dest(to, self.local_addr.is_ipv6());
         self.socket.send_to(bytes, to).map(|_| ())
     }
