@@ -282,9 +282,10 @@ fn client_unsafe_override_and_der_material_connect() {
     server
         .dtls_server_setup(TlsOptions::server(&key_der, &cert_der).unwrap())
         .unwrap();
-    connects(&mut server, "127.0.0.1", TlsOptions::client_unsafe());
+    // Both clients stay alive (dropping one closes its session).
+    let _unsafe_client = connects(&mut server, "127.0.0.1", TlsOptions::client_unsafe());
     let ca_der = pki.ca.to_der().unwrap();
-    connects(
+    let _verified_client = connects(
         &mut server,
         "127.0.0.1",
         TlsOptions::client(Some(&ca_der), Some("game.example")).unwrap(),
@@ -408,4 +409,28 @@ fn the_handshake_survives_lost_flights() {
     );
     assert_eq!(dropped.load(std::sync::atomic::Ordering::Relaxed), 2);
     assert_eq!(client.dtls_stats().unwrap().failures, 0);
+}
+
+#[test]
+fn dropping_a_host_closes_its_dtls_sessions_at_the_peer() {
+    let pki = Pki::new();
+    let (key, cert) = pki.leaf("localhost", Alg::Rsa);
+    let mut server = server_with(&key, &cert);
+    let client = connects(
+        &mut server,
+        "localhost",
+        TlsOptions::client(Some(&pki.ca_pem()), None).unwrap(),
+    );
+    assert_eq!(server.dtls_stats().unwrap().sessions, 1);
+    drop(client);
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < end && server.dtls_stats().unwrap().sessions > 0 {
+        server.service(Duration::from_millis(5)).unwrap();
+    }
+    let st = server.dtls_stats().unwrap();
+    assert_eq!(
+        (st.sessions, st.tracked_addresses, st.failures),
+        (0, 0, 0),
+        "{st:?}"
+    );
 }

@@ -22,6 +22,22 @@ pub(crate) struct DtlsIo {
     rx: Vec<u8>,
     /// The engine's outgoing datagram.
     tx: Vec<u8>,
+    /// A handle of the host's socket, for the close_notify alerts sent on drop.
+    socket: Option<std::net::UdpSocket>,
+    v6_socket: bool,
+}
+
+impl Drop for DtlsIo {
+    /// The host is going away: each established session gets a close_notify, so that its
+    /// peer drops it at once instead of after its idle timeout.
+    fn drop(&mut self) {
+        if let Some(socket) = self.socket.take() {
+            let v6 = self.v6_socket;
+            self.layer.close_all(&mut |to, bytes| {
+                let _ = socket.send_to(bytes, socket_dest(to, v6));
+            });
+        }
+    }
 }
 
 /// Writes one datagram to the socket with the driver's error policy: "would block" and
@@ -108,6 +124,10 @@ impl UdpHost {
             layer,
             rx: vec![0; 65536],
             tx: Vec::with_capacity(crate::io_policy::MAX_DATAGRAM_SIZE),
+            // Without a handle (out of descriptors) no close_notify is sent on drop: peers
+            // then drop the session when it idles out.
+            socket: self.socket.try_clone().ok(),
+            v6_socket: self.local_addr.is_ipv6(),
         }));
     }
 

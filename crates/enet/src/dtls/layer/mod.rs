@@ -456,6 +456,19 @@ impl DtlsLayer {
         }
     }
 
+    /// Sends a close_notify alert on every established session (the host is going away,
+    /// as Godot does when its DTLS socket closes), so that peers drop their sessions at once.
+    pub(crate) fn close_all(&mut self, send: &mut impl FnMut(SocketAddr, &[u8])) {
+        for (addr, s) in self.sessions.iter_mut() {
+            if let (State::Established, Some(tls)) = (s.state, s.tls.as_mut()) {
+                clear_errors();
+                let _ = tls.shutdown();
+                tls.get_mut().drain(|d| send(*addr, d));
+            }
+        }
+        clear_errors();
+    }
+
     /// Like [`Self::seal`], but only to an established session: never starts a handshake.
     pub(crate) fn seal_established(
         &mut self,
