@@ -25,6 +25,15 @@
 //! * The client verifies the server's chain and host name ([`TlsOptions::client`]) and
 //!   reports why it refused in a typed [`DtlsError`].
 //!
+//! **Other differences from Godot.** A ClientHello from an address that already has an
+//! established session is dropped (it may be a replay): the old session ends with the
+//! peer's close_notify (sent when a host goes away, here as in Godot), a fatal alert, or
+//! after [`DtlsLimits::session_idle_timeout`]; so a client that crashed and restarts on the
+//! same port waits for that timeout. Certificate refusals are reported as typed errors
+//! ([`UdpHost::dtls_last_error`](crate::udp::UdpHost::dtls_last_error)) rather than only
+//! printed; the ENet connection then times out as in Godot. Requires OpenSSL 1.1.1 or later
+//! (`DTLSv1_listen` with `BIO_ADDR`).
+//!
 //! **Memory.** A session is an OpenSSL `SSL` object with its DTLS record buffers (each
 //! sized for a 16 KiB record), two datagram buffers of up to 4 KiB and a map entry: about
 //! **47 KiB per established session**, measured on Linux with OpenSSL 3.0 (200 DTLS clients
