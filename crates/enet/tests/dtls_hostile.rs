@@ -311,3 +311,30 @@ fn garbage_replayed_and_oversize_records_are_dropped_and_the_session_goes_on() {
         }
     ));
 }
+
+#[test]
+fn sessions_beyond_the_limit_are_refused() {
+    let limits = DtlsLimits {
+        max_sessions: 2,
+        ..DtlsLimits::default()
+    };
+    let (mut server, _pki) = dtls_server(limits);
+    let target = server.local_addr();
+    let mut done = 0;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let mut raw = RawDtlsClient::new(target);
+        let end = Instant::now() + Duration::from_secs(3);
+        let mut complete = false;
+        while Instant::now() < end && !complete {
+            complete = raw.step();
+            server.service(Duration::from_millis(2)).unwrap();
+        }
+        done += complete as usize;
+        clients.push(raw);
+    }
+    let st = server.dtls_stats().unwrap();
+    assert_eq!(done, 2, "{st:?}");
+    assert_eq!((st.sessions, st.tracked_addresses), (2, 2), "{st:?}");
+    assert!(st.dropped_records >= 1, "{st:?}");
+}

@@ -39,7 +39,8 @@
 //! **47 KiB per established session**, measured on Linux with OpenSSL 3.0 (200 DTLS clients
 //! of `enet serve --raw`: 74 KiB of server RSS per peer, against 27 KiB per peer without
 //! DTLS). A server with 1,000 peers thus holds about 46 MiB for DTLS. Pending handshakes
-//! are bounded by [`DtlsLimits::max_handshakes`] and addresses that have not returned a
+//! are bounded by [`DtlsLimits::max_handshakes`], all sessions by
+//! [`DtlsLimits::max_sessions`], and addresses that have not returned a
 //! cookie cost nothing. (OpenSSL's `SSL_MODE_RELEASE_BUFFERS` would shrink idle sessions
 //! but allocate per record, so it is not used.)
 

@@ -21,6 +21,9 @@ pub struct DtlsLimits {
     /// At most this many handshakes run at once (1,024 by default; Godot allows 16);
     /// ClientHellos with a valid cookie beyond it are dropped (the client retries).
     pub max_handshakes: usize,
+    /// A server holds at most this many sessions, established or handshaking (4,096 by
+    /// default: ENet's 4,095 peers and one to spare); ClientHellos beyond it are dropped.
+    pub max_sessions: usize,
     /// An established session that receives nothing for this long is dropped (60 s by
     /// default; ENet peers ping about every second).
     pub session_idle_timeout: Duration,
@@ -31,6 +34,7 @@ impl Default for DtlsLimits {
         DtlsLimits {
             handshake_timeout: Duration::from_secs(10),
             max_handshakes: 1024,
+            max_sessions: 4096,
             session_idle_timeout: Duration::from_secs(60),
         }
     }

@@ -375,7 +375,9 @@ impl DtlsLayer {
                 }
             }
             Listened::Accepted => {
-                if self.stats.pending_handshakes >= self.limits.max_handshakes {
+                if self.stats.pending_handshakes >= self.limits.max_handshakes
+                    || self.sessions.len() >= self.limits.max_sessions
+                {
                     l.tls.get_mut().clear_out();
                     self.stats.dropped_records += 1;
                     return;
