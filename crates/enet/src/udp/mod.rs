@@ -46,7 +46,7 @@
 //! adaptive spin policy; `conditioner` the optional link conditioner; `addr` address
 //! mapping and socket creation; `batched` the Linux `recvmmsg`/`sendmmsg` I/O and
 //! `portable` the one-datagram-per-call I/O used elsewhere (and on Linux with the
-//! `portable-io` feature).
+//! `portable-io` feature); `dtls_io` the DTLS seam (feature `dtls`).
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
