@@ -144,3 +144,54 @@ fn connection_over_dtls_and_refusing_new_handshakes() {
         i == 0 && ev.kind == EventType::Receive
     }));
 }
+
+#[test]
+fn a_dual_stack_dtls_server_serves_ipv4_and_ipv6_clients() {
+    let pki = Pki::new();
+    let (key, cert) = pki.leaf("localhost", Alg::Rsa);
+    let mut s = EnetConnection::new();
+    s.create_host_bound("*", 0, 8, 0, 0, 0).unwrap();
+    s.dtls_server_setup(TlsOptions::server(&key, &cert).unwrap())
+        .unwrap();
+    let port = s.get_local_port().unwrap();
+    for addr in ["127.0.0.1", "::1"] {
+        let mut c = EnetConnection::new();
+        c.create_host(1, 0, 0, 0).unwrap();
+        c.connect_to_host(addr, port, 1, 0).unwrap();
+        c.dtls_client_setup(
+            "localhost",
+            TlsOptions::client(Some(&pki.ca_pem()), None).unwrap(),
+        )
+        .unwrap();
+        let mut up = 0;
+        assert!(
+            pump(&mut s, &mut c, Duration::from_secs(20), |_, _, ev| {
+                if ev.kind == EventType::Connect {
+                    up += 1;
+                }
+                up == 2
+            }),
+            "{addr}: {:?}",
+            c.dtls_last_error()
+        );
+        let peer = c.get_peers()[0];
+        c.peer(peer)
+            .send(0, addr.as_bytes(), FLAG_RELIABLE)
+            .unwrap();
+        assert!(pump(
+            &mut s,
+            &mut c,
+            Duration::from_secs(10),
+            |i, conn, ev| {
+                i == 0
+                    && ev.kind == EventType::Receive
+                    && conn.peer(ev.peer.unwrap()).get_packet().unwrap() == addr.as_bytes()
+            }
+        ));
+        // Dropping the client closes its session (close_notify); the count below stays.
+        drop(c);
+    }
+    let st = s.dtls_stats().unwrap();
+    assert_eq!(st.handshakes_completed, 2, "{st:?}");
+    assert_eq!(st.failures, 0);
+}
