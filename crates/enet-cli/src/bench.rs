@@ -86,6 +86,10 @@ pub struct Args {
     /// the library's, 50 µs, adaptive; 0 turns busy polling off), 0..=1000000.
     #[arg(long, value_parser = count::<u64>(0, 1_000_000))]
     pub busy_poll_us: Option<u64>,
+    /// Run our server and load generator over DTLS (a fresh self-signed certificate; the
+    /// client does not verify it). Needs a build with `--features dtls`; not with --vs-c.
+    #[arg(long, conflicts_with = "vs_c")]
+    pub dtls: bool,
 }
 
 /// One benchmark configuration.
@@ -255,6 +259,11 @@ impl Imp {
                 }
                 if let Some(us) = ctx.busy_poll_us {
                     c.arg("--busy-poll-us").arg(us.to_string());
+                }
+                if let Some(dir) = &ctx.dtls {
+                    c.arg("--dtls-cert").arg(dir.0.join("cert.pem"));
+                    c.arg("--dtls-key").arg(dir.0.join("key.pem"));
+                    c.arg("--dtls");
                 }
                 c
             }
@@ -472,6 +481,8 @@ struct Ctx {
     lost_after_ms: u64,
     c_buffers: bool,
     busy_poll_us: Option<u64>,
+    /// With --dtls: the directory holding cert.pem and key.pem for our workers.
+    dtls: Option<crate::tls::TempDir>,
 }
 
 /// Runs one configuration with one implementation.
@@ -863,6 +874,9 @@ fn fmt_num(x: f64) -> String {
 }
 
 pub fn run(a: Args) -> CliResult {
+    if let Some(r) = crate::tls::check(a.dtls) {
+        return r;
+    }
     let mode = match &a.mode {
         Some(m) => Some(mode_name(parse_mode(m)?)),
         None => None,
@@ -905,6 +919,11 @@ pub fn run(a: Args) -> CliResult {
         lost_after_ms: a.lost_after_ms,
         c_buffers: a.c_buffers,
         busy_poll_us: a.busy_poll_us,
+        dtls: if a.dtls {
+            Some(crate::tls::bench_certificate()?)
+        } else {
+            None
+        },
     };
     let our_buffers = if a.c_buffers {
         crate::bench_worker::SOCKET_BUFFER

@@ -95,6 +95,17 @@ pub struct Args {
     /// off).
     #[arg(long, value_parser = count::<u64>(0, 1_000_000))]
     pub busy_poll_us: Option<u64>,
+    /// Server: serve over DTLS with this certificate and --dtls-key (feature `dtls`;
+    /// ignored by the client).
+    #[arg(long, requires = "dtls_key")]
+    pub dtls_cert: Option<std::path::PathBuf>,
+    /// Server: the key of --dtls-cert.
+    #[arg(long, requires = "dtls_cert")]
+    pub dtls_key: Option<std::path::PathBuf>,
+    /// Client: connect over DTLS without verifying the server (feature `dtls`; ignored by
+    /// the server).
+    #[arg(long)]
+    pub dtls: bool,
 }
 
 struct Client {
@@ -153,7 +164,33 @@ fn create_host(port: u16, peers: usize, a: &Args) -> Result<UdpHost, String> {
         let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
         let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
     }
+    dtls_setup(&mut host, a)?;
     Ok(host)
+}
+
+/// DTLS on a worker's host (`--dtls-cert/--dtls-key` for the server, `--dtls` for the
+/// client, unverified: both ends are this tool on loopback).
+#[cfg(feature = "dtls")]
+fn dtls_setup(host: &mut UdpHost, a: &Args) -> Result<(), String> {
+    use enet::dtls::TlsOptions;
+    if let (Role::Server, Some(cert), Some(key)) = (&a.role, &a.dtls_cert, &a.dtls_key) {
+        let read =
+            |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+        let options = TlsOptions::server(&read(key)?, &read(cert)?).map_err(|e| e.to_string())?;
+        host.dtls_server_setup(options).map_err(|e| e.to_string())?;
+    } else if matches!(a.role, Role::Client) && a.dtls {
+        host.dtls_client_setup("localhost", TlsOptions::client_unsafe())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "dtls"))]
+fn dtls_setup(_host: &mut UdpHost, a: &Args) -> Result<(), String> {
+    if a.dtls || a.dtls_cert.is_some() {
+        return Err(crate::tls::REBUILD_HINT.into());
+    }
+    Ok(())
 }
 
 pub fn run(a: Args) -> CliResult {

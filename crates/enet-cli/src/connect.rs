@@ -78,6 +78,9 @@ pub struct Args {
     /// that does not parse is reported on stderr and not sent).
     #[arg(long, value_enum, default_value_t = SendAs::Text)]
     pub send_as: SendAs,
+    /// DTLS (build with `--features dtls`).
+    #[command(flatten)]
+    pub tls: crate::tls::ConnectTls,
 }
 
 enum Rx {
@@ -96,6 +99,8 @@ trait Client {
     fn send(&mut self, data: &[u8], mode: TransferMode, channel: u8) -> Result<(), String>;
     fn rtt(&mut self) -> Option<f64>;
     fn disconnect(&mut self);
+    /// Why DTLS refused the server, if it did.
+    fn dtls_failure(&mut self) -> Option<String>;
 }
 
 struct Godot {
@@ -127,6 +132,9 @@ impl Client for Godot {
     }
     fn connected(&self) -> bool {
         self.mp.get_connection_status() == ConnectionStatus::Connected
+    }
+    fn dtls_failure(&mut self) -> Option<String> {
+        crate::tls::client_failure(self.mp.host()?)
     }
     fn send(&mut self, data: &[u8], mode: TransferMode, channel: u8) -> Result<(), String> {
         self.mp.set_transfer_mode(mode);
@@ -200,6 +208,9 @@ impl Client for Raw {
     fn connected(&self) -> bool {
         self.up
     }
+    fn dtls_failure(&mut self) -> Option<String> {
+        crate::tls::client_failure(&self.conn)
+    }
     fn send(&mut self, data: &[u8], mode: TransferMode, channel: u8) -> Result<(), String> {
         let r = self
             .conn
@@ -244,6 +255,7 @@ fn open(a: &Args) -> Result<Box<dyn Client>, String> {
         let peer = conn
             .connect_to_host(&host, port, a.channels, a.id.unwrap_or(0))
             .map_err(|e| format!("cannot connect to {}: {e}", a.addr))?;
+        crate::tls::client_setup(&mut conn, &a.tls, &host)?;
         Ok(Box::new(Raw {
             conn,
             peer,
@@ -259,6 +271,7 @@ fn open(a: &Args) -> Result<Box<dyn Client>, String> {
         let h = mp.host().ok_or("the client has no host")?;
         h.compress(a.compress.mode()).map_err(|e| e.to_string())?;
         h.set_checksum(a.checksum).map_err(|e| e.to_string())?;
+        crate::tls::client_setup(h, &a.tls, &host)?;
         Ok(Box::new(Godot { mp }))
     }
 }
@@ -275,6 +288,9 @@ fn wait_connected(c: &mut dyn Client, timeout: Duration, addr: &str) -> Result<V
             ));
         }
         c.poll(Duration::from_millis(10), &mut rx);
+        if let Some(why) = c.dtls_failure() {
+            return Err(format!("cannot connect to {addr}: {why}"));
+        }
         if rx.iter().any(|r| matches!(r, Rx::Closed)) {
             return Err(format!(
                 "cannot connect to {addr}: connection refused or failed"
@@ -285,6 +301,9 @@ fn wait_connected(c: &mut dyn Client, timeout: Duration, addr: &str) -> Result<V
 }
 
 pub fn run(a: Args) -> CliResult {
+    if let Some(r) = crate::tls::check(a.tls.wanted()) {
+        return r;
+    }
     let mode = parse_mode(&a.mode)?;
     if let Some(id) = a.id {
         if !a.raw && !(2..=i32::MAX as u32).contains(&id) {

@@ -1,6 +1,6 @@
 //! `enet`: a command-line tool for ENet and Godot/Redot 4 multiplayer servers.
 //!
-//! Subcommands: `demo`, `serve`, `connect`, `probe`, `bench`. Run `enet <cmd> --help`.
+//! Subcommands: `demo`, `serve`, `connect`, `probe`, `bench`, `gen-cert`. Run `enet <cmd> --help`.
 
 mod bench;
 mod bench_worker;
@@ -11,6 +11,7 @@ mod payload_view;
 mod probe;
 mod scene;
 mod serve;
+mod tls;
 mod var_json;
 
 use clap::{Parser, Subcommand};
@@ -30,12 +31,12 @@ enum Command {
     Demo(demo::Args),
     /// Serve Godot 4 ENetMultiplayerPeer clients (relay or echo), or plain ENet with --raw.
     #[command(
-        after_help = "Examples:\n  enet serve --port 7777\n  enet serve --echo --json\n  enet serve --scene --echo-rpc Main:hello --json\n  enet serve --raw --compress range-coder --channels 8"
+        after_help = "Examples:\n  enet serve --port 7777\n  enet serve --echo --json\n  enet serve --scene --echo-rpc Main:hello --json\n  enet serve --raw --compress range-coder --channels 8\n  enet serve --dtls-cert cert.pem --dtls-key key.pem"
     )]
     Serve(serve::Args),
     /// Connect to a server: interactive (stdin lines go out reliably) or scripted.
     #[command(
-        after_help = "Examples:\n  enet connect 127.0.0.1:7777\n  enet connect 127.0.0.1:7777 --send 1000 --size 64 --mode reliable --expect-echo\n  enet connect [::1]:7777 --raw --channels 4"
+        after_help = "Examples:\n  enet connect 127.0.0.1:7777\n  enet connect 127.0.0.1:7777 --send 1000 --size 64 --mode reliable --expect-echo\n  enet connect [::1]:7777 --raw --channels 4\n  enet connect localhost:7777 --dtls --ca cert.pem"
     )]
     Connect(connect::Args),
     /// One handshake: print negotiated MTU, window size, channel count and RTT.
@@ -65,6 +66,11 @@ enum Command {
         after_help = "Workloads (--workload):\n  i     1 client, 100000 x 64 B reliable, 64 in flight: msgs/s\n  ii    1 MB as 1000 x 1 KiB and as 4 x 256 KiB reliable: MB/s\n  iii   500 clients x 20 msgs/s x 100 B for 10 s (paced): server CPU, delivered, RTT\n  iv    1000 connections at once: time until all are connected\n  all   all of them, then a table\n\nExamples:\n  enet bench\n  enet bench --messages 100000 --size 64 --window 64 --vs-c\n  enet bench --clients 500 --rate 20 --duration 10 --size 100 --mode unreliable --vs-c\n  enet bench --workload all --vs-c\n  enet bench --workload ii --vs-c --cross --repeat 5\n  enet bench --workload i --json"
     )]
     Bench(bench::Args),
+    /// Write a self-signed RSA-2048 certificate and key (cert.pem, key.pem) for DTLS.
+    #[command(
+        after_help = "Examples:\n  enet gen-cert --cn localhost --out certs\n  enet serve --dtls-cert certs/cert.pem --dtls-key certs/key.pem\n  enet connect localhost:7777 --dtls --ca certs/cert.pem\n\nNeeds a build with DTLS: cargo build --release -p enet-cli --features dtls"
+    )]
+    GenCert(tls::GenCertArgs),
     /// Worker process of `enet bench` (echo server or load generator).
     #[command(hide = true)]
     BenchWorker(bench_worker::Args),
@@ -112,6 +118,7 @@ fn main() {
         Command::Probe(a) => probe::run(a),
         Command::Bench(a) => bench::run(a),
         Command::BenchWorker(a) => bench_worker::run(a),
+        Command::GenCert(a) => tls::gen_cert(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -86,6 +86,7 @@ pub fn serve_scene(
     let host = peer.host().expect("server has a host");
     host.compress(compress).map_err(|e| e.to_string())?;
     host.set_checksum(a.checksum).map_err(|e| e.to_string())?;
+    let dtls = crate::tls::server_setup(host, &a.tls)?;
     let addr = host.local_addr().map_err(|e| e.to_string())?;
     let mut mp = SceneMultiplayer::new(peer);
     for (path, methods) in &echo {
@@ -93,8 +94,13 @@ pub fn serve_scene(
         mp.declare_node(path, NodeRpcs::new(rpcs));
     }
     out.emit(
-        || format!("listening on {addr} (scene mode, relay)"),
-        || json!({"event": "listening", "addr": addr.to_string(), "mode": "scene"}),
+        || {
+            format!(
+                "listening on {addr} (scene mode, relay{})",
+                crate::serve::dtls_note(dtls)
+            )
+        },
+        || json!({"event": "listening", "addr": addr.to_string(), "mode": "scene", "dtls": dtls}),
     );
     let (mut rpcs, mut raws) = (0u64, 0u64);
     while !done() {

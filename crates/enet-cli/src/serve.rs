@@ -69,6 +69,9 @@ pub struct Args {
     /// Stop after this many seconds (0..=31536000; 0 = run until SIGINT/SIGTERM).
     #[arg(long, default_value_t = 0.0, value_parser = seconds(0.0, 31_536_000.0))]
     pub duration: f64,
+    /// DTLS (build with `--features dtls`).
+    #[command(flatten)]
+    pub tls: crate::tls::ServeTls,
 }
 
 struct Stats {
@@ -92,6 +95,9 @@ impl Stats {
 }
 
 pub fn run(a: Args) -> CliResult {
+    if let Some(r) = crate::tls::check(a.tls.wanted()) {
+        return r;
+    }
     if !a.raw && a.channels > 253 {
         return usage_error(
             "--channels must be 0..=253 in Godot mode (2 of ENet's 255 are Godot's)",
@@ -108,6 +114,15 @@ pub fn run(a: Args) -> CliResult {
         serve_raw(&a, compress, &out, done)
     } else {
         serve_godot(&a, compress, &out, done)
+    }
+}
+
+/// `, dtls` in the text `listening` line of a DTLS server.
+pub(crate) fn dtls_note(dtls: bool) -> &'static str {
+    if dtls {
+        ", dtls"
+    } else {
+        ""
     }
 }
 
@@ -157,15 +172,17 @@ fn serve_godot(
     let host = mp.host().expect("server has a host");
     host.compress(compress).map_err(|e| e.to_string())?;
     host.set_checksum(a.checksum).map_err(|e| e.to_string())?;
+    let dtls = crate::tls::server_setup(host, &a.tls)?;
     let addr = host.local_addr().map_err(|e| e.to_string())?;
     out.emit(
         || {
             format!(
-                "listening on {addr} (godot mode, {})",
-                if a.echo { "echo" } else { "relay" }
+                "listening on {addr} (godot mode, {}{})",
+                if a.echo { "echo" } else { "relay" },
+                dtls_note(dtls)
             )
         },
-        || json!({"event": "listening", "addr": addr.to_string(), "mode": "godot"}),
+        || json!({"event": "listening", "addr": addr.to_string(), "mode": "godot", "dtls": dtls}),
     );
     let mut stats = Stats::new();
     while !done() {
@@ -256,10 +273,11 @@ fn serve_raw(a: &Args, compress: CompressionMode, out: &Out, done: impl Fn() -> 
         .map_err(|e| format!("cannot serve on port {}: {e}", a.port))?;
     conn.compress(compress).map_err(|e| e.to_string())?;
     conn.set_checksum(a.checksum).map_err(|e| e.to_string())?;
+    let dtls = crate::tls::server_setup(&mut conn, &a.tls)?;
     let addr = conn.local_addr().map_err(|e| e.to_string())?;
     out.emit(
-        || format!("listening on {addr} (raw ENet echo)"),
-        || json!({"event": "listening", "addr": addr.to_string(), "mode": "raw"}),
+        || format!("listening on {addr} (raw ENet echo{})", dtls_note(dtls)),
+        || json!({"event": "listening", "addr": addr.to_string(), "mode": "raw", "dtls": dtls}),
     );
     let mut stats = Stats::new();
     while !done() {

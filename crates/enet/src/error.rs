@@ -162,6 +162,11 @@ pub enum Error {
     /// A socket error while servicing (`ERR_CONNECTION_ERROR`).
     #[error("socket error: {0}")]
     Io(#[source] std::io::Error),
+    /// DTLS setup was refused (`FAILED`, or `ERR_INVALID_PARAMETER` for the wrong kind of
+    /// TLS options), see [`crate::dtls::DtlsError`].
+    #[cfg(feature = "dtls")]
+    #[error("DTLS: {0}")]
+    Dtls(#[from] crate::dtls::DtlsError),
 }
 
 impl Error {
@@ -189,6 +194,10 @@ impl Error {
             Error::Unavailable => GodotError::Unavailable,
             Error::CantConnect(_) => GodotError::CantConnect,
             Error::Io(_) => GodotError::ConnectionError,
+            #[cfg(feature = "dtls")]
+            Error::Dtls(crate::dtls::DtlsError::WrongOptions(_)) => GodotError::InvalidParameter,
+            #[cfg(feature = "dtls")]
+            Error::Dtls(_) => GodotError::Failed,
         }
     }
 

@@ -39,6 +39,8 @@
 
 pub mod address;
 pub mod compress;
+#[cfg(feature = "dtls")]
+pub mod dtls;
 pub mod error;
 pub mod godot;
 mod io_policy;

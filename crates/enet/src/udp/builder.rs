@@ -159,6 +159,8 @@ impl UdpHostBuilder {
             busy_poll: BusyPoll::new(self.busy_poll_limit),
             #[cfg(batched_io)]
             batch: None,
+            #[cfg(feature = "dtls")]
+            dtls: None,
         })
     }
 }

@@ -44,7 +44,7 @@
 //! adaptive spin policy; `conditioner` the optional link conditioner; `addr` address
 //! mapping and socket creation; `batched` the Linux `recvmmsg`/`sendmmsg` I/O and
 //! `portable` the one-datagram-per-call I/O used elsewhere (and on Linux with the
-//! `portable-io` feature).
+//! `portable-io` feature); `dtls_io` the DTLS seam (feature `dtls`).
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -60,6 +60,8 @@ mod batched;
 mod builder;
 mod busy_poll;
 mod conditioner;
+#[cfg(feature = "dtls")]
+mod dtls_io;
 #[cfg(not(batched_io))]
 mod portable;
 mod service;
@@ -136,6 +138,9 @@ pub struct UdpHost {
     /// Batched I/O buffers (`recvmmsg`/`sendmmsg`), allocated on first use.
     #[cfg(batched_io)]
     batch: Option<Box<Batch>>,
+    /// The DTLS seam: when set, every datagram in and out goes through it (`dtls_io`).
+    #[cfg(feature = "dtls")]
+    dtls: Option<Box<dtls_io::DtlsIo>>,
 }
 
 impl std::fmt::Debug for UdpHost {
@@ -314,12 +319,23 @@ impl UdpHost {
     /// error of the socket itself is returned (the datagram is lost; the rest stays queued
     /// for the next flush).
     pub fn flush(&mut self) -> io::Result<()> {
+        #[cfg(feature = "dtls")]
+        if self.dtls.is_some() {
+            return self.flush_dtls();
+        }
         self.flush_io()
     }
 
     /// Sends raw bytes as one UDP datagram from this host's socket, outside ENet (for NAT
     /// hole punching). Not subject to the link conditioner.
+    ///
+    /// On a DTLS host the bytes go through DTLS as Godot's do: sealed as one record to an
+    /// established session, silently dropped for any other address.
     pub fn socket_send(&mut self, to: SocketAddr, bytes: &[u8]) -> io::Result<()> {
+        #[cfg(feature = "dtls")]
+        if self.dtls.is_some() {
+            return self.socket_send_dtls(to, bytes);
+        }
         let to = addr::socket_dest(to, self.local_addr.is_ipv6());
         self.socket.send_to(bytes, to).map(|_| ())
     }

@@ -23,6 +23,13 @@ impl UdpHost {
         }
         let deadline = Instant::now().checked_add(timeout);
         loop {
+            #[cfg(feature = "dtls")]
+            if self.dtls.is_some() {
+                self.receive_dtls()?;
+            } else {
+                self.receive_available()?;
+            }
+            #[cfg(not(feature = "dtls"))]
             self.receive_available()?;
             self.release_conditioned()?;
             self.run_timers();
@@ -36,6 +43,11 @@ impl UdpHost {
                 return Ok(None);
             }
             let timer = match (self.host.poll_timeout(), self.conditioner_next()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            #[cfg(feature = "dtls")]
+            let timer = match (timer, self.dtls_next_timeout()) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -104,6 +116,18 @@ impl UdpHost {
     #[cfg(not(unix))]
     fn wait_for_datagram(&mut self, wait: Duration) -> io::Result<()> {
         self.stats.waits += 1;
+        #[cfg(feature = "dtls")]
+        if self.dtls.is_some() {
+            // A DTLS host only waits here (peeking); the next round reads the datagram
+            // through the DTLS layer.
+            self.socket.set_nonblocking(false)?;
+            let mut probe = [0u8; 1];
+            let _ = self
+                .socket
+                .set_read_timeout(Some(wait))
+                .and_then(|_| self.socket.peek_from(&mut probe));
+            return self.socket.set_nonblocking(true);
+        }
         self.socket.set_nonblocking(false)?;
         let result = self
             .socket

@@ -112,7 +112,10 @@ impl UdpHost {
 
     /// Refuses (or accepts again) new incoming connections; established peers are not
     /// affected. A refused CONNECT is dropped and counted, unanswered.
+    /// On a DTLS server this also stops (or resumes) answering new handshakes.
     pub fn set_refuse_new_connections(&mut self, refuse: bool) {
+        #[cfg(feature = "dtls")]
+        self.set_dtls_refuse_new_connections(refuse);
         self.host.refuse_new_connections(refuse);
     }
 

@@ -1,0 +1,250 @@
+//! [`TlsOptions`] (Godot's `TLSOptions`: certificates and keys, PEM or DER) and
+//! [`DtlsLimits`], and the OpenSSL contexts built from them.
+
+use std::time::Duration;
+
+use openssl::pkey::{PKey, Private};
+use openssl::ssl::{
+    SslContext, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode, SslVersion,
+};
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::X509;
+
+use super::DtlsError;
+
+/// Limits of a DTLS layer (the server's, mostly), see [`TlsOptions::with_limits`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DtlsLimits {
+    /// A handshake not complete after this long is abandoned and counted as a failure
+    /// (10 s by default).
+    pub handshake_timeout: Duration,
+    /// At most this many handshakes run at once (1,024 by default; Godot allows 16);
+    /// ClientHellos with a valid cookie beyond it are dropped (the client retries).
+    pub max_handshakes: usize,
+    /// A server holds at most this many sessions, established or handshaking (4,096 by
+    /// default: ENet's 4,095 peers and one to spare); ClientHellos beyond it are dropped.
+    pub max_sessions: usize,
+    /// An established session that receives nothing for this long is dropped (60 s by
+    /// default; ENet peers ping about every second).
+    pub session_idle_timeout: Duration,
+}
+
+impl Default for DtlsLimits {
+    fn default() -> Self {
+        DtlsLimits {
+            handshake_timeout: Duration::from_secs(10),
+            max_handshakes: 1024,
+            max_sessions: 4096,
+            session_idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Kind {
+    Client {
+        /// `None`: the system's trust store.
+        trusted: Option<Vec<X509>>,
+        common_name_override: Option<String>,
+        verify: bool,
+    },
+    Server {
+        key: PKey<Private>,
+        chain: Vec<X509>,
+    },
+}
+
+/// Godot's `TLSOptions`: what a DTLS client trusts, or what a DTLS server presents.
+#[derive(Clone)]
+pub struct TlsOptions {
+    pub(crate) kind: Kind,
+    pub(crate) limits: DtlsLimits,
+}
+
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.kind {
+            Kind::Client { verify: true, .. } => "client",
+            Kind::Client { verify: false, .. } => "client_unsafe",
+            Kind::Server { .. } => "server",
+        };
+        f.debug_struct("TlsOptions")
+            .field("kind", &kind)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// Parses one or more certificates: PEM (a chain, leaf first) or one DER certificate.
+pub(crate) fn parse_certificates(data: &[u8]) -> Result<Vec<X509>, DtlsError> {
+    let bad = |e: openssl::error::ErrorStack| DtlsError::InvalidCertificate(e.to_string());
+    if is_pem(data) {
+        let certs = X509::stack_from_pem(data).map_err(bad)?;
+        if certs.is_empty() {
+            return Err(DtlsError::InvalidCertificate(
+                "no certificate in PEM".into(),
+            ));
+        }
+        Ok(certs)
+    } else {
+        Ok(vec![X509::from_der(data).map_err(bad)?])
+    }
+}
+
+/// Parses a private key (RSA or EC), PEM or DER (traditional or PKCS#8).
+pub(crate) fn parse_key(data: &[u8]) -> Result<PKey<Private>, DtlsError> {
+    let r = if is_pem(data) {
+        PKey::private_key_from_pem(data)
+    } else {
+        PKey::private_key_from_der(data).or_else(|_| PKey::private_key_from_pkcs8(data))
+    };
+    r.map_err(|e| DtlsError::InvalidKey(e.to_string()))
+}
+
+fn is_pem(data: &[u8]) -> bool {
+    data.windows(10).take(4096).any(|w| w == b"-----BEGIN")
+}
+
+fn setup_err(e: openssl::error::ErrorStack) -> DtlsError {
+    DtlsError::Setup(e.to_string())
+}
+
+impl TlsOptions {
+    /// Client options that verify the server (`TLSOptions.client`): its chain against
+    /// `trusted_chain` (PEM, one or more certificates, or one DER certificate; `None`: the
+    /// system's trust store) and its name against `common_name_override`, or else the host
+    /// name given to `dtls_client_setup`.
+    pub fn client(
+        trusted_chain: Option<&[u8]>,
+        common_name_override: Option<&str>,
+    ) -> Result<TlsOptions, DtlsError> {
+        let trusted = trusted_chain.map(parse_certificates).transpose()?;
+        Ok(TlsOptions {
+            kind: Kind::Client {
+                trusted,
+                common_name_override: common_name_override.map(str::to_owned),
+                verify: true,
+            },
+            limits: DtlsLimits::default(),
+        })
+    }
+
+    /// Client options that accept any server certificate (`TLSOptions.client_unsafe`):
+    /// encrypted, but open to a man in the middle. For tests and development.
+    pub fn client_unsafe() -> TlsOptions {
+        TlsOptions {
+            kind: Kind::Client {
+                trusted: None,
+                common_name_override: None,
+                verify: false,
+            },
+            limits: DtlsLimits::default(),
+        }
+    }
+
+    /// Server options (`TLSOptions.server`): the private `key` (RSA or EC; PEM or DER) and
+    /// the `certificate` (PEM: the leaf, then any intermediates; or one DER certificate).
+    pub fn server(key: &[u8], certificate: &[u8]) -> Result<TlsOptions, DtlsError> {
+        let key = parse_key(key)?;
+        let chain = parse_certificates(certificate)?;
+        let leaf_key = chain[0]
+            .public_key()
+            .map_err(|e| DtlsError::InvalidCertificate(e.to_string()))?;
+        if !key.public_eq(&leaf_key) {
+            return Err(DtlsError::KeyMismatch);
+        }
+        Ok(TlsOptions {
+            kind: Kind::Server { key, chain },
+            limits: DtlsLimits::default(),
+        })
+    }
+
+    /// These options with other [`DtlsLimits`] (handshake timeout, concurrent handshakes).
+    pub fn with_limits(mut self, limits: DtlsLimits) -> TlsOptions {
+        self.limits = limits;
+        self
+    }
+
+    /// Whether these are server options.
+    pub fn is_server(&self) -> bool {
+        matches!(self.kind, Kind::Server { .. })
+    }
+
+    /// Whether these are client options that skip verification.
+    pub fn is_unsafe(&self) -> bool {
+        matches!(self.kind, Kind::Client { verify: false, .. })
+    }
+}
+
+/// The settings every DTLS context here shares: DTLS 1.2 only, no MTU queries (the layer
+/// sets [`HANDSHAKE_MTU`] on each session).
+fn base_builder() -> Result<SslContextBuilder, DtlsError> {
+    let mut b = SslContext::builder(SslMethod::dtls()).map_err(setup_err)?;
+    b.set_min_proto_version(Some(SslVersion::DTLS1_2))
+        .map_err(setup_err)?;
+    b.set_max_proto_version(Some(SslVersion::DTLS1_2))
+        .map_err(setup_err)?;
+    b.set_options(SslOptions::NO_QUERY_MTU);
+    Ok(b)
+}
+
+/// The largest datagram a handshake flight is cut into (application records are as large
+/// as the ENet datagram they carry).
+pub(crate) const HANDSHAKE_MTU: u32 = 1400;
+
+/// The client context for `options` (which must be client options).
+pub(crate) fn client_context(options: &TlsOptions) -> Result<SslContext, DtlsError> {
+    let Kind::Client {
+        trusted, verify, ..
+    } = &options.kind
+    else {
+        return Err(DtlsError::WrongOptions("server options given to a client"));
+    };
+    let mut b = base_builder()?;
+    if *verify {
+        b.set_verify(SslVerifyMode::PEER);
+        match trusted {
+            Some(certs) => {
+                let mut store = X509StoreBuilder::new().map_err(setup_err)?;
+                for c in certs {
+                    store.add_cert(c.clone()).map_err(setup_err)?;
+                }
+                b.set_verify_cert_store(store.build()).map_err(setup_err)?;
+            }
+            None => b.set_default_verify_paths().map_err(setup_err)?,
+        }
+    } else {
+        b.set_verify(SslVerifyMode::NONE);
+    }
+    Ok(b.build())
+}
+
+/// The server context for `options` (which must be server options), with the stateless
+/// cookie callbacks installed.
+pub(crate) fn server_context(options: &TlsOptions) -> Result<SslContext, DtlsError> {
+    let Kind::Server { key, chain } = &options.kind else {
+        return Err(DtlsError::WrongOptions("client options given to a server"));
+    };
+    let mut b = base_builder()?;
+    b.set_private_key(key).map_err(setup_err)?;
+    b.set_certificate(&chain[0]).map_err(setup_err)?;
+    for c in &chain[1..] {
+        b.add_extra_chain_cert(c.clone()).map_err(setup_err)?;
+    }
+    b.check_private_key().map_err(|_| DtlsError::KeyMismatch)?;
+    b.set_verify(SslVerifyMode::NONE);
+    b.set_options(SslOptions::COOKIE_EXCHANGE);
+    super::listen::install_cookie_callbacks(&mut b)?;
+    Ok(b.build())
+}
+
+/// The name the client checks the server's certificate against.
+pub(crate) fn verify_name<'a>(options: &'a TlsOptions, hostname: &'a str) -> &'a str {
+    match &options.kind {
+        Kind::Client {
+            common_name_override: Some(n),
+            ..
+        } => n,
+        _ => hostname,
+    }
+}
