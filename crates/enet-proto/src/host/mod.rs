@@ -375,31 +375,45 @@ mod tests {
     #[test]
     fn acknowledged_commands_leave_no_stale_deadline() {
         let mut tb = Testbed::new(5);
-        let server = tb.add_host(HostConfig::default());
-        let client = tb.add_host(HostConfig::default());
+        let server = tb.add_host(HostConfig::default()).unwrap();
+        let client = tb.add_host(HostConfig::default()).unwrap();
         let link = LinkConfig::new().with_latency(Duration::from_millis(50), Duration::ZERO);
-        tb.set_link(client, server, link.clone());
-        tb.set_link(server, client, link);
-        let addr = tb.addr(server);
+        tb.set_link(client, server, link.clone()).unwrap();
+        tb.set_link(server, client, link).unwrap();
+        let addr = tb.addr(server).unwrap();
         let now = tb.now();
-        let peer = tb.host_mut(client).connect(now, addr, 1, 0).unwrap();
+        let peer = tb
+            .host_mut(client)
+            .unwrap()
+            .connect(now, addr, 1, 0)
+            .unwrap();
         // Let pings settle the round-trip time near 100 ms.
         tb.run_for(Duration::from_secs(3));
         for round in 0..5 {
             let now = tb.now();
             tb.host_mut(client)
+                .unwrap()
                 .send(peer, 0, Packet::reliable(vec![round; 32]))
                 .unwrap();
             let deadline = now + Duration::from_secs(2);
             let acked = tb.run_until_cond(deadline, |tb| {
-                tb.host(client).peers[peer.index()]
+                tb.host(client).unwrap().peers[peer.index()]
                     .queues
                     .sent_reliable_commands
                     .is_empty()
             });
             assert!(acked, "round {round}: not acknowledged");
-            let next = tb.host_mut(client).poll_timeout().expect("a ping deadline");
-            let ping = tb.host(client).peer_info(peer).unwrap().ping_interval;
+            let next = tb
+                .host_mut(client)
+                .unwrap()
+                .poll_timeout()
+                .expect("a ping deadline");
+            let ping = tb
+                .host(client)
+                .unwrap()
+                .peer_info(peer)
+                .unwrap()
+                .ping_interval;
             let wait = next.saturating_duration_since(tb.now());
             assert!(
                 wait >= Duration::from_millis(u64::from(ping) - 100),

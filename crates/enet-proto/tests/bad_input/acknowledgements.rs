@@ -5,9 +5,10 @@ use super::*;
 
 /// Makes the victim deaf and has the server put one reliable packet in flight to it.
 fn in_flight_to_victim(net: &mut Net, data: &[u8]) -> u32 {
-    net.tb.set_silent(net.victim, true);
+    net.tb.set_silent(net.victim, true).unwrap();
     net.tb
         .host_mut(net.server)
+        .unwrap()
         .send(net.v_s, 1, Packet::reliable(data.to_vec()))
         .unwrap();
     net.tb.run_for(ms(2));
@@ -18,7 +19,7 @@ fn in_flight_to_victim(net: &mut Net, data: &[u8]) -> u32 {
 
 /// Lets the victim hear again and checks that it gets `data` on channel 1 exactly once.
 fn victim_gets_exactly_once(net: &mut Net, data: &[u8]) {
-    net.tb.set_silent(net.victim, false);
+    net.tb.set_silent(net.victim, false).unwrap();
     net.tb.run_for(Duration::from_secs(3));
     net.collect();
     let got = net.logs[1]
@@ -80,8 +81,12 @@ fn acknowledgements_for_sequence_numbers_never_sent() {
 #[test]
 fn unexpected_acknowledgement_while_disconnecting() {
     let mut net = default_net();
-    net.tb.set_silent(net.victim, true);
-    net.tb.host_mut(net.server).disconnect(net.v_s, 7).unwrap();
+    net.tb.set_silent(net.victim, true).unwrap();
+    net.tb
+        .host_mut(net.server)
+        .unwrap()
+        .disconnect(net.v_s, 7)
+        .unwrap();
     net.tb.run_for(ms(2));
     assert_eq!(
         net.server().peer_state(net.v_s),
@@ -103,7 +108,7 @@ fn unexpected_acknowledgement_while_disconnecting() {
         Some(PeerState::Disconnecting)
     );
     // The real disconnect completes on both sides.
-    net.tb.set_silent(net.victim, false);
+    net.tb.set_silent(net.victim, false).unwrap();
     net.tb.run_for(Duration::from_secs(3));
     net.collect();
     assert!(net.logs[0].contains(&Event::Disconnect {
@@ -167,7 +172,7 @@ fn unexpected_acknowledgement_while_acknowledging_connect() {
         peer: half,
         data: 0xC0FFEE
     }));
-    net.tb.host_mut(net.server).reset(half).unwrap();
+    net.tb.host_mut(net.server).unwrap().reset(half).unwrap();
     net.check_both_still_work();
 }
 

@@ -105,12 +105,13 @@ fn checksum_mismatch() {
 fn extreme_throttle_parameters_from_the_remote() {
     let mut net = default_net();
     let jitter = LinkConfig::new().with_latency(ms(30), ms(25));
-    net.tb.set_link(net.server, net.victim, jitter);
+    net.tb.set_link(net.server, net.victim, jitter).unwrap();
     let before = net.drops();
     // Legal on the wire: the throttle parameters are plain u32s. Sent for real by the
     // victim, and also forged with other extremes.
     net.tb
         .host_mut(net.victim)
+        .unwrap()
         .throttle_configure(net.v_c, 1, u32::MAX, u32::MAX)
         .unwrap();
     net.tb.run_for(ms(200));
