@@ -212,7 +212,8 @@ impl<P: MultiplayerPeer> SceneMultiplayer<P> {
     pub fn set_auth_enabled(&mut self, on: bool) {
         self.auth = on;
     }
-    /// `auth_timeout` (default 3 s; zero disables it).
+    /// `auth_timeout` (default 3 s; zero disables it; any length, `Duration::MAX` included,
+    /// is accepted and simply never expires within the process's life).
     pub fn set_auth_timeout(&mut self, t: Duration) {
         self.auth_timeout = t;
     }
@@ -315,7 +316,7 @@ impl<P: MultiplayerPeer> SceneMultiplayer<P> {
         let expired: Vec<i32> = self
             .pending
             .iter()
-            .filter(|(_, p)| now >= p.since + self.auth_timeout)
+            .filter(|(_, p)| now.saturating_duration_since(p.since) >= self.auth_timeout)
             .map(|(&id, _)| id)
             .collect();
         for id in expired {

@@ -3,6 +3,7 @@
 //! behalf except what Godot's server does (relays stamped with its id, path confirmations).
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use bytes::Bytes;
 use enet::{PacketPeer, PacketPeerState};
@@ -199,5 +200,34 @@ proptest! {
             prop_assert!(p[0] == 2 || (p[0] == 7 && p[1] == 3 && p[6] == 2), "{:?}", p);
         }
         prop_assert!(c.get_peers().contains(&1));
+    }
+}
+
+/// Any authentication timeout is accepted: the longest never expires (it used to overflow
+/// `Instant + Duration` and panic on the first poll with a peer pending), a short one expires.
+#[test]
+fn any_auth_timeout_is_accepted() {
+    for (timeout, expires) in [
+        (Duration::MAX, false),
+        (Duration::from_secs(u64::MAX / 2), false),
+        (Duration::from_nanos(1), true),
+    ] {
+        let mut s = scene(1);
+        s.set_auth_enabled(true);
+        s.set_auth_timeout(timeout);
+        s.peer_mut()
+            .events
+            .push_back(MultiplayerEvent::PeerConnected(A));
+        s.poll();
+        assert_eq!(s.poll_event(), Some(SceneEvent::PeerAuthenticating(A)));
+        std::thread::sleep(Duration::from_millis(2));
+        s.poll();
+        let failed = s.poll_event() == Some(SceneEvent::PeerAuthenticationFailed(A));
+        assert_eq!(failed, expires, "{timeout:?}");
+        assert_eq!(
+            s.get_authenticating_peers().is_empty(),
+            expires,
+            "{timeout:?}"
+        );
     }
 }
