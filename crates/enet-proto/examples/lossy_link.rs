@@ -82,6 +82,6 @@ fn main() {
     );
     println!(
         "client: rtt {} ms, {} retransmissions, {} datagrams sent",
-        info.round_trip_time, info.counters.retransmissions, info.counters.datagrams_sent
+        info.rtt.round_trip_time, info.counters.retransmissions, info.counters.datagrams_sent
     );
 }

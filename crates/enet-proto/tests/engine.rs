@@ -653,7 +653,10 @@ fn bandwidth_limits_shape_the_window() {
     );
     let info = tb.host(client).unwrap().peer_info(cpeer).unwrap();
     assert_eq!(
-        (info.incoming_bandwidth, info.outgoing_bandwidth),
+        (
+            info.bandwidth.incoming_bandwidth,
+            info.bandwidth.outgoing_bandwidth
+        ),
         (256 * 1024, 128 * 1024)
     );
     // After the bandwidth throttle runs, BANDWIDTH_LIMIT has been exchanged and acked.
@@ -755,7 +758,7 @@ fn extreme_throttle_configuration_does_not_panic_either_end() {
     tb.run_for(Duration::from_millis(200));
     let info = tb.host(server).unwrap().peer_info(speer).unwrap();
     assert_eq!(
-        info.packet_throttle_acceleration,
+        info.throttle.packet_throttle_acceleration,
         u32::MAX,
         "reached the server"
     );
@@ -776,7 +779,10 @@ fn extreme_throttle_configuration_does_not_panic_either_end() {
     for (h, p) in [(server, speer), (client, cpeer)] {
         let i = tb.host(h).unwrap().peer_info(p).unwrap();
         assert_eq!(i.state, PeerState::Connected);
-        assert!(i.packet_throttle <= i.packet_throttle_limit, "{i:?}");
+        assert!(
+            i.throttle.packet_throttle <= i.throttle.packet_throttle_limit,
+            "{i:?}"
+        );
     }
 }
 

@@ -36,7 +36,11 @@ pub use config::{
 };
 
 /// A snapshot of a peer's state and statistics.
+///
+/// The engine's groups of per-peer state come whole ([`RttEstimator`], [`Throttle`],
+/// [`LossStats`], [`Timeouts`], [`Bandwidth`]), so a statistic is named once, in its group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PeerInfo {
     /// Remote address.
     pub address: SocketAddr,
@@ -48,42 +52,16 @@ pub struct PeerInfo {
     pub mtu: u32,
     /// Reliable window in bytes.
     pub window_size: u32,
-    /// Smoothed round-trip time, ms.
-    pub round_trip_time: u32,
-    /// Round-trip time variance, ms.
-    pub round_trip_time_variance: u32,
-    /// Lowest RTT of the previous throttle epoch, ms.
-    pub last_round_trip_time: u32,
-    /// Highest variance of the previous throttle epoch, ms.
-    pub last_round_trip_time_variance: u32,
-    /// Mean packet loss, scaled by [`PACKET_LOSS_SCALE`].
-    pub packet_loss: u32,
-    /// Packet loss variance, same scale.
-    pub packet_loss_variance: u32,
-    /// Start of the current loss epoch (service time, ms).
-    pub packet_loss_epoch: u32,
-    /// Current packet throttle (0..=32).
-    pub packet_throttle: u32,
-    /// Upper bound of the throttle.
-    pub packet_throttle_limit: u32,
-    /// Throttle drop counter.
-    pub packet_throttle_counter: u32,
-    /// Start of the current throttle epoch.
-    pub packet_throttle_epoch: u32,
-    /// Throttle acceleration.
-    pub packet_throttle_acceleration: u32,
-    /// Throttle deceleration.
-    pub packet_throttle_deceleration: u32,
-    /// Throttle interval, ms.
-    pub packet_throttle_interval: u32,
-    /// Ping interval, ms.
-    pub ping_interval: u32,
-    /// Timeout limit, minimum and maximum.
-    pub timeouts: (u32, u32, u32),
-    /// Remote host's incoming bandwidth.
-    pub incoming_bandwidth: u32,
-    /// Remote host's outgoing bandwidth.
-    pub outgoing_bandwidth: u32,
+    /// Round-trip time estimate.
+    pub rtt: RttEstimator,
+    /// Packet-loss statistics (mean and variance scaled by [`PACKET_LOSS_SCALE`]).
+    pub loss: LossStats,
+    /// Packet throttle.
+    pub throttle: Throttle,
+    /// Ping interval and timeout settings.
+    pub timeouts: Timeouts,
+    /// The remote's announced bandwidths and the bandwidth-throttle bookkeeping.
+    pub bandwidth: Bandwidth,
     /// Reliable payload bytes in flight.
     pub reliable_data_in_transit: u32,
     /// Received data not yet handed to the application, bytes.
@@ -257,28 +235,11 @@ impl Host {
             channel_count: p.channel_count,
             mtu: p.mtu,
             window_size: p.window_size,
-            round_trip_time: p.rtt.round_trip_time,
-            round_trip_time_variance: p.rtt.round_trip_time_variance,
-            last_round_trip_time: p.rtt.last_round_trip_time,
-            last_round_trip_time_variance: p.rtt.last_round_trip_time_variance,
-            packet_loss: p.loss.packet_loss,
-            packet_loss_variance: p.loss.packet_loss_variance,
-            packet_loss_epoch: p.loss.packet_loss_epoch,
-            packet_throttle: p.throttle.packet_throttle,
-            packet_throttle_limit: p.throttle.packet_throttle_limit,
-            packet_throttle_counter: p.throttle.packet_throttle_counter,
-            packet_throttle_epoch: p.throttle.packet_throttle_epoch,
-            packet_throttle_acceleration: p.throttle.packet_throttle_acceleration,
-            packet_throttle_deceleration: p.throttle.packet_throttle_deceleration,
-            packet_throttle_interval: p.throttle.packet_throttle_interval,
-            ping_interval: p.timeouts.ping_interval,
-            timeouts: (
-                p.timeouts.timeout_limit,
-                p.timeouts.timeout_minimum,
-                p.timeouts.timeout_maximum,
-            ),
-            incoming_bandwidth: p.incoming_bandwidth,
-            outgoing_bandwidth: p.outgoing_bandwidth,
+            rtt: p.rtt,
+            loss: p.loss,
+            throttle: p.throttle,
+            timeouts: p.timeouts,
+            bandwidth: p.bandwidth,
             reliable_data_in_transit: p.reliable_data_in_transit,
             total_waiting_data: p.total_waiting_data,
             counters: p.counters,
@@ -413,6 +374,7 @@ mod tests {
                 .unwrap()
                 .peer_info(peer)
                 .unwrap()
+                .timeouts
                 .ping_interval;
             let wait = next.saturating_duration_since(tb.now());
             assert!(

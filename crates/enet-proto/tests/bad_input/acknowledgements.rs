@@ -43,7 +43,7 @@ fn acknowledgements_for_sequence_numbers_never_sent() {
     let mut net = default_net();
     let data = b"DOWN-real-packet".repeat(10);
     let in_transit = in_flight_to_victim(&mut net, &data);
-    let rtt = net.server().peer_info(net.v_s).unwrap().round_trip_time;
+    let rtt = net.server().peer_info(net.v_s).unwrap().rtt.round_trip_time;
     let before = net.drops();
     let st = net.server().service_time() as u16;
     // The real packet is channel 1, seq 1. None of these match it.
@@ -73,7 +73,7 @@ fn acknowledgements_for_sequence_numbers_never_sent() {
     assert_eq!(info.reliable_data_in_transit, in_transit);
     assert_eq!(info.state, PeerState::Connected);
     // Their sent time is genuine, so they do count as RTT samples (C does the same).
-    assert!(info.round_trip_time <= rtt.max(1));
+    assert!(info.rtt.round_trip_time <= rtt.max(1));
     victim_gets_exactly_once(&mut net, &data);
     net.check_both_still_work();
 }
@@ -203,10 +203,10 @@ fn acknowledgement_with_sent_time_in_the_future() {
     );
     let after = net.server().peer_info(net.v_s).unwrap();
     assert_eq!(after.reliable_data_in_transit, in_transit, "not removed");
-    assert_eq!(after.round_trip_time, info.round_trip_time);
+    assert_eq!(after.rtt.round_trip_time, info.rtt.round_trip_time);
     assert_eq!(
-        after.round_trip_time_variance,
-        info.round_trip_time_variance
+        after.rtt.round_trip_time_variance,
+        info.rtt.round_trip_time_variance
     );
     net.tb.run_for(ms(1));
     net.collect();

@@ -118,9 +118,9 @@ fn extreme_throttle_parameters_from_the_remote() {
     let info = net.server().peer_info(net.v_s).unwrap();
     assert_eq!(
         (
-            info.packet_throttle_interval,
-            info.packet_throttle_acceleration,
-            info.packet_throttle_deceleration
+            info.throttle.packet_throttle_interval,
+            info.throttle.packet_throttle_acceleration,
+            info.throttle.packet_throttle_deceleration
         ),
         (1, u32::MAX, u32::MAX)
     );
@@ -149,6 +149,6 @@ fn extreme_throttle_parameters_from_the_remote() {
     }
     assert_drops(&before, &net.drops(), &[]);
     let info = net.server().peer_info(net.v_s).unwrap();
-    assert!(info.packet_throttle <= info.packet_throttle_limit);
+    assert!(info.throttle.packet_throttle <= info.throttle.packet_throttle_limit);
     net.check_both_still_work();
 }
