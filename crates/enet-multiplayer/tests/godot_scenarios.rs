@@ -12,33 +12,21 @@ use enet_multiplayer::{
     MAX_PACKET_SIZE,
 };
 
-use enet_multiplayer::testing::{pump, pump_for, Node, Pkt};
-
-const T: Duration = Duration::from_secs(5);
-const LOCALHOST: &str = "127.0.0.1";
+use enet_multiplayer::testing::{
+    client, mesh_link, pump, pump_for, server as new_server, Node, Pkt, LOCALHOST, TIMEOUT as T,
+};
 const MODES: [TransferMode; 3] = [
     TransferMode::Reliable,
     TransferMode::Unreliable,
     TransferMode::UnreliableOrdered,
 ];
 
-fn new_server(max_clients: usize) -> (Node, u16) {
-    let mut mp = EnetMultiplayerPeer::new();
-    mp.set_bind_ip(LOCALHOST).unwrap();
-    mp.create_server(0, max_clients, 0, 0, 0).unwrap();
-    let port = mp.host().unwrap().get_local_port().unwrap();
-    assert_ne!(port, 0);
-    (Node::new(mp), port)
-}
-
 fn new_client(port: u16, channels: usize) -> Node {
-    let mut mp = EnetMultiplayerPeer::new();
-    mp.create_client(LOCALHOST, port, channels, 0, 0, 0)
-        .unwrap();
-    assert_eq!(mp.get_connection_status(), ConnectionStatus::Connecting);
-    let id = mp.get_unique_id();
+    let n = client(port, channels);
+    assert_eq!(n.mp.get_connection_status(), ConnectionStatus::Connecting);
+    let id = n.mp.get_unique_id();
     assert!((2..=i32::MAX).contains(&id), "client id {id}");
-    Node::new(mp)
+    n
 }
 
 /// Connects `n` clients to `server` and checks both sides' `PeerConnected` events.
@@ -623,29 +611,6 @@ fn close_makes_the_other_side_see_disconnect() {
     }
     server.step();
     assert!(server.take_events().is_empty(), "close() emits nothing");
-}
-
-/// Two hosts joined by one ENet connection, both CONNECTED.
-fn mesh_link() -> (EnetConnection, EnetConnection) {
-    let mut a = EnetConnection::new();
-    a.create_host_bound(LOCALHOST, 0, 1, 0, 0, 0).unwrap();
-    let port = a.get_local_port().unwrap();
-    let mut b = EnetConnection::new();
-    b.create_host_bound(LOCALHOST, 0, 1, 0, 0, 0).unwrap();
-    let hb = b.connect_to_host(LOCALHOST, port, 0, 0).unwrap();
-    let end = Instant::now() + T;
-    loop {
-        a.service(Duration::from_millis(1)).unwrap();
-        b.service(Duration::from_millis(1)).unwrap();
-        let a_ok = a
-            .get_peers()
-            .first()
-            .is_some_and(|&h| a.peer(h).get_state() == PeerState::Connected);
-        if a_ok && b.peer(hb).get_state() == PeerState::Connected {
-            return (a, b);
-        }
-        assert!(Instant::now() < end, "mesh link did not connect");
-    }
 }
 
 #[test]
