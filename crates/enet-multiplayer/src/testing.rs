@@ -217,3 +217,36 @@ pub fn mesh_link() -> (EnetConnection, EnetConnection) {
         assert!(Instant::now() < end, "mesh link did not connect");
     }
 }
+
+/// Steps every named test-bed value (anything with a `step()` method: a [`Node`], or a
+/// wrapper a crate's tests build on one) until the condition holds or [`TIMEOUT`] passes;
+/// evaluates to whether it held. Unlike [`pump`], the nodes may be of different types and
+/// the condition names them directly: `step_until!(!a.packets.is_empty(); server, a)`.
+#[macro_export]
+macro_rules! step_until {
+    ($cond:expr; $($n:expr),+ $(,)?) => {{
+        let end = std::time::Instant::now() + $crate::testing::TIMEOUT;
+        let mut ok = false;
+        while std::time::Instant::now() < end {
+            $($n.step();)+
+            if $cond {
+                ok = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        ok
+    }};
+}
+
+/// Steps every named test-bed value for `ms` milliseconds (see [`step_until!`]).
+#[macro_export]
+macro_rules! step_for {
+    ($ms:expr; $($n:expr),+ $(,)?) => {{
+        let end = std::time::Instant::now() + std::time::Duration::from_millis($ms);
+        while std::time::Instant::now() < end {
+            $($n.step();)+
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }};
+}
