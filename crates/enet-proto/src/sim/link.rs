@@ -38,8 +38,8 @@ pub enum LinkConfigError {
 /// unlimited bandwidth, at most 65,536 datagrams held.
 ///
 /// Fields are public and may hold anything. [`LinkConfig::validate`] *rejects* out-of-range
-/// values; [`Link`] and [`Network`](super::Network) never reject a config and instead *clamp* it with
-/// [`LinkConfig::sanitized`] (probabilities to `[0, 1]` with NaN as 0, delays to
+/// values; [`Link`] and [`Network`](super::Network) never reject a config and instead
+/// *clamp* it with [`LinkConfig::sanitized`] (probabilities to `[0, 1]` with NaN as 0, delays to
 /// [`MAX_DELAY`], `Some(0)` bandwidth to `None`).
 ///
 /// ```
@@ -186,7 +186,8 @@ impl LinkConfig {
     }
 }
 
-/// Counters of one link (or, from [`Network::total_stats`](super::Network::total_stats), the sum over links).
+/// Counters of one link (or, from [`Network::total_stats`](super::Network::total_stats), the
+/// sum over links).
 ///
 /// Invariant: `sent + duplicated == delivered + dropped_loss + dropped_queue + queued`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 //!
 //! Everything here is sans-IO: no sockets, threads or clock reads. The caller passes the
 //! current time as an [`Instant`](std::time::Instant) (tests typically use one fixed base
-//! `Instant` plus virtual [`Duration`]s) and moves datagrams in and out. For the same seed and the same sequence of
-//! calls the output is identical, bit for bit.
+//! `Instant` plus virtual [`Duration`]s) and moves datagrams in and out. For the same seed
+//! and the same sequence of calls the output is identical, bit for bit.
 //!
 //! * [`SimRng`] is a small seeded PRNG (xoshiro256** seeded through splitmix64).
 //! * [`LinkConfig`] describes one direction of a path: loss, duplication, reordering,
