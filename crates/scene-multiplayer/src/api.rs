@@ -328,6 +328,11 @@ impl<P: MultiplayerPeer> SceneMultiplayer<P> {
     }
 
     fn add_peer(&mut self, id: i32) {
+        // A transport announcing a peer twice (no well-behaved one does) changes nothing:
+        // an admitted peer is not put back into authentication, a pending one keeps its start.
+        if self.connected.contains_key(&id) || self.pending.contains_key(&id) {
+            return;
+        }
         if self.auth {
             let p = Pending {
                 local: false,
