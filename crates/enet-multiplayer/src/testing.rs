@@ -4,14 +4,17 @@
 //! surface ([`Node`]), or, switched to *hold*, leaves its events and packets queued for the
 //! Rust-first calls (`next_event`, `recv`) of the test; the loops that step several nodes
 //! ([`pump`], [`pump_for`], [`pump_until`]); and the usual set-ups ([`server`], [`client`],
-//! [`client_with_id`], [`mesh_link`]). Not part of the stable API.
+//! [`client_with_id`], [`connect_clients`], [`mesh_link`]). Not part of the stable API.
 
+use std::collections::BTreeSet;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use enet::{EnetConnection, PeerState};
 
-use crate::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
+use crate::{
+    ConnectionStatus, EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode,
+};
 
 /// Generous bound for anything that should happen promptly on loopback.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -179,12 +182,50 @@ pub fn server(max_clients: usize) -> (Node, u16) {
 }
 
 /// A Godot-style client of the server at `port`, asking for `channels` channels (0: the
-/// default), with a random unique id; collecting.
+/// default), with a random unique id (checked to be in Godot's range); collecting.
 pub fn client(port: u16, channels: usize) -> Node {
     let mut mp = EnetMultiplayerPeer::new();
     mp.create_client(LOCALHOST, port, channels, 0, 0, 0)
         .expect("create_client");
+    assert_eq!(mp.get_connection_status(), ConnectionStatus::Connecting);
+    let id = mp.get_unique_id();
+    assert!((2..=i32::MAX).contains(&id), "client id {id}");
     Node::new(mp)
+}
+
+/// Connects `n` [`client`]s to `server` and checks both sides' `PeerConnected` events (each
+/// client's own id at the server, 1 at each client); returns them with no events left.
+pub fn connect_clients(server: &mut Node, port: u16, n: usize, channels: usize) -> Vec<Node> {
+    let mut clients: Vec<Node> = (0..n).map(|_| client(port, channels)).collect();
+    let ids: BTreeSet<i32> = clients.iter().map(Node::id).collect();
+    assert_eq!(ids.len(), n, "client ids must be distinct");
+    {
+        let mut all: Vec<&mut Node> = vec![&mut *server];
+        all.extend(clients.iter_mut());
+        let ok = pump(&mut all, TIMEOUT, |ns| {
+            ns[0].events.len() >= n && ns[1..].iter().all(|c| !c.events.is_empty())
+        });
+        assert!(ok, "clients did not all connect");
+    }
+    let seen: BTreeSet<i32> = server
+        .take_events()
+        .into_iter()
+        .map(|e| match e {
+            MultiplayerEvent::PeerConnected(id) => id,
+            other => panic!("server: unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(seen, ids, "the server sees each client's own id");
+    assert_eq!(
+        server.mp.peer_ids().into_iter().collect::<BTreeSet<_>>(),
+        ids
+    );
+    for c in &mut clients {
+        assert_eq!(c.take_events(), vec![MultiplayerEvent::PeerConnected(1)]);
+        assert_eq!(c.mp.get_connection_status(), ConnectionStatus::Connected);
+        assert_eq!(c.mp.peer_ids(), vec![1]);
+    }
+    clients
 }
 
 /// A Godot-style client of the server at `port` with the unique id `id`; collecting.
