@@ -68,12 +68,12 @@ pub fn run(a: Args) -> CliResult {
         || {
             format!(
                 "{remote}: mtu={} window={} channels={} rtt={}ms handshake={handshake_ms:.1}ms",
-                info.mtu, info.window_size, info.channel_count, info.round_trip_time
+                info.mtu, info.window_size, info.channel_count, info.rtt.round_trip_time
             )
         },
         || {
             json!({"event": "probe", "addr": remote, "mtu": info.mtu, "window_size": info.window_size,
-                   "channels": info.channel_count, "rtt_ms": info.round_trip_time,
+                   "channels": info.channel_count, "rtt_ms": info.rtt.round_trip_time,
                    "handshake_ms": handshake_ms})
         },
     );

@@ -11,9 +11,9 @@
 //!
 //! Figures are printed, not asserted (the machine is shared and noisy).
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command as Process, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,89 +22,7 @@ use enet_interop::{CPeer, CPeerOpts};
 use enet_proto::host::MAXIMUM_HELD_PER_QUEUE;
 use enet_proto::protocol::*;
 use enet_proto::{Event, Host, HostConfig, Packet, PeerId};
-
-/// A running `enet serve --raw`.
-struct Serve {
-    child: Child,
-    port: u16,
-}
-
-impl Serve {
-    fn start(extra: &[&str]) -> Serve {
-        let mut child = Process::new(env!("CARGO_BIN_EXE_enet"))
-            .args([
-                "serve",
-                "--raw",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--json",
-            ])
-            .args(["--stats-interval", "0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn enet serve");
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // Keep reading so the server never blocks on a full pipe.
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(l);
-            }
-        });
-        let first: String = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("listening line");
-        let v: serde_json::Value = serde_json::from_str(&first).expect("json");
-        assert_eq!(v["event"], "listening", "{first}");
-        let addr: SocketAddr = v["addr"].as_str().unwrap().parse().unwrap();
-        Serve {
-            child,
-            port: addr.port(),
-        }
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// User plus system CPU time of a process so far, from `/proc/<pid>/stat`.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 1000 / clock_ticks())
-}
-
-fn clock_ticks() -> u64 {
-    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Process::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(100)
-    })
-}
+use support::{cpu_time, Serve};
 
 /// A datagram: header (with sent time) and commands with payloads.
 fn datagram(peer_id: u16, session: u8, commands: &[(CommandHeader, Command, &[u8])]) -> Vec<u8> {
@@ -460,7 +378,7 @@ fn duplicate_flood_does_not_stall_the_server() {
     // The report's attack (our queue bound refuses most of the parking), and the worst
     // case for us: a queue just below its bound, so that every duplicate is looked up.
     for parked in [PARKED, MAXIMUM_HELD_PER_QUEUE as u32 - 1] {
-        let mut ours = Serve::start(&[]);
+        let mut ours = Serve::start(&["--raw"]);
         let pid = ours.child.id();
         let r = duplicate_flood(ours.port, pid, parked, Duration::from_secs(10));
         assert!(ours.alive(), "enet serve died");
@@ -510,7 +428,7 @@ const FLOOD_BEFORE: u64 = 5_000;
 
 #[test]
 fn spoofed_connect_flood_does_not_lock_out_a_real_client() {
-    let mut serve = Serve::start(&["--max-clients", "64"]);
+    let mut serve = Serve::start(&["--raw", "--max-clients", "64"]);
     let server: SocketAddr = ([127, 0, 0, 1], serve.port).into();
     // Many source addresses and ports: 127.0.0.2..=127.0.0.201, one socket each.
     let socks: Vec<UdpSocket> = (2..=201u8)

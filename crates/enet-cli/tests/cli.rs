@@ -1,107 +1,12 @@
 //! Integration tests that run the `enet` binary.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod support;
+
 use std::time::Duration;
 
 use enet_interop::{flags, CEvent, CPeer, CPeerOpts, Received};
 use serde_json::Value;
-
-fn enet() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_enet"))
-}
-
-/// A running `enet serve` whose stdout lines are collected.
-struct Server {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    port: u16,
-    seen: Vec<String>,
-}
-
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let mut child = enet()
-            .args(["serve", "--bind", "127.0.0.1", "--port", "0", "--json"])
-            .args(["--stats-interval", "0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn enet serve");
-        let (tx, lines) = mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-        let first = lines
-            .recv_timeout(Duration::from_secs(10))
-            .expect("listening line");
-        let v: Value = serde_json::from_str(&first).expect("json");
-        assert_eq!(v["event"], "listening");
-        let addr: std::net::SocketAddr = v["addr"].as_str().unwrap().parse().unwrap();
-        Server {
-            child,
-            lines,
-            port: addr.port(),
-            seen: vec![first],
-        }
-    }
-
-    fn wait_for(&mut self, event: &str, timeout: Duration) -> Value {
-        let end = std::time::Instant::now() + timeout;
-        loop {
-            let left = end.saturating_duration_since(std::time::Instant::now());
-            let l = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no {event} line; saw {:?}", self.seen));
-            self.seen.push(l.clone());
-            let v: Value = serde_json::from_str(&l).expect("every line is JSON");
-            assert!(v["event"].is_string(), "line without event: {l}");
-            if v["event"] == event {
-                return v;
-            }
-        }
-    }
-
-    fn terminate(mut self) -> (i32, Vec<Value>) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let end = std::time::Instant::now() + Duration::from_secs(10);
-        let code = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s.code().unwrap_or(-1);
-            }
-            assert!(std::time::Instant::now() < end, "serve did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
-            self.seen.push(l);
-        }
-        let values = self
-            .seen
-            .iter()
-            .map(|l| serde_json::from_str(l).expect("every line is JSON"))
-            .collect();
-        (code, values)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{enet, summary, Serve};
 
 fn run_connect(args: &[&str]) -> (i32, String, String) {
     let out = enet()
@@ -116,17 +21,9 @@ fn run_connect(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn summary(stdout: &str) -> Value {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("json line"))
-        .find(|v| v["event"] == "summary")
-        .expect("summary line")
-}
-
 #[test]
 fn serve_and_connect_echo_in_every_mode() {
-    let server = Server::start(&["--echo"]);
+    let server = Serve::start(&["--echo"]);
     let addr = format!("127.0.0.1:{}", server.port);
     for (mode, channel) in [
         ("reliable", "0"),
@@ -177,7 +74,7 @@ fn relay_forwards_between_clients() {
     if !enet_interop::require_c_library() {
         return;
     }
-    let mut server = Server::start(&[]);
+    let mut server = Serve::start(&[]);
     let port = server.port;
     // A C client acting as a Godot peer (data = its id, 2 system channels + 1).
     let mut c = CPeer::spawn_client("127.0.0.1", port, &CPeerOpts::new().data(4242).channels(3));
@@ -194,7 +91,7 @@ fn relay_forwards_between_clients() {
 
 #[test]
 fn probe_reports_negotiated_values() {
-    let server = Server::start(&["--echo"]);
+    let server = Serve::start(&["--echo"]);
     let out = enet()
         .args(["probe", &format!("127.0.0.1:{}", server.port), "--json"])
         .output()
@@ -217,7 +114,7 @@ fn raw_serve_echoes_the_c_library() {
     if !enet_interop::require_c_library() {
         return;
     }
-    let server = Server::start(&["--raw", "--channels", "4"]);
+    let server = Serve::start(&["--raw", "--channels", "4"]);
     let mut c = CPeer::spawn_client(
         "127.0.0.1",
         server.port,
@@ -275,7 +172,7 @@ fn sigterm_disconnects_peers_cleanly() {
     if !enet_interop::require_c_library() {
         return;
     }
-    let mut server = Server::start(&[]);
+    let mut server = Serve::start(&[]);
     let mut c = CPeer::spawn_client("127.0.0.1", server.port, &CPeerOpts::new().data(99));
     c.expect_connect(Duration::from_secs(5));
     server.wait_for("peer_connected", Duration::from_secs(5));
@@ -371,7 +268,7 @@ fn serve_and_connect_in_every_compression_mode_with_and_without_checksum() {
                         if raw {
                             extra.push("--raw");
                         }
-                        let server = Server::start(&extra);
+                        let server = Serve::start(&extra);
                         let addr = format!("127.0.0.1:{}", server.port);
                         let mut args = vec![
                             addr.as_str(),

@@ -2,9 +2,13 @@
 //! parser: hostile values are a usage error (exit code 2, one line naming the allowed
 //! range), never a panic, a hang or a huge allocation.
 
+mod support;
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::Serve;
 
 /// Values that no numeric argument of `enet` accepts, except `0` where it means something.
 const HOSTILE: [&str; 8] = [
@@ -167,29 +171,9 @@ fn vm_size_kib(pid: u32) -> u64 {
 /// once: a second into such a run against a live server the client is still small.
 #[test]
 fn huge_send_count_does_not_allocate_for_it() {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_enet"))
-        .args([
-            "serve",
-            "--raw",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--json",
-        ])
-        .args(["--stats-interval", "0", "--duration", "30"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn enet serve");
-    let mut first = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-        &mut first,
-    )
-    .expect("listening line");
-    let v: serde_json::Value = serde_json::from_str(&first).expect("json");
-    let addr = v["addr"].as_str().expect("addr").to_string();
+    // The server's stdout is read for as long as it runs (a closed pipe would end it).
+    let server = Serve::start(&["--raw", "--duration", "30"]);
+    let addr = server.addr.to_string();
     for extra in [&["--expect-echo"][..], &[][..]] {
         let mut client = Command::new(env!("CARGO_BIN_EXE_enet"))
             .args(["connect", &addr, "--raw", "--send", "100000000"])
@@ -206,6 +190,5 @@ fn huge_send_count_does_not_allocate_for_it() {
         assert!(running, "{extra:?}: a 10^8-message run ended within 1.5 s");
         assert!(kib < 400 * 1024, "{extra:?}: VmSize {kib} KiB");
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }

@@ -4,14 +4,14 @@
 //! raw socket; otherwise the test says so and covers nothing here (the library tests cover
 //! the send-error path through the send-error hook).
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use support::{enet, summary, Serve};
 
 /// A CONNECT datagram as a real client would send it to `to`.
 fn connect_datagram(to: SocketAddr) -> Vec<u8> {
@@ -44,28 +44,15 @@ fn send_from_port_zero(to: SocketAddr, payload: &[u8]) -> std::io::Result<()> {
 }
 
 fn server_survives(extra: &[&str]) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_enet"))
-        .args(["serve", "--bind", "127.0.0.1", "--port", "0", "--json"])
-        .args(["--stats-interval", "0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn enet serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    assert_eq!(first["event"], "listening");
-    let to: SocketAddr = first["addr"].as_str().unwrap().parse().unwrap();
-    std::thread::spawn(move || for _ in lines {});
+    let mut serve = Serve::start(extra);
+    let to = serve.addr;
     let connect = connect_datagram(to);
     if let Err(e) = send_from_port_zero(to, &connect) {
         eprintln!("raw sockets unavailable ({e}): port-0 spoof against `enet serve` not run");
-        let _ = child.kill();
-        let _ = child.wait();
         return;
     }
     std::thread::sleep(Duration::from_millis(200));
-    assert!(child.try_wait().unwrap().is_none(), "serve {extra:?} died");
+    assert!(serve.alive(), "serve {extra:?} died");
     // More spoofs while a legitimate client exchanges 40 echoes.
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
@@ -78,7 +65,7 @@ fn server_survives(extra: &[&str]) {
         }
         sent
     });
-    let out = Command::new(env!("CARGO_BIN_EXE_enet"))
+    let out = enet()
         .args(["connect", &to.to_string(), "--send", "40", "--size", "32"])
         .args(["--mode", "reliable", "--expect-echo", "--json"])
         .output()
@@ -91,16 +78,10 @@ fn server_survives(extra: &[&str]) {
         "{extra:?}: {stdout} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summary: Value = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["event"] == "summary")
-        .expect("summary line");
+    let summary = summary(&stdout);
     assert_eq!(summary["matched"], 40, "{extra:?}: {summary}");
-    assert!(child.try_wait().unwrap().is_none(), "serve {extra:?} died");
+    assert!(serve.alive(), "serve {extra:?} died");
     eprintln!("serve {extra:?}: up after {spoofs} CONNECTs from port 0; 40/40 echoes");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]

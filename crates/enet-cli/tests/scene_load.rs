@@ -2,6 +2,8 @@
 //! an RPC 20 times a second for 10 s; every call must arrive (counted from the child's `rpc`
 //! lines) and every echo must come back. The child's CPU time (from /proc) is printed.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,19 +14,11 @@ use enet_multiplayer::EnetMultiplayerPeer;
 use godot_variant::Variant;
 use scene_multiplayer::{NodeRpcs, RpcConfig, SceneEvent, SceneMultiplayer};
 use serde_json::Value;
+use support::cpu_ticks;
 
 const CLIENTS: usize = 200;
 const RATE: u64 = 20;
 const SECONDS: u64 = 10;
-
-fn cpu_ticks(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name.
-    f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
-        + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
-}
 
 #[test]
 fn two_hundred_clients_twenty_rpcs_a_second() {

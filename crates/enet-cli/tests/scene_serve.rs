@@ -1,139 +1,82 @@
 //! `enet serve --scene` as a child process, with scripted Godot clients (raw
 //! MultiplayerPeer packets over real ENet) checking the spec's §B.13 bytes.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+mod support;
+
 use std::time::{Duration, Instant};
 
-use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
+use enet_multiplayer::testing::{self, Node};
+use enet_multiplayer::MultiplayerEvent;
 use serde_json::Value;
+use support::{enet, hex, Serve};
 
 const A: u32 = 0x1234_5678;
 const B: u32 = 0x0ABC_DEF0;
 
-fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).unwrap())
-        .collect()
+/// Steps the scripted clients until `done` holds; panics after 10 s.
+fn pump(peers: &mut [&mut Node], done: impl FnMut(&mut [&mut Node]) -> bool) {
+    assert!(
+        testing::pump(peers, Duration::from_secs(10), done),
+        "timed out"
+    );
 }
 
-struct Raw {
-    peer: EnetMultiplayerPeer,
-    got: Vec<Vec<u8>>,
-    up: bool,
+/// A scripted Godot client (raw MultiplayerPeer packets) with unique id `id`.
+fn raw(port: u16, id: u32) -> Node {
+    testing::client_with_id(port, id)
 }
 
-impl Raw {
-    fn new(port: u16, id: u32) -> Raw {
-        let mut peer = EnetMultiplayerPeer::new();
-        peer.create_client_with_id("127.0.0.1", port, 0, 0, 0, 0, id)
-            .unwrap();
-        Raw {
-            peer,
-            got: Vec::new(),
-            up: false,
-        }
-    }
-    fn poll(&mut self) {
-        self.peer.poll();
-        while let Some(e) = self.peer.poll_event() {
-            if e == MultiplayerEvent::PeerConnected(1) {
-                self.up = true;
-            }
-        }
-        while MultiplayerPeer::get_available_packet_count(&self.peer) > 0 {
-            self.got.push(
-                MultiplayerPeer::get_packet(&mut self.peer)
-                    .unwrap()
-                    .to_vec(),
-            );
-        }
-    }
-    fn send(&mut self, b: &[u8]) {
-        self.peer.set_transfer_mode(TransferMode::Reliable);
-        self.peer.set_transfer_channel(0);
-        self.peer.set_target_peer(1);
-        MultiplayerPeer::put_packet(&mut self.peer, b).unwrap();
-    }
+/// Whether a scripted client has seen the server connect.
+fn up(n: &Node) -> bool {
+    n.events.contains(&MultiplayerEvent::PeerConnected(1))
 }
 
-fn pump(peers: &mut [&mut Raw], mut done: impl FnMut(&[&mut Raw]) -> bool) {
-    let end = Instant::now() + Duration::from_secs(10);
-    while !done(peers) {
-        assert!(Instant::now() < end, "timed out");
-        for p in peers.iter_mut() {
-            p.poll();
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+/// The payloads a scripted client received so far.
+fn got(n: &Node) -> Vec<Vec<u8>> {
+    n.packets.iter().map(|p| p.data.clone()).collect()
 }
 
 #[test]
 fn scene_server_answers_worked_example_and_relays() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_enet"))
-        .args([
-            "serve",
-            "--scene",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--json",
-        ])
-        .args(["--echo-rpc", "Main:hello", "--duration", "30"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, lines) = mpsc::channel::<Value>();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for l in BufReader::new(out).lines().map_while(Result::ok) {
-            let v: Value = serde_json::from_str(&l).expect("every line is JSON");
-            if tx.send(v).is_err() {
-                break;
-            }
-        }
-    });
-    let first = lines.recv_timeout(Duration::from_secs(10)).unwrap();
+    let serve = Serve::start(&["--scene", "--echo-rpc", "Main:hello", "--duration", "30"]);
+    let first: Value = serde_json::from_str(&serve.seen[0]).unwrap();
     assert_eq!(first["event"], "listening");
     assert_eq!(first["mode"], "scene");
-    let port: std::net::SocketAddr = first["addr"].as_str().unwrap().parse().unwrap();
-    let port = port.port();
-    let mut a = Raw::new(port, A);
-    pump(&mut [&mut a], |p| p[0].up);
-    let mut b = Raw::new(port, B);
+    let port = serve.port;
+    let mut a = raw(port, A);
+    pump(&mut [&mut a], |p| up(p[0]));
+    let mut b = raw(port, B);
     pump(&mut [&mut a, &mut b], |p| {
-        p[1].up && !p[0].got.is_empty() && !p[1].got.is_empty()
+        up(p[1]) && !got(p[0]).is_empty() && !got(p[1]).is_empty()
     });
-    assert_eq!(a.got, vec![hex("07 01 f0 de bc 0a")]);
-    assert_eq!(b.got, vec![hex("07 01 78 56 34 12")]);
-    a.got.clear();
-    b.got.clear();
+    assert_eq!(got(&a), vec![hex("07 01 f0 de bc 0a")]);
+    assert_eq!(got(&b), vec![hex("07 01 78 56 34 12")]);
+    a.packets.clear();
+    b.packets.clear();
     // §B.13 (2): A's two packets; the server confirms, then echoes the call with its own
     // first-use bytes, which are the same as A's.
     let simplify = "01 35 64 34 31 34 30 32 61 62 63 34 62 32 61 37 36 62 39 37 31 39 64 39 31 31 30 31 37 63 35 39 32 00 01 00 00 00 4d 61 69 6e 00";
     let call = "20 15 00 00 80 00 02 02 2a 04 00 00 00 02 00 00 00 68 69 00 00 4d 61 69 6e 00";
-    a.send(&hex(simplify));
-    a.send(&hex(call));
-    pump(&mut [&mut a, &mut b], |p| p[0].got.len() >= 3);
+    a.send_reliable(1, &hex(simplify));
+    a.send_reliable(1, &hex(call));
+    pump(&mut [&mut a, &mut b], |p| got(p[0]).len() >= 3);
     assert_eq!(
-        a.got,
+        got(&a),
         vec![hex("02 01 01 00 00 00"), hex(simplify), hex(call)]
     );
     // §B.13 (3): send_bytes to all, relayed to B and reported.
-    a.send(&hex("07 03 00 00 00 00 03 01 02 03"));
-    pump(&mut [&mut a, &mut b], |p| !p[1].got.is_empty());
-    assert_eq!(b.got, vec![hex("07 03 78 56 34 12 03 01 02 03")]);
+    a.send_reliable(1, &hex("07 03 00 00 00 00 03 01 02 03"));
+    pump(&mut [&mut a, &mut b], |p| !got(p[1]).is_empty());
+    assert_eq!(got(&b), vec![hex("07 03 78 56 34 12 03 01 02 03")]);
     let mut seen = Vec::new();
     let end = Instant::now() + Duration::from_secs(10);
     while !seen.iter().any(|v: &Value| v["event"] == "bytes") {
         assert!(Instant::now() < end, "{seen:?}");
-        if let Ok(v) = lines.recv_timeout(Duration::from_millis(20)) {
-            seen.push(v);
+        if let Ok(l) = serve.lines.recv_timeout(Duration::from_millis(20)) {
+            seen.push(serde_json::from_str::<Value>(&l).expect("every line is JSON"));
         }
-        a.poll();
-        b.poll();
+        a.step();
+        b.step();
     }
     let ev = |name: &str| {
         seen.iter()
@@ -160,14 +103,12 @@ fn scene_server_answers_worked_example_and_relays() {
             serde_json::json!("010203")
         )
     );
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
 fn scene_conflicts_with_raw_and_echo() {
     for extra in [["--raw"], ["--echo"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_enet"))
+        let out = enet()
             .args(["serve", "--scene", "--port", "0"])
             .args(extra)
             .output()
@@ -175,7 +116,7 @@ fn scene_conflicts_with_raw_and_echo() {
         assert_eq!(out.status.code(), Some(2), "{extra:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_enet"))
+    let out = enet()
         .args(["serve", "--echo-rpc", "Main:hello", "--port", "0"])
         .output()
         .unwrap();

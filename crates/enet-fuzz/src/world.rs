@@ -556,8 +556,8 @@ impl World {
             if !(576..=4096).contains(&i.mtu) {
                 return Err(format!("{p:?}: mtu {}", i.mtu));
             }
-            if i.packet_throttle > 32 {
-                return Err(format!("{p:?}: throttle {}", i.packet_throttle));
+            if i.throttle.packet_throttle > 32 {
+                return Err(format!("{p:?}: throttle {}", i.throttle.packet_throttle));
             }
             // Generous: the engine may hold somewhat more than its limit while gaps fill.
             if i.total_waiting_data > 8 * cfg.maximum_waiting_data {

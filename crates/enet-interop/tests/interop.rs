@@ -774,7 +774,10 @@ fn mtu_and_bandwidth_limits_ours_client_c_server() {
     // (1.3.18 takes the minimum); our client keeps min(own, VERIFY_CONNECT's).
     assert_eq!((ci.mtu, info.mtu), (4000, 4000));
     assert_eq!(
-        (info.incoming_bandwidth, info.outgoing_bandwidth),
+        (
+            info.bandwidth.incoming_bandwidth,
+            info.bandwidth.outgoing_bandwidth
+        ),
         (200_000, 150_000),
         "C server's bandwidths from VERIFY_CONNECT"
     );
@@ -793,7 +796,10 @@ fn mtu_and_bandwidth_limits_ours_client_c_server() {
     );
     let info = us.host.host().peer_info(peer).unwrap();
     assert_eq!(
-        (info.incoming_bandwidth, info.outgoing_bandwidth),
+        (
+            info.bandwidth.incoming_bandwidth,
+            info.bandwidth.outgoing_bandwidth
+        ),
         (200_000, 150_000)
     );
     assert_eq!(info.window_size, 12_288);
@@ -827,7 +833,10 @@ fn mtu_and_bandwidth_limits_c_client_ours_server() {
     let info = us.host.host().peer_info(peer).unwrap();
     assert_eq!((ci.mtu, info.mtu), (600, 600), "the smaller MTU wins");
     assert_eq!(
-        (info.incoming_bandwidth, info.outgoing_bandwidth),
+        (
+            info.bandwidth.incoming_bandwidth,
+            info.bandwidth.outgoing_bandwidth
+        ),
         (250_000, 90_000),
         "C client's bandwidths from CONNECT"
     );
@@ -845,7 +854,10 @@ fn mtu_and_bandwidth_limits_c_client_ours_server() {
     );
     let info = us.host.host().peer_info(peer).unwrap();
     assert_eq!(
-        (info.incoming_bandwidth, info.outgoing_bandwidth),
+        (
+            info.bandwidth.incoming_bandwidth,
+            info.bandwidth.outgoing_bandwidth
+        ),
         (180_000, 90_000)
     );
     assert_eq!(info.window_size, 8192);

@@ -9,28 +9,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use enet_multiplayer::{
-    ConnectionStatus, EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode,
+use enet_multiplayer::{ConnectionStatus, MultiplayerEvent, MultiplayerPeer, TransferMode};
+
+use enet_multiplayer::testing::{
+    client_with_id, pump, pump_for, server as new_server, Node, TIMEOUT as T,
 };
-
-use enet_multiplayer::testing::{pump, pump_for, Node};
-
-const T: Duration = Duration::from_secs(5);
-
-fn new_server(max_clients: usize) -> (Node, u16) {
-    let mut mp = EnetMultiplayerPeer::new();
-    mp.set_bind_ip("127.0.0.1").unwrap();
-    mp.create_server(0, max_clients, 0, 0, 0).unwrap();
-    let port = mp.host().unwrap().get_local_port().unwrap();
-    (Node::new(mp), port)
-}
-
-fn client_with_id(port: u16, id: u32) -> Node {
-    let mut mp = EnetMultiplayerPeer::new();
-    mp.create_client_with_id("127.0.0.1", port, 0, 0, 0, 0, id)
-        .unwrap();
-    Node::new(mp)
-}
 
 /// Connects clients with the given ids; returns them once both sides saw every connection.
 fn connect(server: &mut Node, port: u16, ids: &[u32]) -> Vec<Node> {

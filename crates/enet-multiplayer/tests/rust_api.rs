@@ -5,40 +5,25 @@
 
 use std::time::{Duration, Instant};
 
-use enet::godot::EnetConnection;
 use enet::{Error, PeerState};
 use enet_multiplayer::{
     ClientConfig, ConnectionStatus, DisconnectReason, EnetMultiplayerPeer, MultiplayerPeer, Packet,
     PeerEvent, ServerConfig, Target, TransferMode,
 };
 
-const T: Duration = Duration::from_secs(5);
-const LOCALHOST: &str = "127.0.0.1";
-
-/// Polls every peer until `done` holds; panics after `T`.
-fn pump_until(
-    peers: &mut [&mut EnetMultiplayerPeer],
-    what: &str,
-    mut done: impl FnMut(&mut [&mut EnetMultiplayerPeer]) -> bool,
-) {
-    let end = Instant::now() + T;
-    loop {
-        for p in peers.iter_mut() {
-            p.poll();
-        }
-        if done(peers) {
-            return;
-        }
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+use enet_multiplayer::testing::{mesh_link, pump_until, Node, LOCALHOST, TIMEOUT as T};
 
 fn server() -> (EnetMultiplayerPeer, u16) {
     let mut s =
         EnetMultiplayerPeer::server(&ServerConfig::new(0).bind(LOCALHOST).max_clients(4)).unwrap();
     let port = s.host().unwrap().get_local_port().unwrap();
     (s, port)
+}
+
+/// [`server`] as a holding test-bed node: events and packets wait for `next_event`/`recv`.
+fn holding_server() -> (Node, u16) {
+    let (s, port) = server();
+    (Node::holding(s), port)
 }
 
 #[test]
@@ -55,17 +40,21 @@ fn target_maps_to_and_from_godot_ids() {
 
 #[test]
 fn send_recv_with_targets_and_disconnect_reasons() {
-    let (mut s, port) = server();
-    let mut a = EnetMultiplayerPeer::client(&ClientConfig::new(LOCALHOST, port).id(1000)).unwrap();
-    let mut b = EnetMultiplayerPeer::client(&ClientConfig::new(LOCALHOST, port).id(2000)).unwrap();
+    let (mut s, port) = holding_server();
+    let mut a = Node::holding(
+        EnetMultiplayerPeer::client(&ClientConfig::new(LOCALHOST, port).id(1000)).unwrap(),
+    );
+    let mut b = Node::holding(
+        EnetMultiplayerPeer::client(&ClientConfig::new(LOCALHOST, port).id(2000)).unwrap(),
+    );
     let mut seen = Vec::new();
     pump_until(&mut [&mut s, &mut a, &mut b], "two connects", |ps| {
-        while let Some(e) = ps[0].next_event() {
+        while let Some(e) = ps[0].mp.next_event() {
             seen.push(e);
         }
         seen.len() == 2
-            && ps[1].get_connection_status() == ConnectionStatus::Connected
-            && ps[2].get_connection_status() == ConnectionStatus::Connected
+            && ps[1].mp.get_connection_status() == ConnectionStatus::Connected
+            && ps[2].mp.get_connection_status() == ConnectionStatus::Connected
     });
     seen.sort_by_key(|e| format!("{e:?}"));
     assert_eq!(
@@ -75,48 +64,48 @@ fn send_recv_with_targets_and_disconnect_reasons() {
             PeerEvent::Connected { id: 2000 }
         ]
     );
-    assert_eq!(a.next_event(), Some(PeerEvent::Connected { id: 1 }));
-    assert_eq!(b.next_event(), Some(PeerEvent::Connected { id: 1 }));
+    assert_eq!(a.mp.next_event(), Some(PeerEvent::Connected { id: 1 }));
+    assert_eq!(b.mp.next_event(), Some(PeerEvent::Connected { id: 1 }));
 
     // The stateful settings are untouched by `send`.
-    s.set_target_peer(2000);
-    s.set_transfer_mode(TransferMode::UnreliableOrdered);
-    s.set_transfer_channel(3);
-    s.send(Target::All, TransferMode::Reliable, 0, b"all")
+    s.mp.set_target_peer(2000);
+    s.mp.set_transfer_mode(TransferMode::UnreliableOrdered);
+    s.mp.set_transfer_channel(3);
+    s.mp.send(Target::All, TransferMode::Reliable, 0, b"all")
         .unwrap();
-    s.send(Target::Peer(1000), TransferMode::Reliable, 2, b"a only")
+    s.mp.send(Target::Peer(1000), TransferMode::Reliable, 2, b"a only")
         .unwrap();
-    s.send(Target::AllExcept(1000), TransferMode::Reliable, 0, b"not a")
+    s.mp.send(Target::AllExcept(1000), TransferMode::Reliable, 0, b"not a")
         .unwrap();
     assert_eq!(
         (
-            s.get_target_peer(),
-            s.get_transfer_mode(),
-            s.get_transfer_channel()
+            s.mp.get_target_peer(),
+            s.mp.get_transfer_mode(),
+            s.mp.get_transfer_channel()
         ),
         (2000, TransferMode::UnreliableOrdered, 3)
     );
-    a.send(Target::Peer(1), TransferMode::Unreliable, 0, b"up")
+    a.mp.send(Target::Peer(1), TransferMode::Unreliable, 0, b"up")
         .unwrap();
     // Unknown targets are errors, not silent drops.
     assert!(matches!(
-        s.send(Target::Peer(3000), TransferMode::Reliable, 0, b"x"),
+        s.mp.send(Target::Peer(3000), TransferMode::Reliable, 0, b"x"),
         Err(Error::InvalidParameter(_))
     ));
     assert!(matches!(
-        s.send(Target::AllExcept(3000), TransferMode::Reliable, 0, b"x"),
+        s.mp.send(Target::AllExcept(3000), TransferMode::Reliable, 0, b"x"),
         Err(Error::InvalidParameter(_))
     ));
 
     let (mut got_a, mut got_b, mut got_s) = (Vec::new(), Vec::new(), Vec::new());
     pump_until(&mut [&mut s, &mut a, &mut b], "the packets", |ps| {
-        while let Some(p) = ps[0].recv() {
+        while let Some(p) = ps[0].mp.recv() {
             got_s.push(p);
         }
-        while let Some(p) = ps[1].recv() {
+        while let Some(p) = ps[1].mp.recv() {
             got_a.push(p);
         }
-        while let Some(p) = ps[2].recv() {
+        while let Some(p) = ps[2].mp.recv() {
             got_b.push(p);
         }
         got_s.len() == 1 && got_a.len() == 2 && got_b.len() == 2
@@ -144,15 +133,15 @@ fn send_recv_with_targets_and_disconnect_reasons() {
         view(&got_s),
         vec![(1000, 0, TransferMode::Unreliable, b"up".to_vec())]
     );
-    assert_eq!(s.recv(), None);
+    assert_eq!(s.mp.recv(), None);
 
     // A graceful server-side disconnect: the server sees it complete (Local), the client
     // sees the remote's DISCONNECT with its data (0, as Godot sends).
-    s.disconnect_peer(2000, false);
+    s.mp.disconnect_peer(2000, false);
     let (mut ev_s, mut ev_b) = (None, None);
     pump_until(&mut [&mut s, &mut b], "the disconnect", |ps| {
-        ev_s = ev_s.or_else(|| ps[0].next_event());
-        ev_b = ev_b.or_else(|| ps[1].next_event());
+        ev_s = ev_s.or_else(|| ps[0].mp.next_event());
+        ev_b = ev_b.or_else(|| ps[1].mp.next_event());
         ev_s.is_some() && ev_b.is_some()
     });
     assert_eq!(
@@ -170,10 +159,10 @@ fn send_recv_with_targets_and_disconnect_reasons() {
         })
     );
     // A client closing: the server hears the remote's DISCONNECT.
-    a.close();
+    a.mp.close();
     let mut ev = None;
     pump_until(&mut [&mut s], "a's disconnect", |ps| {
-        ev = ps[0].next_event();
+        ev = ps[0].mp.next_event();
         ev.is_some()
     });
     assert_eq!(
@@ -187,64 +176,44 @@ fn send_recv_with_targets_and_disconnect_reasons() {
 
 #[test]
 fn close_discards_undelivered_events_and_packets() {
-    let (mut s, port) = server();
-    let mut c = EnetMultiplayerPeer::client(&ClientConfig::new(LOCALHOST, port).id(77)).unwrap();
+    let (mut s, port) = holding_server();
+    let mut c = Node::holding(
+        EnetMultiplayerPeer::client(&ClientConfig::new(LOCALHOST, port).id(77)).unwrap(),
+    );
     // Poll without reading events: both sides end up with one queued `Connected`, and the
     // server with a queued packet.
     pump_until(&mut [&mut s, &mut c], "the connect", |ps| {
-        ps[0].peer_ids() == vec![77] && ps[1].get_connection_status() == ConnectionStatus::Connected
+        ps[0].mp.peer_ids() == vec![77]
+            && ps[1].mp.get_connection_status() == ConnectionStatus::Connected
     });
-    c.send(Target::All, TransferMode::Reliable, 0, b"late")
+    c.mp.send(Target::All, TransferMode::Reliable, 0, b"late")
         .unwrap();
     pump_until(&mut [&mut s, &mut c], "the packet", |ps| {
-        ps[0].get_available_packet_count() == 1
+        ps[0].mp.get_available_packet_count() == 1
     });
-    s.close();
-    c.close();
-    assert_eq!(s.next_event(), None);
-    assert_eq!(c.poll_event(), None);
-    assert_eq!(s.recv(), None);
+    s.mp.close();
+    c.mp.close();
+    assert_eq!(s.mp.next_event(), None);
+    assert_eq!(c.mp.poll_event(), None);
+    assert_eq!(s.mp.recv(), None);
     // Nothing of the old sessions surfaces in the new ones either.
-    s.start_server(&ServerConfig::new(0).bind(LOCALHOST))
+    s.mp.start_server(&ServerConfig::new(0).bind(LOCALHOST))
         .unwrap();
-    let port = s.host().unwrap().get_local_port().unwrap();
-    c.start_client(&ClientConfig::new(LOCALHOST, port).id(78))
+    let port = s.mp.host().unwrap().get_local_port().unwrap();
+    c.mp.start_client(&ClientConfig::new(LOCALHOST, port).id(78))
         .unwrap();
-    s.poll();
-    c.poll();
-    assert_eq!(s.next_event(), None);
-    assert_eq!(c.next_event(), None);
-    assert_eq!(s.recv(), None);
+    s.mp.poll();
+    c.mp.poll();
+    assert_eq!(s.mp.next_event(), None);
+    assert_eq!(c.mp.next_event(), None);
+    assert_eq!(s.mp.recv(), None);
     // And the new session works.
     let mut got = Vec::new();
     pump_until(&mut [&mut s, &mut c], "the new connect", |ps| {
-        got.extend(std::iter::from_fn(|| ps[0].next_event()));
+        got.extend(std::iter::from_fn(|| ps[0].mp.next_event()));
         !got.is_empty()
     });
     assert_eq!(got, vec![PeerEvent::Connected { id: 78 }]);
-}
-
-/// Two hosts joined by one ENet connection, both connected.
-fn mesh_link() -> (EnetConnection, EnetConnection) {
-    let mut a = EnetConnection::new();
-    a.create_host_bound(LOCALHOST, 0, 1, 0, 0, 0).unwrap();
-    let port = a.get_local_port().unwrap();
-    let mut b = EnetConnection::new();
-    b.create_host_bound(LOCALHOST, 0, 1, 0, 0, 0).unwrap();
-    let hb = b.connect_to_host(LOCALHOST, port, 0, 0).unwrap();
-    let end = Instant::now() + T;
-    loop {
-        a.service(Duration::from_millis(1)).unwrap();
-        b.service(Duration::from_millis(1)).unwrap();
-        let a_ok = a
-            .get_peers()
-            .first()
-            .is_some_and(|&h| a.peer(h).get_state() == PeerState::Connected);
-        if a_ok && b.peer(hb).get_state() == PeerState::Connected {
-            return (a, b);
-        }
-        assert!(Instant::now() < end, "mesh link did not connect");
-    }
 }
 
 #[test]

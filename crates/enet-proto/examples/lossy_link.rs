@@ -18,12 +18,13 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
     let mut tb = Testbed::new(2026);
-    let server = tb.add_host(HostConfig::default());
-    let client = tb.add_host(HostConfig::default());
-    let addr = tb.addr(server);
+    let server = tb.add_host(HostConfig::default()).unwrap();
+    let client = tb.add_host(HostConfig::default()).unwrap();
+    let addr = tb.addr(server).unwrap();
     let now = tb.now();
     let peer = tb
         .host_mut(client)
+        .unwrap()
         .connect(now, addr, 4, 42)
         .expect("free peer slot");
     tb.run_for(Duration::from_millis(50));
@@ -35,7 +36,8 @@ fn main() {
             .with_duplicate(0.05)
             .with_reorder(0.05, Duration::from_millis(40))
             .with_latency(Duration::from_millis(50), Duration::from_millis(30)),
-    );
+    )
+    .unwrap();
     let wall = std::time::Instant::now();
     let (mut sent, mut received) = (0u32, 0u32);
     let mut next = [0u32; 4];
@@ -44,12 +46,13 @@ fn main() {
             let ch = (sent % 4) as u8;
             let body = (sent / 4).to_le_bytes().to_vec();
             tb.host_mut(client)
+                .unwrap()
                 .send(peer, ch, Packet::reliable(body))
                 .expect("connected");
             sent += 1;
         }
         tb.run_for(Duration::from_millis(20));
-        for e in tb.take_events(server) {
+        for e in tb.take_events(server).unwrap() {
             if let Event::Receive {
                 channel_id, packet, ..
             } = e
@@ -65,7 +68,7 @@ fn main() {
             std::process::exit(1);
         }
     }
-    let info = tb.host(client).peer_info(peer).unwrap();
+    let info = tb.host(client).unwrap().peer_info(peer).unwrap();
     let link = tb.network_mut().total_stats();
     println!("{received} reliable messages delivered exactly once and in order over 4 channels");
     println!(
@@ -79,6 +82,6 @@ fn main() {
     );
     println!(
         "client: rtt {} ms, {} retransmissions, {} datagrams sent",
-        info.round_trip_time, info.counters.retransmissions, info.counters.datagrams_sent
+        info.rtt.round_trip_time, info.counters.retransmissions, info.counters.datagrams_sent
     );
 }

@@ -36,5 +36,5 @@ pub use compress::Compressor;
 pub use event::{ConfigError, DisconnectReason, DropReason, DropStats, Error, Event, PeerId};
 pub use host::{Host, HostConfig, HostTotals, PeerInfo};
 pub use packet::{Packet, PacketFlags};
-pub use peer::{PeerCounters, PeerState};
+pub use peer::{Bandwidth, LossStats, PeerCounters, PeerState, RttEstimator, Throttle, Timeouts};
 pub use range_coder::RangeCoder;

@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use enet_proto::sim::LinkConfig;
-use enet_proto::testbed::Testbed;
+use enet_proto::testbed::{HostIndex, Testbed};
 use enet_proto::{Error, Event, Host, HostConfig, Packet, PacketFlags, PeerId, PeerState};
 use proptest::prelude::*;
 
@@ -258,10 +258,17 @@ fn api_config(i: usize) -> HostConfig {
     c
 }
 
+/// The `i`th host of the testbed (the model names hosts by position).
+fn nth(tb: &Testbed, i: usize) -> HostIndex {
+    tb.hosts()
+        .nth(i)
+        .expect("the model only names hosts it added")
+}
+
 /// Bookkeeping every host must keep consistent whatever the application does.
 fn check_invariants(tb: &Testbed) {
     for h in 0..API_HOSTS {
-        let host = tb.host(h);
+        let host = tb.host(nth(tb, h)).unwrap();
         let mut connected = 0;
         for i in 0..host.peer_count() {
             let info = host.peer_info(pid(host, i as u16)).unwrap();
@@ -306,8 +313,8 @@ fn apply(tb: &mut Testbed, op: &Op) {
             channels,
             data,
         } => {
-            let addr = tb.addr(to);
-            let host = tb.host_mut(from);
+            let addr = tb.addr(nth(tb, to)).unwrap();
+            let host = tb.host_mut(nth(tb, from)).unwrap();
             let free = (0..host.peer_count() as u16)
                 .find(|&i| host.peer_state(pid(host, i)) == Some(PeerState::Disconnected));
             let r = host.connect(now, addr, channels, data);
@@ -328,7 +335,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
             size,
             flags,
         } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             let expected = match h.peer_info(pid(h, peer)) {
                 None => Err(Error::InvalidPeer),
                 Some(i) if i.state != PeerState::Connected => Err(Error::NotConnected),
@@ -347,16 +354,17 @@ fn apply(tb: &mut Testbed, op: &Op) {
             flags,
         } => {
             let data: Vec<u8> = vec![0x5A; size];
-            tb.host_mut(host)
+            tb.host_mut(nth(tb, host))
+                .unwrap()
                 .broadcast(channel, Packet::new(data, PacketFlags(flags)));
         }
         Op::Disconnect { host, peer, data } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             let r = h.disconnect(pid(h, peer), data);
             expect_peer_call(h, peer, r, op);
         }
         Op::DisconnectNow { host, peer, data } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             let r = h.disconnect_now(pid(h, peer), data);
             expect_peer_call(h, peer, r, op);
             if (peer as usize) < h.peer_count() {
@@ -364,12 +372,12 @@ fn apply(tb: &mut Testbed, op: &Op) {
             }
         }
         Op::DisconnectLater { host, peer, data } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             let r = h.disconnect_later(pid(h, peer), data);
             expect_peer_call(h, peer, r, op);
         }
         Op::Reset { host, peer } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             let r = h.reset(pid(h, peer));
             expect_peer_call(h, peer, r, op);
             if (peer as usize) < h.peer_count() {
@@ -377,7 +385,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
             }
         }
         Op::Ping { host, peer } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             let expected = match h.peer_state(pid(h, peer)) {
                 None => Err(Error::InvalidPeer),
                 Some(PeerState::Connected) => Ok(()),
@@ -392,7 +400,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
             minimum,
             maximum,
         } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             let r = h.set_timeout(pid(h, peer), limit, minimum, maximum);
             expect_peer_call(h, peer, r, op);
         }
@@ -403,7 +411,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
             acceleration,
             deceleration,
         } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             let r = h.throttle_configure(pid(h, peer), interval, acceleration, deceleration);
             expect_peer_call(h, peer, r, op);
         }
@@ -412,13 +420,13 @@ fn apply(tb: &mut Testbed, op: &Op) {
             peer,
             interval,
         } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             let r = h.set_ping_interval(pid(h, peer), interval);
             expect_peer_call(h, peer, r, op);
         }
         Op::Advance { ms: n } => tb.run_for(ms(n)),
         Op::Setting { host, ref setting } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             match *setting {
                 Setting::MaximumPacketSize(n) => {
                     h.set_maximum_packet_size(n);
@@ -442,7 +450,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
             }
         }
         Op::ConnectUnanswerable { host, addr } => {
-            let h = tb.host_mut(host);
+            let h = tb.host_mut(nth(tb, host)).unwrap();
             let active = h.active_peers().count();
             assert_eq!(
                 h.connect(now, addr, 2, 0),
@@ -458,7 +466,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
                 now.checked_add(Duration::from_millis(n))
             };
             if let Some(at) = at {
-                let h = tb.host_mut(host);
+                let h = tb.host_mut(nth(tb, host)).unwrap();
                 h.handle_timeout(at);
                 let _ = h.poll_timeout();
                 let mut buf = Vec::new();
@@ -476,7 +484,7 @@ fn apply(tb: &mut Testbed, op: &Op) {
             let link = LinkConfig::new()
                 .with_latency(ms(latency), ms(jitter))
                 .with_loss(f64::from(loss) / 100.0);
-            tb.set_link(a, b, link);
+            tb.set_link(nth(tb, a), nth(tb, b), link).unwrap();
         }
     }
 }
@@ -494,7 +502,7 @@ proptest! {
     fn arbitrary_api_sequences(ops in proptest::collection::vec(arb_op(), 1..48)) {
         let mut tb = Testbed::new(7);
         for i in 0..API_HOSTS {
-            tb.add_host(api_config(i));
+            tb.add_host(api_config(i)).unwrap();
         }
         for op in &ops {
             apply(&mut tb, op);
@@ -506,12 +514,12 @@ proptest! {
         check_invariants(&tb);
         for h in 0..API_HOSTS {
             for p in 0..API_PEERS as u16 {
-                let host = tb.host_mut(h);
+                let host = tb.host_mut(nth(&tb, h)).unwrap();
                 host.reset(pid(host, p)).unwrap();
             }
             // Settings back to working values for the final check.
             let c = api_config(h);
-            let host = tb.host_mut(h);
+            let host = tb.host_mut(nth(&tb, h)).unwrap();
             host.set_maximum_packet_size(c.maximum_packet_size);
             host.set_maximum_waiting_data(c.maximum_waiting_data);
             host.set_buffer_budget(c.buffer_budget);
@@ -525,33 +533,33 @@ proptest! {
         tb.run_for(ms(100));
         check_invariants(&tb);
         for h in 0..API_HOSTS {
-            let active: Vec<PeerId> = tb.host(h).active_peers().collect();
+            let active: Vec<PeerId> = tb.host(nth(&tb, h)).unwrap().active_peers().collect();
             prop_assert!(active.is_empty(), "host {} still has {:?}", h, active);
         }
         // Fresh connections work: nothing leaked (slots, per-address counts, connect ids).
         for a in 0..API_HOSTS {
             for b in 0..API_HOSTS {
-                tb.set_link(a, b, LinkConfig::new());
+                tb.set_link(nth(&tb, a), nth(&tb, b), LinkConfig::new()).unwrap();
             }
         }
-        tb.take_events(0);
-        let addr = tb.addr(0);
+        tb.take_events(nth(&tb, 0)).unwrap();
+        let addr = tb.addr(nth(&tb, 0)).unwrap();
         let mut clients = Vec::new();
         for c in 1..API_HOSTS {
             let now = tb.now();
             for _ in 0..2 {
-                let p = tb.host_mut(c).connect(now, addr, 2, c as u32).unwrap();
+                let p = tb.host_mut(nth(&tb, c)).unwrap().connect(now, addr, 2, c as u32).unwrap();
                 clients.push((c, p));
             }
         }
         tb.run_for(ms(500));
         for &(c, p) in &clients {
-            prop_assert_eq!(tb.host(c).peer_state(p), Some(PeerState::Connected));
-            tb.host_mut(c).send(p, 1, Packet::reliable(vec![c as u8; 3000])).unwrap();
+            prop_assert_eq!(tb.host(nth(&tb, c)).unwrap().peer_state(p), Some(PeerState::Connected));
+            tb.host_mut(nth(&tb, c)).unwrap().send(p, 1, Packet::reliable(vec![c as u8; 3000])).unwrap();
         }
         tb.run_for(ms(500));
         let got = tb
-            .events(0)
+            .events(nth(&tb, 0)).unwrap()
             .iter()
             .filter(|e| matches!(e, Event::Receive { channel_id: 1, packet, .. } if packet.data.len() == 3000))
             .count();
@@ -627,29 +635,29 @@ proptest! {
             }
         }
         let mut tb = Testbed::new(3);
-        let odd = tb.add_host(cfg.clone());
-        let other = tb.add_host(HostConfig::default().with_checksum(cfg.checksum).with_seed(4));
+        let odd = tb.add_host(cfg.clone()).unwrap();
+        let other = tb.add_host(HostConfig::default().with_checksum(cfg.checksum).with_seed(4)).unwrap();
         let (from, to) = (odd, other);
         for (a, b) in [(from, to), (to, from)] {
-            let addr = tb.addr(b);
+            let addr = tb.addr(b).unwrap();
             let now = tb.now();
-            let Ok(p) = tb.host_mut(a).connect(now, addr, 3, 0) else { continue };
+            let Ok(p) = tb.host_mut(a).unwrap().connect(now, addr, 3, 0) else { continue };
             tb.run_for(ms(300));
             for (i, &size) in sizes.iter().enumerate() {
                 let f = PacketFlags(flags[i % flags.len()]);
-                let r = tb.host_mut(a).send(p, (i % 3) as u8, Packet::new(vec![i as u8; size], f));
+                let r = tb.host_mut(a).unwrap().send(p, (i % 3) as u8, Packet::new(vec![i as u8; size], f));
                 if let Err(e) = r {
                     prop_assert!(matches!(e, Error::PacketTooLarge | Error::NotConnected | Error::InvalidChannel), "{}", e);
                 }
                 let now = tb.now();
-                let _ = tb.host_mut(a).poll_timeout();
-                tb.host_mut(a).handle_timeout(now);
+                let _ = tb.host_mut(a).unwrap().poll_timeout();
+                tb.host_mut(a).unwrap().handle_timeout(now);
             }
             tb.run_for(ms(500));
-            let _ = tb.host_mut(a).disconnect(p, 0);
+            let _ = tb.host_mut(a).unwrap().disconnect(p, 0);
             tb.run_for(ms(300));
         }
-        check_invariants_of(tb.host(odd));
+        check_invariants_of(tb.host(odd).unwrap());
     }
 }
 

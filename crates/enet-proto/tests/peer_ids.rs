@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use enet_proto::testbed::Testbed;
+use enet_proto::testbed::{HostIndex, Testbed};
 use enet_proto::{DisconnectReason, Error, Event, HostConfig, Packet, PeerId, PeerState};
 
-fn connect_event(tb: &mut Testbed, h: usize) -> PeerId {
+fn connect_event(tb: &mut Testbed, h: HostIndex) -> PeerId {
     tb.take_events(h)
+        .unwrap()
         .into_iter()
         .find_map(|e| match e {
             Event::Connect { peer, .. } => Some(peer),
@@ -20,28 +21,37 @@ fn connect_event(tb: &mut Testbed, h: usize) -> PeerId {
 #[test]
 fn a_stale_id_never_reaches_the_next_occupant_of_its_slot() {
     let mut tb = Testbed::new(31);
-    let server = tb.add_host(HostConfig::default().with_peer_count(1));
-    let first = tb.add_host(HostConfig::default());
-    let second = tb.add_host(HostConfig::default());
-    let addr = tb.addr(server);
+    let server = tb
+        .add_host(HostConfig::default().with_peer_count(1))
+        .unwrap();
+    let first = tb.add_host(HostConfig::default()).unwrap();
+    let second = tb.add_host(HostConfig::default()).unwrap();
+    let addr = tb.addr(server).unwrap();
 
     let now = tb.now();
-    let a = tb.host_mut(first).connect(now, addr, 2, 1).unwrap();
+    let a = tb
+        .host_mut(first)
+        .unwrap()
+        .connect(now, addr, 2, 1)
+        .unwrap();
     tb.run_for(Duration::from_millis(100));
     let old = connect_event(&mut tb, server);
     assert_eq!(connect_event(&mut tb, first), a);
-    assert_eq!(tb.host(server).peer_id(old.index()), Some(old));
+    assert_eq!(tb.host(server).unwrap().peer_id(old.index()), Some(old));
 
     // The first client leaves; the server polls the disconnect and frees the slot.
-    tb.host_mut(first).disconnect_now(a, 5).unwrap();
-    assert_eq!(tb.host(first).peer_state(a), Some(PeerState::Disconnected));
+    tb.host_mut(first).unwrap().disconnect_now(a, 5).unwrap();
+    assert_eq!(
+        tb.host(first).unwrap().peer_state(a),
+        Some(PeerState::Disconnected)
+    );
     assert!(
-        tb.host(first).peer_info(a).is_none(),
+        tb.host(first).unwrap().peer_info(a).is_none(),
         "the client's own id is stale"
     );
     tb.run_for(Duration::from_millis(100));
     assert_eq!(
-        tb.take_events(server),
+        tb.take_events(server).unwrap(),
         vec![Event::Disconnect {
             peer: old,
             data: 5,
@@ -51,20 +61,24 @@ fn a_stale_id_never_reaches_the_next_occupant_of_its_slot() {
 
     // The second client gets the same slot with a new generation.
     let now = tb.now();
-    let b = tb.host_mut(second).connect(now, addr, 2, 2).unwrap();
+    let b = tb
+        .host_mut(second)
+        .unwrap()
+        .connect(now, addr, 2, 2)
+        .unwrap();
     tb.run_for(Duration::from_millis(100));
     let new = connect_event(&mut tb, server);
     assert_eq!(connect_event(&mut tb, second), b);
     assert_eq!(new.index(), old.index());
     assert_ne!(new.generation(), old.generation());
-    assert_eq!(tb.host(server).peer_id(old.index()), Some(new));
+    assert_eq!(tb.host(server).unwrap().peer_id(old.index()), Some(new));
     assert_eq!(
-        tb.host(server).active_peers().collect::<Vec<_>>(),
+        tb.host(server).unwrap().active_peers().collect::<Vec<_>>(),
         vec![new]
     );
 
     // Every call with the old id is refused and changes nothing.
-    let h = tb.host_mut(server);
+    let h = tb.host_mut(server).unwrap();
     assert_eq!(
         h.send(old, 0, Packet::reliable(&b"x"[..])),
         Err(Error::InvalidPeer)
@@ -83,11 +97,15 @@ fn a_stale_id_never_reaches_the_next_occupant_of_its_slot() {
     let info = h.peer_info(new).unwrap();
     assert_eq!(info.state, PeerState::Connected);
     assert_eq!(
-        info.timeouts,
+        (
+            info.timeouts.timeout_limit,
+            info.timeouts.timeout_minimum,
+            info.timeouts.timeout_maximum
+        ),
         (32, 5000, 30000),
         "the stale set_timeout did not land"
     );
-    assert_eq!(info.ping_interval, 500);
+    assert_eq!(info.timeouts.ping_interval, 500);
 
     // Forged ids: wrong generation, out of range.
     let forged = PeerId::from_parts(new.index() as u16, new.generation().wrapping_add(1));
@@ -100,11 +118,14 @@ fn a_stale_id_never_reaches_the_next_occupant_of_its_slot() {
     // The second client was never disturbed: no disconnect, and it still gets data.
     h.send(new, 1, Packet::reliable(&b"hello"[..])).unwrap();
     tb.run_for(Duration::from_secs(2));
-    let events = tb.take_events(second);
+    let events = tb.take_events(second).unwrap();
     assert!(
         matches!(&events[..], [Event::Receive { peer, channel_id: 1, packet }]
             if *peer == b && &packet.data[..] == b"hello"),
         "{events:?}"
     );
-    assert_eq!(tb.host(second).peer_state(b), Some(PeerState::Connected));
+    assert_eq!(
+        tb.host(second).unwrap().peer_state(b),
+        Some(PeerState::Connected)
+    );
 }

@@ -467,7 +467,10 @@ fn bandwidth_limits_reach_the_remote() {
         .peer_info(s.native_peer_id(speer).unwrap())
         .unwrap();
     assert_eq!(
-        (sinfo.incoming_bandwidth, sinfo.outgoing_bandwidth),
+        (
+            sinfo.bandwidth.incoming_bandwidth,
+            sinfo.bandwidth.outgoing_bandwidth
+        ),
         (12_345, 154_321)
     );
     let cinfo = c
@@ -476,7 +479,10 @@ fn bandwidth_limits_reach_the_remote() {
         .peer_info(c.native_peer_id(cpeer).unwrap())
         .unwrap();
     assert_eq!(
-        (cinfo.incoming_bandwidth, cinfo.outgoing_bandwidth),
+        (
+            cinfo.bandwidth.incoming_bandwidth,
+            cinfo.bandwidth.outgoing_bandwidth
+        ),
         (300_000, 200_000)
     );
 
@@ -494,7 +500,11 @@ fn bandwidth_limits_reach_the_remote() {
             .unwrap()
             .peer_info(c.native_peer_id(cpeer).unwrap())
             .unwrap();
-        if (i.incoming_bandwidth, i.outgoing_bandwidth) == (100_000, 50_000) {
+        if (
+            i.bandwidth.incoming_bandwidth,
+            i.bandwidth.outgoing_bandwidth,
+        ) == (100_000, 50_000)
+        {
             break;
         }
         assert!(Instant::now() < end, "BANDWIDTH_LIMIT not seen: {i:?}");

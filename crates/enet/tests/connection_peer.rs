@@ -37,11 +37,13 @@ const ALL_STATS: [PeerStatistic; 14] = [
 ];
 
 fn timeouts(c: &EnetConnection, h: enet::godot::PeerHandle) -> (u32, u32, u32) {
-    c.udp_host()
+    let t = c
+        .udp_host()
         .unwrap()
         .peer_info(c.native_peer_id(h).unwrap())
         .unwrap()
-        .timeouts
+        .timeouts;
+    (t.timeout_limit, t.timeout_minimum, t.timeout_maximum)
 }
 
 #[test]
@@ -537,7 +539,7 @@ fn ping_and_ping_interval() {
             .peer_info(c.native_peer_id(h).unwrap())
             .unwrap()
     };
-    assert_eq!(info(&p.client, p.cpeer).ping_interval, 500);
+    assert_eq!(info(&p.client, p.cpeer).timeouts.ping_interval, 500);
     // An explicit ping is one datagram: 4-byte header with sent time + 4-byte PING.
     p.client.flush().unwrap();
     pop_all(&mut p.client);
@@ -546,7 +548,7 @@ fn ping_and_ping_interval() {
     assert_eq!(pop_all(&mut p.client), [8, 1, 0, 0]);
 
     p.client.peer(p.cpeer).ping_interval(40).unwrap();
-    assert_eq!(info(&p.client, p.cpeer).ping_interval, 40);
+    assert_eq!(info(&p.client, p.cpeer).timeouts.ping_interval, 40);
     let log = p.drain(Duration::from_millis(400));
     assert_eq!(log, (vec![], vec![]));
     let [_, sent, _, _] = pop_all(&mut p.client);
@@ -556,7 +558,7 @@ fn ping_and_ping_interval() {
     );
     // 0 restores ENet's default of 500 ms: at most a ping and an acknowledgement or two.
     p.client.peer(p.cpeer).ping_interval(0).unwrap();
-    assert_eq!(info(&p.client, p.cpeer).ping_interval, 500);
+    assert_eq!(info(&p.client, p.cpeer).timeouts.ping_interval, 500);
     p.drain(Duration::from_millis(30));
     pop_all(&mut p.client);
     p.drain(Duration::from_millis(300));

@@ -152,8 +152,15 @@ fn set_timeout_and_ping_interval_with_durations_take_effect() {
         )
         .unwrap();
     let info = server.peer_info(speer).unwrap();
-    assert_eq!(info.ping_interval, 100);
-    assert_eq!(info.timeouts, (4, 300, 600));
+    assert_eq!(info.timeouts.ping_interval, 100);
+    assert_eq!(
+        (
+            info.timeouts.timeout_limit,
+            info.timeouts.timeout_minimum,
+            info.timeouts.timeout_maximum
+        ),
+        (4, 300, 600)
+    );
     assert_eq!(info.ping_period(), Duration::from_millis(100));
     assert_eq!(
         info.timeout_bounds(),
@@ -164,7 +171,7 @@ fn set_timeout_and_ping_interval_with_durations_take_effect() {
     server
         .set_ping_interval(speer, Duration::from_micros(10))
         .unwrap();
-    assert_eq!(server.peer_info(speer).unwrap().ping_interval, 1);
+    assert_eq!(server.peer_info(speer).unwrap().timeouts.ping_interval, 1);
     server
         .set_ping_interval(speer, Duration::from_millis(100))
         .unwrap();
@@ -349,8 +356,15 @@ fn invalid_values_are_typed_errors() {
     }
     // Refused values change nothing.
     let info = server.peer_info(speer).unwrap();
-    assert_eq!(info.timeouts, (32, 5000, 30000));
-    assert_eq!(info.ping_interval, 500);
+    assert_eq!(
+        (
+            info.timeouts.timeout_limit,
+            info.timeouts.timeout_minimum,
+            info.timeouts.timeout_maximum
+        ),
+        (32, 5000, 30000)
+    );
+    assert_eq!(info.timeouts.ping_interval, 500);
     assert!(matches!(
         server.set_mtu(5000),
         Err(Error::InvalidParameter(Invalid::Config(
@@ -399,7 +413,7 @@ fn host_settings_are_methods_and_take_effect() {
             |_, _| false,
         );
         let i = client.peer_info(cpeer).unwrap();
-        if i.outgoing_bandwidth == 60_000 {
+        if i.bandwidth.outgoing_bandwidth == 60_000 {
             break;
         }
         assert!(Instant::now() < deadline, "BANDWIDTH_LIMIT not seen: {i:?}");
@@ -412,9 +426,9 @@ fn host_settings_are_methods_and_take_effect() {
     let i = server.peer_info(speer).unwrap();
     assert_eq!(
         (
-            i.packet_throttle_interval,
-            i.packet_throttle_acceleration,
-            i.packet_throttle_deceleration
+            i.throttle.packet_throttle_interval,
+            i.throttle.packet_throttle_acceleration,
+            i.throttle.packet_throttle_deceleration
         ),
         (2500, 3, 4)
     );
@@ -426,7 +440,13 @@ fn host_settings_are_methods_and_take_effect() {
             Duration::from_millis(50),
             |_, _| false,
         );
-        if client.peer_info(cpeer).unwrap().packet_throttle_interval == 2500 {
+        if client
+            .peer_info(cpeer)
+            .unwrap()
+            .throttle
+            .packet_throttle_interval
+            == 2500
+        {
             break;
         }
         assert!(Instant::now() < deadline, "THROTTLE_CONFIGURE not seen");

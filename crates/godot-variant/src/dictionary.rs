@@ -48,13 +48,20 @@ pub struct Dictionary {
 }
 
 impl Dictionary {
+    /// Most entries [`Dictionary::with_capacity`] reserves before any is inserted.
+    pub const MAX_CAPACITY_HINT: usize = 1 << 16;
+
     /// An empty dictionary.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// An empty dictionary with room for `n` entries.
+    ///
+    /// `n` is a hint: at most [`Dictionary::MAX_CAPACITY_HINT`] entries are reserved up
+    /// front (more are allocated as they are inserted), so no `n` panics or aborts.
     pub fn with_capacity(n: usize) -> Self {
+        let n = n.min(Self::MAX_CAPACITY_HINT);
         let index = (n > INDEX_THRESHOLD).then(|| {
             Box::new(Index {
                 first: HashMap::with_capacity_and_hasher(n, Default::default()),

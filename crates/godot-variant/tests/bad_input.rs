@@ -495,3 +495,23 @@ fn encode_error_leaves_output_untouched() {
     assert!(encode(&v, &mut out).is_err());
     assert_eq!(out, [1, 2, 3]);
 }
+
+/// A capacity hint of any size is safe (it used to panic with "capacity overflow", or abort
+/// on a failed allocation), and the dictionary still works beyond the reserved room.
+#[test]
+fn any_dictionary_capacity_hint_is_safe() {
+    for n in [
+        usize::MAX,
+        usize::MAX / 2,
+        1 << 40,
+        Dictionary::MAX_CAPACITY_HINT + 1,
+        0,
+    ] {
+        let mut d = Dictionary::with_capacity(n);
+        for i in 0..200 {
+            d.insert(Variant::Int(i), Variant::Int(i * 2));
+        }
+        assert_eq!(d.len(), 200);
+        assert_eq!(d.get(&Variant::Int(150)), Some(&Variant::Int(300)));
+    }
+}

@@ -153,6 +153,22 @@ const ALLOW: DecodeOptions = DecodeOptions {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
+    /// The non-codec surface on any value: `Display` (Godot's `var_to_str`), `Debug`, the
+    /// accessors, the type table and both equalities never panic, and a value is equal to
+    /// itself under Godot's key rules (NaN included) and identical to itself.
+    #[test]
+    fn display_accessors_and_equality_take_any_value(v in variant(), id in any::<u32>()) {
+        let _ = (v.to_string(), format!("{v:?}"));
+        let _ = (v.as_str(), v.as_int(), v.as_float(), v.as_bool(), v.as_dictionary(), v.as_array());
+        let t = v.get_type();
+        prop_assert_eq!(VariantType::from_id(t.id()), Some(t));
+        prop_assert!(!t.name().is_empty());
+        prop_assert_eq!(VariantType::from_id(id).is_some(), id <= 38);
+        prop_assert!(v.key_eq(&v), "{:?}", v);
+        prop_assert!(v.identical(&v), "{:?}", v);
+        prop_assert!(v.key_eq(&v.clone()));
+    }
+
     #[test]
     fn roundtrip_identical(v in variant()) {
         let mut bytes = Vec::new();

@@ -212,7 +212,8 @@ impl<P: MultiplayerPeer> SceneMultiplayer<P> {
     pub fn set_auth_enabled(&mut self, on: bool) {
         self.auth = on;
     }
-    /// `auth_timeout` (default 3 s; zero disables it).
+    /// `auth_timeout` (default 3 s; zero disables it; any length, `Duration::MAX` included,
+    /// is accepted and simply never expires within the process's life).
     pub fn set_auth_timeout(&mut self, t: Duration) {
         self.auth_timeout = t;
     }
@@ -315,7 +316,7 @@ impl<P: MultiplayerPeer> SceneMultiplayer<P> {
         let expired: Vec<i32> = self
             .pending
             .iter()
-            .filter(|(_, p)| now >= p.since + self.auth_timeout)
+            .filter(|(_, p)| now.saturating_duration_since(p.since) >= self.auth_timeout)
             .map(|(&id, _)| id)
             .collect();
         for id in expired {
@@ -327,6 +328,11 @@ impl<P: MultiplayerPeer> SceneMultiplayer<P> {
     }
 
     fn add_peer(&mut self, id: i32) {
+        // A transport announcing a peer twice (no well-behaved one does) changes nothing:
+        // an admitted peer is not put back into authentication, a pending one keeps its start.
+        if self.connected.contains_key(&id) || self.pending.contains_key(&id) {
+            return;
+        }
         if self.auth {
             let p = Pending {
                 local: false,

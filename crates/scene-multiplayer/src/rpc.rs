@@ -108,12 +108,19 @@ impl NodeRpcs {
         &self.checksum
     }
     /// The config and id of a method.
+    ///
+    /// `None` also for a method past the 32,768th of its level (script or node): the wire
+    /// id has 15 bits per level (bit 15 marks node level), so such a method cannot be named.
     pub fn by_name(&self, name: &str) -> Option<(u16, &RpcConfig)> {
+        /// The 15-bit wire id of position `i`, if it has one.
+        fn wire_id(i: usize) -> Option<u16> {
+            u16::try_from(i).ok().filter(|&i| i < 0x8000)
+        }
         if let Some(i) = self.node.iter().position(|c| c.name == name) {
-            return Some((0x8000 | i as u16, &self.node[i]));
+            return Some((0x8000 | wire_id(i)?, &self.node[i]));
         }
         let i = self.script.iter().position(|c| c.name == name)?;
-        Some((i as u16, &self.script[i]))
+        Some((wire_id(i)?, &self.script[i]))
     }
     /// The config of an id.
     pub fn by_id(&self, id: u16) -> Option<&RpcConfig> {

@@ -29,9 +29,9 @@ fn setup() -> (Sm, Raw, Sm) {
     let mut b = Sm::new(client_peer(port, B));
     b.mp.declare_node("Main", main_node());
     assert!(
-        pump_until!(b.ev.contains(&SceneEvent::PeerConnected(A)) && !a.got.is_empty(); s, a, b)
+        pump_until!(b.ev.contains(&SceneEvent::PeerConnected(A)) && !received(&a).is_empty(); s, a, b)
     );
-    a.take();
+    a.take_payloads();
     s.ev.clear();
     b.ev.clear();
     (s, a, b)
@@ -40,7 +40,7 @@ fn setup() -> (Sm, Raw, Sm) {
 /// Sends `p` from A and waits until the server's counters change.
 fn expect_drop(s: &mut Sm, a: &mut Raw, b: &mut Sm, p: &str, field: fn(&Drops) -> u64) {
     let before = s.mp.drops();
-    a.send(1, &hex(p));
+    a.send_reliable(1, &hex(p));
     assert!(
         pump_until!(field(&s.mp.drops()) == field(&before) + 1; s, a, b),
         "{p}: {:?}",
@@ -86,9 +86,9 @@ fn hostile_packets_are_dropped_and_counted() {
     ok.extend_from_slice(b"5d41402abc4b2a76b9719d911017c592\0");
     ok.extend_from_slice(&[1, 0, 0, 0]);
     ok.extend_from_slice(b"Main\0");
-    a.send(1, &ok);
-    assert!(pump_until!(!a.got.is_empty(); s, a, b));
-    assert_eq!(a.take(), vec![hex("02 01 01 00 00 00")]);
+    a.send_reliable(1, &ok);
+    assert!(pump_until!(!received(a).is_empty(); s, a, b));
+    assert_eq!(a.take_payloads(), vec![hex("02 01 01 00 00 00")]);
     let ok_hex: Vec<String> = ok.iter().map(|b| format!("{b:02x}")).collect();
     expect_drop(s, a, b, &ok_hex.join(" "), |d| d.bad_path);
     expect_drop(s, a, b, "80 01 01", |d| d.unknown_method);
@@ -99,7 +99,7 @@ fn hostile_packets_are_dropped_and_counted() {
     // Replication addressed to the server is ignored (counted).
     expect_drop(s, a, b, "05 01 00 00 00", |d| d.replication);
     // An argument count that lies: delivered with Nil for the missing ones, as Godot does.
-    a.send(1, &hex("00 01 00 03 02 2a"));
+    a.send_reliable(1, &hex("00 01 00 03 02 2a"));
     let lied = SceneEvent::Rpc {
         from: A,
         path: "Main".into(),
@@ -109,12 +109,12 @@ fn hostile_packets_are_dropped_and_counted() {
     assert!(pump_until!(s.ev.contains(&lied); s, a, b));
     assert_eq!(s.mp.drops().bad_args, 1);
     // A relayed ADD_PEER / nested RELAY reaches B only as data from A, which B refuses.
-    a.send(1, &hex("07 03 f0 de bc 0a 07 01 05 00 00 00"));
-    a.send(1, &hex("07 03 f0 de bc 0a 07 03 00 00 00 00 03 01"));
+    a.send_reliable(1, &hex("07 03 f0 de bc 0a 07 01 05 00 00 00"));
+    a.send_reliable(1, &hex("07 03 f0 de bc 0a 07 03 00 00 00 00 03 01"));
     assert!(pump_until!(b.mp.drops().refused_sys == 2; s, a, b));
     assert_eq!(b.mp.get_peers(), &[1, A]);
     // SYNC between clients is relayed untouched.
-    a.send(
+    a.send_reliable(
         1,
         &hex("07 03 f0 de bc 0a 06 01 00 05 00 00 80 00 00 00 00"),
     );
@@ -155,17 +155,17 @@ fn authenticating_peer_can_send_nothing_but_auth() {
         "07",
         "00",
     ] {
-        a.send(1, &hex(p));
+        a.send_reliable(1, &hex(p));
     }
     assert!(pump_until!(s.mp.drops().pending == 6; s, a, b));
-    a.send(1, &hex("07 00 2a"));
+    a.send_reliable(1, &hex("07 00 2a"));
     let data = SceneEvent::AuthData {
         from: A,
         data: vec![42],
     };
     assert!(pump_until!(s.ev.contains(&data); s, a, b));
     // Not announced to anyone, nothing relayed, nothing delivered.
-    assert!(a.got.is_empty());
+    assert!(received(&a).is_empty());
     assert_eq!(
         b.ev,
         vec![SceneEvent::ConnectedToServer, SceneEvent::PeerConnected(1)]

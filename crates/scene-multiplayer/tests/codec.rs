@@ -96,6 +96,25 @@ fn checksums_are_md5_of_names() {
     assert!(n.by_id(1).is_none() && n.by_id(0x8001).is_none());
 }
 
+/// Methods past the 32,768th of a level have no 15-bit wire id: `by_name` refuses them
+/// instead of truncating the position into another method's id.
+#[test]
+fn methods_beyond_the_wire_id_range_have_no_id() {
+    let many = |prefix: &str| -> Vec<RpcConfig> {
+        (0..40_000)
+            .map(|i| RpcConfig::new(format!("{prefix}{i:05}")))
+            .collect()
+    };
+    let t = NodeRpcs::with_node_level(many("s"), many("n"));
+    assert_eq!(t.by_name("s32767").unwrap().0, 0x7FFF);
+    assert!(t.by_name("s32768").is_none(), "would have aliased s00000");
+    assert!(t.by_name("s39999").is_none());
+    assert_eq!(t.by_name("n32767").unwrap().0, 0xFFFF);
+    assert!(t.by_name("n32768").is_none(), "would have aliased n00000");
+    assert_eq!(t.by_id(0x7FFF).unwrap().name, "s32767");
+    assert_eq!(t.by_id(0x8000).unwrap().name, "n00000");
+}
+
 fn call(node: Option<u32>, args: &[Variant]) -> Vec<u8> {
     let mut out = Vec::new();
     write_remote_call(&mut out, node, false, "Main", 0, args, false).unwrap();

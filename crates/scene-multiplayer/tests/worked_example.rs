@@ -38,7 +38,7 @@ fn server_with_a_b() -> (Sm, Raw, Raw) {
     let mut a = Raw::new(client_peer(port, A));
     assert!(pump_until!(s.ev.contains(&SceneEvent::PeerConnected(A)); s, a));
     let mut b = Raw::new(client_peer(port, B));
-    assert!(pump_until!(!a.got.is_empty() && !b.got.is_empty(); s, a, b));
+    assert!(pump_until!(!received(&a).is_empty() && !received(&b).is_empty(); s, a, b));
     (s, a, b)
 }
 
@@ -47,11 +47,11 @@ fn server_step1_announces_peers() {
     let (mut s, mut a, mut b) = server_with_a_b();
     pump_for!(50; s, a, b);
     assert_eq!(
-        a.got,
+        received(&a),
         vec![(1, hex("07 01 f0 de bc 0a"), TransferMode::Reliable, 0)]
     );
     assert_eq!(
-        b.got,
+        received(&b),
         vec![(1, hex("07 01 78 56 34 12"), TransferMode::Reliable, 0)]
     );
     assert_eq!(
@@ -64,40 +64,43 @@ fn server_step1_announces_peers() {
 #[test]
 fn server_step2_confirms_path_and_runs_rpc() {
     let (mut s, mut a, mut b) = server_with_a_b();
-    a.take();
-    b.take();
+    a.take_payloads();
+    b.take_payloads();
     s.ev.clear();
-    a.send(1, &hex(SIMPLIFY));
-    a.send(1, &hex(CALL_FULL));
+    a.send_reliable(1, &hex(SIMPLIFY));
+    a.send_reliable(1, &hex(CALL_FULL));
     let want = SceneEvent::Rpc {
         from: A,
         path: "Main".into(),
         method: "hello".into(),
         args: hello_args(),
     };
-    assert!(pump_until!(s.ev.contains(&want) && !a.got.is_empty(); s, a, b));
-    assert_eq!(a.got, vec![(1, hex(CONFIRM), TransferMode::Reliable, 0)]);
+    assert!(pump_until!(s.ev.contains(&want) && !received(&a).is_empty(); s, a, b));
+    assert_eq!(
+        received(&a),
+        vec![(1, hex(CONFIRM), TransferMode::Reliable, 0)]
+    );
     // The short form after confirmation.
     s.ev.clear();
-    a.send(1, &hex(CALL_SHORT));
+    a.send_reliable(1, &hex(CALL_SHORT));
     assert!(pump_until!(s.ev.contains(&want); s, a, b));
     pump_for!(30; s, a, b);
     assert_eq!(s.ev, vec![want]);
-    assert_eq!(b.take(), Vec::<Vec<u8>>::new());
+    assert_eq!(b.take_payloads(), Vec::<Vec<u8>>::new());
     assert_eq!(s.mp.drops().total(), 0);
 }
 
 #[test]
 fn server_step3_relays_bytes_and_announces_leave() {
     let (mut s, mut a, mut b) = server_with_a_b();
-    a.take();
-    b.take();
+    a.take_payloads();
+    b.take_payloads();
     s.ev.clear();
-    a.send(1, &hex("07 03 00 00 00 00 03 01 02 03"));
-    assert!(pump_until!(!b.got.is_empty(); s, a, b));
+    a.send_reliable(1, &hex("07 03 00 00 00 00 03 01 02 03"));
+    assert!(pump_until!(!received(&b).is_empty(); s, a, b));
     pump_for!(30; s, a, b);
     assert_eq!(
-        b.got,
+        received(&b),
         vec![(
             1,
             hex("07 03 78 56 34 12 03 01 02 03"),
@@ -112,15 +115,18 @@ fn server_step3_relays_bytes_and_announces_leave() {
             data: vec![1, 2, 3]
         }]
     );
-    assert!(a.got.is_empty());
+    assert!(received(&a).is_empty());
     // Directly to 1, and to B only (the server does not process it).
-    b.take();
+    b.take_payloads();
     s.ev.clear();
-    a.send(1, &hex("03 01 02 03"));
-    a.send(1, &hex("07 03 f0 de bc 0a 03 01 02 03"));
-    assert!(pump_until!(!b.got.is_empty() && !s.ev.is_empty(); s, a, b));
+    a.send_reliable(1, &hex("03 01 02 03"));
+    a.send_reliable(1, &hex("07 03 f0 de bc 0a 03 01 02 03"));
+    assert!(pump_until!(!received(&b).is_empty() && !s.ev.is_empty(); s, a, b));
     pump_for!(30; s, a, b);
-    assert_eq!(b.take(), vec![hex("07 03 78 56 34 12 03 01 02 03")]);
+    assert_eq!(
+        b.take_payloads(),
+        vec![hex("07 03 78 56 34 12 03 01 02 03")]
+    );
     assert_eq!(
         s.ev,
         vec![SceneEvent::Bytes {
@@ -130,10 +136,10 @@ fn server_step3_relays_bytes_and_announces_leave() {
     );
     // B leaves: A hears DEL_PEER.
     s.ev.clear();
-    b.peer.disconnect_peer(1, false);
+    b.mp.disconnect_peer(1, false);
     assert!(pump_until!(s.ev.contains(&SceneEvent::PeerDisconnected(B)); s, a, b));
-    assert!(pump_until!(!a.got.is_empty(); s, a));
-    assert_eq!(a.take(), vec![hex("07 02 f0 de bc 0a")]);
+    assert!(pump_until!(!received(&a).is_empty(); s, a));
+    assert_eq!(a.take_payloads(), vec![hex("07 02 f0 de bc 0a")]);
 }
 
 // ---------------------------------------------------------------- client role
@@ -146,7 +152,7 @@ fn client_a() -> (Raw, Sm) {
     declare(&mut a);
     assert!(pump_until!(a.ev.contains(&SceneEvent::PeerConnected(1))
         && srv.events.contains(&enet_multiplayer::MultiplayerEvent::PeerConnected(A)); srv, a));
-    srv.send(A, &hex("07 01 f0 de bc 0a"));
+    srv.send_reliable(A, &hex("07 01 f0 de bc 0a"));
     assert!(pump_until!(a.ev.contains(&SceneEvent::PeerConnected(B)); srv, a));
     (srv, a)
 }
@@ -163,7 +169,10 @@ fn client_step1_connects_and_learns_peer_b() {
             SceneEvent::PeerConnected(B)
         ]
     );
-    assert!(srv.got.is_empty(), "no SceneMultiplayer payload on connect");
+    assert!(
+        received(&srv).is_empty(),
+        "no SceneMultiplayer payload on connect"
+    );
     assert_eq!(a.mp.get_peers(), &[1, B]);
 }
 
@@ -172,32 +181,32 @@ fn client_step2_rpc_bytes_before_and_after_confirm() {
     let (mut srv, mut a) = client_a();
     a.mp.rpc_id(1, "Main", "hello", &hello_args()).unwrap();
     a.mp.rpc_id(1, "Main", "hello", &hello_args()).unwrap();
-    assert!(pump_until!(srv.got.len() >= 3; srv, a));
+    assert!(pump_until!(received(&srv).len() >= 3; srv, a));
     pump_for!(30; srv, a);
     let want = [hex(SIMPLIFY), hex(CALL_FULL), hex(CALL_FULL)];
-    for (g, w) in srv.got.iter().zip(&want) {
+    for (g, w) in received(&srv).iter().zip(&want) {
         assert_eq!((g.0, &g.1, g.2, g.3), (A, w, TransferMode::Reliable, 0));
     }
-    assert_eq!(srv.got.len(), 3);
-    srv.take();
-    srv.send(A, &hex(CONFIRM));
+    assert_eq!(received(&srv).len(), 3);
+    srv.take_payloads();
+    srv.send_reliable(A, &hex(CONFIRM));
     assert!(pump_until!(a.mp.path_confirmed("Main", 1) == Some(true); srv, a));
     a.mp.rpc_id(1, "Main", "hello", &hello_args()).unwrap();
-    assert!(pump_until!(!srv.got.is_empty(); srv, a));
-    assert_eq!(srv.take(), vec![hex(CALL_SHORT)]);
+    assert!(pump_until!(!received(&srv).is_empty(); srv, a));
+    assert_eq!(srv.take_payloads(), vec![hex(CALL_SHORT)]);
 }
 
 #[test]
 fn client_step2_rpc_to_all_wraps_copy_for_b() {
     let (mut srv, mut a) = client_a();
     a.mp.rpc("Main", "hello", &hello_args()).unwrap();
-    assert!(pump_until!(srv.got.len() >= 4; srv, a));
+    assert!(pump_until!(received(&srv).len() >= 4; srv, a));
     let wrap = |p: &str| {
         let mut v = hex("07 03 f0 de bc 0a");
         v.extend(hex(p));
         v
     };
-    let got = srv.take();
+    let got = srv.take_payloads();
     // Path messages for every target first, then one call per target.
     assert_eq!(
         got,
@@ -217,9 +226,9 @@ fn client_step3_send_bytes_targets() {
     a.mp.send_bytes(&[1, 2, 3], 0, r, 0).unwrap();
     a.mp.send_bytes(&[1, 2, 3], 1, r, 0).unwrap();
     a.mp.send_bytes(&[1, 2, 3], B, r, 0).unwrap();
-    assert!(pump_until!(srv.got.len() >= 3; srv, a));
+    assert!(pump_until!(received(&srv).len() >= 3; srv, a));
     assert_eq!(
-        srv.take(),
+        srv.take_payloads(),
         vec![
             hex("07 03 00 00 00 00 03 01 02 03"),
             hex("03 01 02 03"),
@@ -227,8 +236,8 @@ fn client_step3_send_bytes_targets() {
         ]
     );
     // B's relayed bytes arrive as from B; DEL_PEER removes B.
-    srv.send(A, &hex("07 03 f0 de bc 0a 03 09"));
-    srv.send(A, &hex("07 02 f0 de bc 0a"));
+    srv.send_reliable(A, &hex("07 03 f0 de bc 0a 03 09"));
+    srv.send_reliable(A, &hex("07 02 f0 de bc 0a"));
     assert!(pump_until!(a.ev.contains(&SceneEvent::PeerDisconnected(B)); srv, a));
     assert!(a.ev.contains(&SceneEvent::Bytes {
         from: B,

@@ -17,7 +17,7 @@ impl Host {
         if matches!(state, PeerState::Connected | PeerState::DisconnectLater) {
             if !p.counted_connected {
                 p.counted_connected = true;
-                if p.incoming_bandwidth != 0 {
+                if p.bandwidth.incoming_bandwidth != 0 {
                     self.bandwidth_limited_peers += 1;
                 }
                 if self.connected_peers == 0 {
@@ -27,7 +27,7 @@ impl Host {
             }
         } else if p.counted_connected {
             p.counted_connected = false;
-            if p.incoming_bandwidth != 0 {
+            if p.bandwidth.incoming_bandwidth != 0 {
                 self.bandwidth_limited_peers -= 1;
             }
             self.connected_peers -= 1;
@@ -311,8 +311,8 @@ impl Host {
         p.address = from;
         p.mtu = host_mtu;
         p.outgoing_peer_id = c.outgoing_peer_id;
-        p.incoming_bandwidth = c.incoming_bandwidth;
-        p.outgoing_bandwidth = c.outgoing_bandwidth;
+        p.bandwidth.incoming_bandwidth = c.incoming_bandwidth;
+        p.bandwidth.outgoing_bandwidth = c.outgoing_bandwidth;
         p.throttle.packet_throttle_interval = c.packet_throttle_interval;
         p.throttle.packet_throttle_acceleration = c.packet_throttle_acceleration;
         p.throttle.packet_throttle_deceleration = c.packet_throttle_deceleration;
@@ -322,7 +322,7 @@ impl Host {
         p.incoming_session_id = next_session_id(c.outgoing_session_id, p.incoming_session_id);
 
         p.mtu = host_mtu.min(c.mtu.clamp(MINIMUM_MTU, MAXIMUM_MTU));
-        p.window_size = window_for_bandwidths(host_out, p.incoming_bandwidth);
+        p.window_size = window_for_bandwidths(host_out, p.bandwidth.incoming_bandwidth);
         let mut window = if host_in == 0 {
             MAXIMUM_WINDOW_SIZE
         } else {
@@ -389,8 +389,8 @@ impl Host {
         if window < p.window_size {
             p.window_size = window;
         }
-        p.incoming_bandwidth = v.incoming_bandwidth;
-        p.outgoing_bandwidth = v.outgoing_bandwidth;
+        p.bandwidth.incoming_bandwidth = v.incoming_bandwidth;
+        p.bandwidth.outgoing_bandwidth = v.outgoing_bandwidth;
         self.register(idx);
         self.notify_connect(idx);
         Ok(())

@@ -36,6 +36,9 @@ pub use config::{
 };
 
 /// A snapshot of a peer's state and statistics.
+///
+/// The engine's groups of per-peer state come whole ([`RttEstimator`], [`Throttle`],
+/// [`LossStats`], [`Timeouts`], [`Bandwidth`]), so a statistic is named once, in its group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PeerInfo {
@@ -49,42 +52,16 @@ pub struct PeerInfo {
     pub mtu: u32,
     /// Reliable window in bytes.
     pub window_size: u32,
-    /// Smoothed round-trip time, ms.
-    pub round_trip_time: u32,
-    /// Round-trip time variance, ms.
-    pub round_trip_time_variance: u32,
-    /// Lowest RTT of the previous throttle epoch, ms.
-    pub last_round_trip_time: u32,
-    /// Highest variance of the previous throttle epoch, ms.
-    pub last_round_trip_time_variance: u32,
-    /// Mean packet loss, scaled by [`PACKET_LOSS_SCALE`].
-    pub packet_loss: u32,
-    /// Packet loss variance, same scale.
-    pub packet_loss_variance: u32,
-    /// Start of the current loss epoch (service time, ms).
-    pub packet_loss_epoch: u32,
-    /// Current packet throttle (0..=32).
-    pub packet_throttle: u32,
-    /// Upper bound of the throttle.
-    pub packet_throttle_limit: u32,
-    /// Throttle drop counter.
-    pub packet_throttle_counter: u32,
-    /// Start of the current throttle epoch.
-    pub packet_throttle_epoch: u32,
-    /// Throttle acceleration.
-    pub packet_throttle_acceleration: u32,
-    /// Throttle deceleration.
-    pub packet_throttle_deceleration: u32,
-    /// Throttle interval, ms.
-    pub packet_throttle_interval: u32,
-    /// Ping interval, ms.
-    pub ping_interval: u32,
-    /// Timeout limit, minimum and maximum.
-    pub timeouts: (u32, u32, u32),
-    /// Remote host's incoming bandwidth.
-    pub incoming_bandwidth: u32,
-    /// Remote host's outgoing bandwidth.
-    pub outgoing_bandwidth: u32,
+    /// Round-trip time estimate.
+    pub rtt: RttEstimator,
+    /// Packet-loss statistics (mean and variance scaled by [`PACKET_LOSS_SCALE`]).
+    pub loss: LossStats,
+    /// Packet throttle.
+    pub throttle: Throttle,
+    /// Ping interval and timeout settings.
+    pub timeouts: Timeouts,
+    /// The remote's announced bandwidths and the bandwidth-throttle bookkeeping.
+    pub bandwidth: Bandwidth,
     /// Reliable payload bytes in flight.
     pub reliable_data_in_transit: u32,
     /// Received data not yet handed to the application, bytes.
@@ -98,29 +75,32 @@ pub struct PeerInfo {
 /// The times of a [`PeerInfo`] as [`Duration`]s (the fields hold the protocol's
 /// milliseconds).
 impl PeerInfo {
-    /// The smoothed round-trip time ([`PeerInfo::round_trip_time`]).
+    /// The smoothed round-trip time ([`RttEstimator::round_trip_time`] of [`PeerInfo::rtt`](#structfield.rtt)).
     pub fn rtt(&self) -> Duration {
-        ms_duration(self.round_trip_time)
+        ms_duration(self.rtt.round_trip_time)
     }
 
-    /// The round-trip time variance ([`PeerInfo::round_trip_time_variance`]).
+    /// The round-trip time variance ([`RttEstimator::round_trip_time_variance`]).
     pub fn rtt_variance(&self) -> Duration {
-        ms_duration(self.round_trip_time_variance)
+        ms_duration(self.rtt.round_trip_time_variance)
     }
 
-    /// How often an idle peer is pinged ([`PeerInfo::ping_interval`]).
+    /// How often an idle peer is pinged ([`Timeouts::ping_interval`]).
     pub fn ping_period(&self) -> Duration {
-        ms_duration(self.ping_interval)
+        ms_duration(self.timeouts.ping_interval)
     }
 
-    /// The minimum and maximum timeouts (the middle and last of [`PeerInfo::timeouts`]).
+    /// The minimum and maximum timeouts ([`Timeouts::timeout_minimum`] and [`Timeouts::timeout_maximum`]).
     pub fn timeout_bounds(&self) -> (Duration, Duration) {
-        (ms_duration(self.timeouts.1), ms_duration(self.timeouts.2))
+        (
+            ms_duration(self.timeouts.timeout_minimum),
+            ms_duration(self.timeouts.timeout_maximum),
+        )
     }
 
-    /// The packet throttle's measuring interval ([`PeerInfo::packet_throttle_interval`]).
+    /// The packet throttle's measuring interval ([`Throttle::packet_throttle_interval`]).
     pub fn throttle_period(&self) -> Duration {
-        ms_duration(self.packet_throttle_interval)
+        ms_duration(self.throttle.packet_throttle_interval)
     }
 }
 
@@ -316,28 +296,11 @@ impl Host {
             channel_count: p.channel_count,
             mtu: p.mtu,
             window_size: p.window_size,
-            round_trip_time: p.rtt.round_trip_time,
-            round_trip_time_variance: p.rtt.round_trip_time_variance,
-            last_round_trip_time: p.rtt.last_round_trip_time,
-            last_round_trip_time_variance: p.rtt.last_round_trip_time_variance,
-            packet_loss: p.loss.packet_loss,
-            packet_loss_variance: p.loss.packet_loss_variance,
-            packet_loss_epoch: p.loss.packet_loss_epoch,
-            packet_throttle: p.throttle.packet_throttle,
-            packet_throttle_limit: p.throttle.packet_throttle_limit,
-            packet_throttle_counter: p.throttle.packet_throttle_counter,
-            packet_throttle_epoch: p.throttle.packet_throttle_epoch,
-            packet_throttle_acceleration: p.throttle.packet_throttle_acceleration,
-            packet_throttle_deceleration: p.throttle.packet_throttle_deceleration,
-            packet_throttle_interval: p.throttle.packet_throttle_interval,
-            ping_interval: p.timeouts.ping_interval,
-            timeouts: (
-                p.timeouts.timeout_limit,
-                p.timeouts.timeout_minimum,
-                p.timeouts.timeout_maximum,
-            ),
-            incoming_bandwidth: p.incoming_bandwidth,
-            outgoing_bandwidth: p.outgoing_bandwidth,
+            rtt: p.rtt,
+            loss: p.loss,
+            throttle: p.throttle,
+            timeouts: p.timeouts,
+            bandwidth: p.bandwidth,
             reliable_data_in_transit: p.reliable_data_in_transit,
             total_waiting_data: p.total_waiting_data,
             counters: p.counters,
@@ -435,31 +398,46 @@ mod tests {
     #[test]
     fn acknowledged_commands_leave_no_stale_deadline() {
         let mut tb = Testbed::new(5);
-        let server = tb.add_host(HostConfig::default());
-        let client = tb.add_host(HostConfig::default());
+        let server = tb.add_host(HostConfig::default()).unwrap();
+        let client = tb.add_host(HostConfig::default()).unwrap();
         let link = LinkConfig::new().with_latency(Duration::from_millis(50), Duration::ZERO);
-        tb.set_link(client, server, link.clone());
-        tb.set_link(server, client, link);
-        let addr = tb.addr(server);
+        tb.set_link(client, server, link.clone()).unwrap();
+        tb.set_link(server, client, link).unwrap();
+        let addr = tb.addr(server).unwrap();
         let now = tb.now();
-        let peer = tb.host_mut(client).connect(now, addr, 1, 0).unwrap();
+        let peer = tb
+            .host_mut(client)
+            .unwrap()
+            .connect(now, addr, 1, 0)
+            .unwrap();
         // Let pings settle the round-trip time near 100 ms.
         tb.run_for(Duration::from_secs(3));
         for round in 0..5 {
             let now = tb.now();
             tb.host_mut(client)
+                .unwrap()
                 .send(peer, 0, Packet::reliable(vec![round; 32]))
                 .unwrap();
             let deadline = now + Duration::from_secs(2);
             let acked = tb.run_until_cond(deadline, |tb| {
-                tb.host(client).peers[peer.index()]
+                tb.host(client).unwrap().peers[peer.index()]
                     .queues
                     .sent_reliable_commands
                     .is_empty()
             });
             assert!(acked, "round {round}: not acknowledged");
-            let next = tb.host_mut(client).poll_timeout().expect("a ping deadline");
-            let ping = tb.host(client).peer_info(peer).unwrap().ping_interval;
+            let next = tb
+                .host_mut(client)
+                .unwrap()
+                .poll_timeout()
+                .expect("a ping deadline");
+            let ping = tb
+                .host(client)
+                .unwrap()
+                .peer_info(peer)
+                .unwrap()
+                .timeouts
+                .ping_interval;
             let wait = next.saturating_duration_since(tb.now());
             assert!(
                 wait >= Duration::from_millis(u64::from(ping) - 100),

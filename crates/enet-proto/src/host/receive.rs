@@ -83,7 +83,7 @@ impl Host {
             if let Some(idx) = peer {
                 let len = (hsize + body.len()) as u32;
                 let p = &mut self.peers[idx];
-                p.incoming_data_total = p.incoming_data_total.wrapping_add(len);
+                p.bandwidth.incoming_data_total = p.bandwidth.incoming_data_total.wrapping_add(len);
                 p.counters.datagrams_received += 1;
                 p.counters.bytes_received += len as u64;
             }

@@ -152,7 +152,8 @@ impl Host {
         let p = &mut self.peers[idx];
         let kind_size = CommandKind::from_number(cmd.header.command & COMMAND_MASK)
             .map_or(0, |k| k.size()) as u32;
-        p.outgoing_data_total = p
+        p.bandwidth.outgoing_data_total = p
+            .bandwidth
             .outgoing_data_total
             .wrapping_add(kind_size + cmd.fragment_length());
         let ch = cmd.header.channel_id;
@@ -221,7 +222,7 @@ impl Host {
                 return;
             }
         }
-        p.outgoing_data_total = p.outgoing_data_total.wrapping_add(8);
+        p.bandwidth.outgoing_data_total = p.bandwidth.outgoing_data_total.wrapping_add(8);
         p.queues.acknowledgements.push_back(Acknowledgement {
             channel_id: header.channel_id,
             reliable_sequence_number: header.reliable_sequence_number,

@@ -58,7 +58,7 @@ impl Host {
             bandwidth = ((self.config.outgoing_bandwidth as u64 * elapsed as u64) / 1000) as u32;
             for p in &self.peers {
                 if p.is_connected_state() {
-                    data_total = data_total.wrapping_add(p.outgoing_data_total);
+                    data_total = data_total.wrapping_add(p.bandwidth.outgoing_data_total);
                 }
             }
         }
@@ -74,30 +74,32 @@ impl Host {
             };
             for p in self.peers.iter_mut() {
                 if !p.is_connected_state()
-                    || p.incoming_bandwidth == 0
-                    || p.outgoing_bandwidth_throttle_epoch == now
+                    || p.bandwidth.incoming_bandwidth == 0
+                    || p.bandwidth.outgoing_bandwidth_throttle_epoch == now
                 {
                     continue;
                 }
-                let peer_bandwidth = ((p.incoming_bandwidth as u64 * elapsed as u64) / 1000) as u32;
-                if (throttle as u64 * p.outgoing_data_total as u64) / PACKET_THROTTLE_SCALE as u64
+                let peer_bandwidth =
+                    ((p.bandwidth.incoming_bandwidth as u64 * elapsed as u64) / 1000) as u32;
+                if (throttle as u64 * p.bandwidth.outgoing_data_total as u64)
+                    / PACKET_THROTTLE_SCALE as u64
                     <= peer_bandwidth as u64
                 {
                     continue;
                 }
-                let limit = if p.outgoing_data_total == 0 {
+                let limit = if p.bandwidth.outgoing_data_total == 0 {
                     PACKET_THROTTLE_SCALE
                 } else {
                     ((peer_bandwidth as u64 * PACKET_THROTTLE_SCALE as u64)
-                        / p.outgoing_data_total as u64) as u32
+                        / p.bandwidth.outgoing_data_total as u64) as u32
                 };
                 p.throttle.packet_throttle_limit = limit.max(1);
                 if p.throttle.packet_throttle > p.throttle.packet_throttle_limit {
                     p.throttle.packet_throttle = p.throttle.packet_throttle_limit;
                 }
-                p.outgoing_bandwidth_throttle_epoch = now;
-                p.incoming_data_total = 0;
-                p.outgoing_data_total = 0;
+                p.bandwidth.outgoing_bandwidth_throttle_epoch = now;
+                p.bandwidth.incoming_data_total = 0;
+                p.bandwidth.outgoing_data_total = 0;
                 needs_adjustment = true;
                 peers_remaining -= 1;
                 bandwidth = bandwidth.wrapping_sub(peer_bandwidth);
@@ -112,15 +114,15 @@ impl Host {
                     as u32
             };
             for p in self.peers.iter_mut() {
-                if !p.is_connected_state() || p.outgoing_bandwidth_throttle_epoch == now {
+                if !p.is_connected_state() || p.bandwidth.outgoing_bandwidth_throttle_epoch == now {
                     continue;
                 }
                 p.throttle.packet_throttle_limit = throttle;
                 if p.throttle.packet_throttle > throttle {
                     p.throttle.packet_throttle = throttle;
                 }
-                p.incoming_data_total = 0;
-                p.outgoing_data_total = 0;
+                p.bandwidth.incoming_data_total = 0;
+                p.bandwidth.outgoing_data_total = 0;
             }
         }
         if self.recalculate_bandwidth_limits {
@@ -134,16 +136,20 @@ impl Host {
                     needs_adjustment = false;
                     limit = bandwidth / peers_remaining;
                     for p in self.peers.iter_mut() {
-                        if !p.is_connected_state() || p.incoming_bandwidth_throttle_epoch == now {
+                        if !p.is_connected_state()
+                            || p.bandwidth.incoming_bandwidth_throttle_epoch == now
+                        {
                             continue;
                         }
-                        if p.outgoing_bandwidth > 0 && p.outgoing_bandwidth >= limit {
+                        if p.bandwidth.outgoing_bandwidth > 0
+                            && p.bandwidth.outgoing_bandwidth >= limit
+                        {
                             continue;
                         }
-                        p.incoming_bandwidth_throttle_epoch = now;
+                        p.bandwidth.incoming_bandwidth_throttle_epoch = now;
                         needs_adjustment = true;
                         peers_remaining -= 1;
-                        bandwidth = bandwidth.wrapping_sub(p.outgoing_bandwidth);
+                        bandwidth = bandwidth.wrapping_sub(p.bandwidth.outgoing_bandwidth);
                     }
                 }
             }
@@ -153,8 +159,8 @@ impl Host {
                 if !p.is_connected_state() {
                     continue;
                 }
-                let incoming = if p.incoming_bandwidth_throttle_epoch == now {
-                    p.outgoing_bandwidth
+                let incoming = if p.bandwidth.incoming_bandwidth_throttle_epoch == now {
+                    p.bandwidth.outgoing_bandwidth
                 } else {
                     limit
                 };
@@ -174,15 +180,15 @@ impl Host {
     pub(super) fn handle_bandwidth_limit(&mut self, idx: usize, incoming: u32, outgoing: u32) {
         let host_out = self.config.outgoing_bandwidth;
         let p = &mut self.peers[idx];
-        if p.incoming_bandwidth != 0 {
+        if p.bandwidth.incoming_bandwidth != 0 {
             self.bandwidth_limited_peers -= 1;
         }
-        p.incoming_bandwidth = incoming;
-        p.outgoing_bandwidth = outgoing;
-        if p.incoming_bandwidth != 0 {
+        p.bandwidth.incoming_bandwidth = incoming;
+        p.bandwidth.outgoing_bandwidth = outgoing;
+        if p.bandwidth.incoming_bandwidth != 0 {
             self.bandwidth_limited_peers += 1;
         }
-        p.window_size = window_for_bandwidths(host_out, p.incoming_bandwidth);
+        p.window_size = window_for_bandwidths(host_out, p.bandwidth.incoming_bandwidth);
     }
 
     /// A THROTTLE_CONFIGURE from the peer: its throttle parameters replace ours.

@@ -1,6 +1,11 @@
 //! The groups of a peer's state, each with the arithmetic that updates it: outgoing command
-//! queues, the round-trip estimate, the packet throttle, the loss statistics and the
-//! timeout settings. [`super::Peer`] holds one of each.
+//! queues, the round-trip estimate, the packet throttle, the loss statistics, the timeout
+//! settings and the bandwidth bookkeeping. The engine's `Peer` holds one of each.
+//!
+//! Every group but the queues is also public, as the snapshot [`crate::PeerInfo`] hands
+//! out: a copy, so changing one changes nothing in the engine. They are
+//! `#[non_exhaustive]` (only the engine builds them) and their fields keep the C library's
+//! names (`ENetPeer`), which Godot's peer statistics also follow.
 
 use std::collections::VecDeque;
 
@@ -39,8 +44,11 @@ impl CommandQueues {
 /// Round-trip time estimate: the smoothed mean and variance, and the extremes over the
 /// current and the previous throttle epoch (which drive the packet throttle). All ms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RttEstimator {
+#[non_exhaustive]
+pub struct RttEstimator {
+    /// Smoothed round-trip time.
     pub round_trip_time: u32,
+    /// Round-trip time variance.
     pub round_trip_time_variance: u32,
     /// Lowest RTT of the previous epoch.
     pub last_round_trip_time: u32,
@@ -68,7 +76,7 @@ impl Default for RttEstimator {
 impl RttEstimator {
     /// Folds in a round-trip sample `rtt` (ms, at least 1); the first sample of a
     /// connection replaces the initial estimate.
-    pub fn sample(&mut self, rtt: u32, first: bool) {
+    pub(crate) fn sample(&mut self, rtt: u32, first: bool) {
         if first {
             self.round_trip_time = rtt;
             self.round_trip_time_variance = rtt.div_ceil(2);
@@ -91,7 +99,7 @@ impl RttEstimator {
     }
 
     /// Starts a new throttle epoch: the current extremes become the previous epoch's.
-    pub fn next_epoch(&mut self) {
+    pub(crate) fn next_epoch(&mut self) {
         self.last_round_trip_time = self.lowest_round_trip_time;
         self.last_round_trip_time_variance = self.highest_round_trip_time_variance.max(1);
         self.lowest_round_trip_time = self.round_trip_time;
@@ -102,7 +110,9 @@ impl RttEstimator {
 /// The packet throttle (`enet_peer_throttle`): how much of the unreliable traffic and of the
 /// reliable window is used, out of [`PACKET_THROTTLE_SCALE`], and how it moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Throttle {
+#[non_exhaustive]
+pub struct Throttle {
+    /// Current throttle, 0..=[`PACKET_THROTTLE_SCALE`].
     pub packet_throttle: u32,
     /// Upper bound set by the bandwidth throttle.
     pub packet_throttle_limit: u32,
@@ -110,7 +120,9 @@ pub(crate) struct Throttle {
     pub packet_throttle_counter: u32,
     /// Start of the current throttle epoch (service time).
     pub packet_throttle_epoch: u32,
+    /// Step up on a good round trip.
     pub packet_throttle_acceleration: u32,
+    /// Step down on a bad round trip.
     pub packet_throttle_deceleration: u32,
     /// Epoch length, ms.
     pub packet_throttle_interval: u32,
@@ -134,7 +146,7 @@ impl Throttle {
     /// Moves the throttle for a round-trip sample `rtt` against the previous epoch's
     /// extremes in `est` (`enet_peer_throttle`): up when the sample is no worse than the
     /// previous lowest, down when it is well above it, to the limit on a stable link.
-    pub fn adjust(&mut self, rtt: u32, est: &RttEstimator) {
+    pub(crate) fn adjust(&mut self, rtt: u32, est: &RttEstimator) {
         if est.last_round_trip_time <= est.last_round_trip_time_variance {
             self.packet_throttle = self.packet_throttle_limit;
         } else if rtt <= est.last_round_trip_time {
@@ -151,16 +163,17 @@ impl Throttle {
     }
 
     /// Whether the throttle epoch that started at `packet_throttle_epoch` is over at `now`.
-    pub fn epoch_due(&self, now: u32) -> bool {
+    pub(crate) fn epoch_due(&self, now: u32) -> bool {
         self.packet_throttle_epoch == 0
             || crate::time::time_difference(now, self.packet_throttle_epoch)
                 >= self.packet_throttle_interval
     }
 }
 
-/// Packet-loss statistics, folded in once per [`PACKET_LOSS_INTERVAL`].
+/// Packet-loss statistics, folded in once per loss epoch (10 s, as in ENet).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct LossStats {
+#[non_exhaustive]
+pub struct LossStats {
     /// Start of the current loss epoch (service time; 0 before the first datagram).
     pub packet_loss_epoch: u32,
     /// Commands sent in the current epoch.
@@ -177,7 +190,7 @@ impl LossStats {
     /// Called for every datagram sent at `now`: starts the first epoch, or, once an epoch
     /// is over and something was sent in it, folds its loss ratio into the mean and
     /// variance and starts the next.
-    pub fn update(&mut self, now: u32) {
+    pub(crate) fn update(&mut self, now: u32) {
         if self.packet_loss_epoch == 0 {
             self.packet_loss_epoch = now;
         } else if crate::time::time_difference(now, self.packet_loss_epoch) >= PACKET_LOSS_INTERVAL
@@ -197,7 +210,8 @@ impl LossStats {
 
 /// Retransmission deadline and the timeout and ping settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Timeouts {
+#[non_exhaustive]
+pub struct Timeouts {
     /// Ping interval, ms.
     pub ping_interval: u32,
     /// Doubling retransmissions before a timeout is possible.
@@ -223,4 +237,23 @@ impl Default for Timeouts {
             earliest_timeout: 0,
         }
     }
+}
+
+/// The remote's announced bandwidths and the per-epoch traffic totals the host's bandwidth
+/// throttle works on (`enet_host_bandwidth_throttle`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Bandwidth {
+    /// The remote's download capacity, bytes/s (0 = unlimited).
+    pub incoming_bandwidth: u32,
+    /// The remote's upload capacity, bytes/s (0 = unlimited).
+    pub outgoing_bandwidth: u32,
+    /// When the bandwidth throttle last limited what we send to this peer (service time).
+    pub outgoing_bandwidth_throttle_epoch: u32,
+    /// When the bandwidth throttle last limited what this peer may send us (service time).
+    pub incoming_bandwidth_throttle_epoch: u32,
+    /// Bytes received from this peer in the current bandwidth epoch.
+    pub incoming_data_total: u32,
+    /// Bytes sent to this peer in the current bandwidth epoch.
+    pub outgoing_data_total: u32,
 }

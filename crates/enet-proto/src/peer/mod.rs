@@ -2,9 +2,11 @@
 //!
 //! The host ([`crate::Host`]) owns a table of peers; everything here is reached through it.
 //! A peer's (crate-private) state is grouped by concern: its command queues
-//! (`CommandQueues`), round-trip estimate (`RttEstimator`), packet throttle (`Throttle`),
-//! loss statistics (`LossStats`) and timeout settings (`Timeouts`), each with the
-//! arithmetic that updates it; an `OutgoingCommand` is built only by `OutgoingCommand::new`.
+//! (`CommandQueues`), round-trip estimate ([`RttEstimator`]), packet throttle
+//! ([`Throttle`]), loss statistics ([`LossStats`]), timeout settings ([`Timeouts`]) and
+//! bandwidth bookkeeping ([`Bandwidth`]), each with the arithmetic that updates it; an
+//! `OutgoingCommand` is built only by `OutgoingCommand::new`. All groups but the queues are
+//! public, as parts of the [`crate::PeerInfo`] snapshot.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,7 +19,8 @@ use crate::protocol::{Command, CommandHeader, MAXIMUM_WINDOW_SIZE};
 
 mod groups;
 
-pub(crate) use groups::{CommandQueues, LossStats, RttEstimator, Throttle, Timeouts};
+pub(crate) use groups::CommandQueues;
+pub use groups::{Bandwidth, LossStats, RttEstimator, Throttle, Timeouts};
 
 /// Reliable sequence numbers are split into this many windows.
 pub(crate) const RELIABLE_WINDOWS: u16 = 16;
@@ -279,12 +282,8 @@ pub(crate) struct Peer {
     pub connect_id: [u8; 4],
     pub incoming_session_id: u8,
     pub outgoing_session_id: u8,
-    pub incoming_bandwidth: u32,
-    pub outgoing_bandwidth: u32,
-    pub incoming_bandwidth_throttle_epoch: u32,
-    pub outgoing_bandwidth_throttle_epoch: u32,
-    pub incoming_data_total: u32,
-    pub outgoing_data_total: u32,
+    /// Announced bandwidths and bandwidth-throttle bookkeeping.
+    pub bandwidth: Bandwidth,
     pub last_send_time: u32,
     pub last_receive_time: u32,
     /// Retransmission deadline and timeout settings.
@@ -343,12 +342,7 @@ impl Peer {
             connect_id: [0; 4],
             incoming_session_id: 0xFF,
             outgoing_session_id: 0xFF,
-            incoming_bandwidth: 0,
-            outgoing_bandwidth: 0,
-            incoming_bandwidth_throttle_epoch: 0,
-            outgoing_bandwidth_throttle_epoch: 0,
-            incoming_data_total: 0,
-            outgoing_data_total: 0,
+            bandwidth: Bandwidth::default(),
             last_send_time: 0,
             last_receive_time: 0,
             timeouts: Timeouts::default(),

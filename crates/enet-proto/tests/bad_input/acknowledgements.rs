@@ -5,9 +5,10 @@ use super::*;
 
 /// Makes the victim deaf and has the server put one reliable packet in flight to it.
 fn in_flight_to_victim(net: &mut Net, data: &[u8]) -> u32 {
-    net.tb.set_silent(net.victim, true);
+    net.tb.set_silent(net.victim, true).unwrap();
     net.tb
         .host_mut(net.server)
+        .unwrap()
         .send(net.v_s, 1, Packet::reliable(data.to_vec()))
         .unwrap();
     net.tb.run_for(ms(2));
@@ -18,7 +19,7 @@ fn in_flight_to_victim(net: &mut Net, data: &[u8]) -> u32 {
 
 /// Lets the victim hear again and checks that it gets `data` on channel 1 exactly once.
 fn victim_gets_exactly_once(net: &mut Net, data: &[u8]) {
-    net.tb.set_silent(net.victim, false);
+    net.tb.set_silent(net.victim, false).unwrap();
     net.tb.run_for(Duration::from_secs(3));
     net.collect();
     let got = net.logs[1]
@@ -42,7 +43,7 @@ fn acknowledgements_for_sequence_numbers_never_sent() {
     let mut net = default_net();
     let data = b"DOWN-real-packet".repeat(10);
     let in_transit = in_flight_to_victim(&mut net, &data);
-    let rtt = net.server().peer_info(net.v_s).unwrap().round_trip_time;
+    let rtt = net.server().peer_info(net.v_s).unwrap().rtt.round_trip_time;
     let before = net.drops();
     let st = net.server().service_time() as u16;
     // The real packet is channel 1, seq 1. None of these match it.
@@ -72,7 +73,7 @@ fn acknowledgements_for_sequence_numbers_never_sent() {
     assert_eq!(info.reliable_data_in_transit, in_transit);
     assert_eq!(info.state, PeerState::Connected);
     // Their sent time is genuine, so they do count as RTT samples (C does the same).
-    assert!(info.round_trip_time <= rtt.max(1));
+    assert!(info.rtt.round_trip_time <= rtt.max(1));
     victim_gets_exactly_once(&mut net, &data);
     net.check_both_still_work();
 }
@@ -80,8 +81,12 @@ fn acknowledgements_for_sequence_numbers_never_sent() {
 #[test]
 fn unexpected_acknowledgement_while_disconnecting() {
     let mut net = default_net();
-    net.tb.set_silent(net.victim, true);
-    net.tb.host_mut(net.server).disconnect(net.v_s, 7).unwrap();
+    net.tb.set_silent(net.victim, true).unwrap();
+    net.tb
+        .host_mut(net.server)
+        .unwrap()
+        .disconnect(net.v_s, 7)
+        .unwrap();
     net.tb.run_for(ms(2));
     assert_eq!(
         net.server().peer_state(net.v_s),
@@ -103,7 +108,7 @@ fn unexpected_acknowledgement_while_disconnecting() {
         Some(PeerState::Disconnecting)
     );
     // The real disconnect completes on both sides.
-    net.tb.set_silent(net.victim, false);
+    net.tb.set_silent(net.victim, false).unwrap();
     net.tb.run_for(Duration::from_secs(3));
     net.collect();
     assert!(net.logs[0].contains(&Event::Disconnect {
@@ -169,7 +174,7 @@ fn unexpected_acknowledgement_while_acknowledging_connect() {
         peer: half,
         data: 0xC0FFEE
     }));
-    net.tb.host_mut(net.server).reset(half).unwrap();
+    net.tb.host_mut(net.server).unwrap().reset(half).unwrap();
     net.check_both_still_work();
 }
 
@@ -200,10 +205,10 @@ fn acknowledgement_with_sent_time_in_the_future() {
     );
     let after = net.server().peer_info(net.v_s).unwrap();
     assert_eq!(after.reliable_data_in_transit, in_transit, "not removed");
-    assert_eq!(after.round_trip_time, info.round_trip_time);
+    assert_eq!(after.rtt.round_trip_time, info.rtt.round_trip_time);
     assert_eq!(
-        after.round_trip_time_variance,
-        info.round_trip_time_variance
+        after.rtt.round_trip_time_variance,
+        info.rtt.round_trip_time_variance
     );
     net.tb.run_for(ms(1));
     net.collect();

@@ -102,21 +102,22 @@ fn checksum_mismatch() {
 fn extreme_throttle_parameters_from_the_remote() {
     let mut net = default_net();
     let jitter = LinkConfig::new().with_latency(ms(30), ms(25));
-    net.tb.set_link(net.server, net.victim, jitter);
+    net.tb.set_link(net.server, net.victim, jitter).unwrap();
     let before = net.drops();
     // Legal on the wire: the throttle parameters are plain u32s. Sent for real by the
     // victim, and also forged with other extremes.
     net.tb
         .host_mut(net.victim)
+        .unwrap()
         .throttle_configure(net.v_c, 1, u32::MAX, u32::MAX)
         .unwrap();
     net.tb.run_for(ms(200));
     let info = net.server().peer_info(net.v_s).unwrap();
     assert_eq!(
         (
-            info.packet_throttle_interval,
-            info.packet_throttle_acceleration,
-            info.packet_throttle_deceleration
+            info.throttle.packet_throttle_interval,
+            info.throttle.packet_throttle_acceleration,
+            info.throttle.packet_throttle_deceleration
         ),
         (1, u32::MAX, u32::MAX)
     );
@@ -145,6 +146,6 @@ fn extreme_throttle_parameters_from_the_remote() {
     }
     assert_drops(&before, &net.drops(), &[]);
     let info = net.server().peer_info(net.v_s).unwrap();
-    assert!(info.packet_throttle <= info.packet_throttle_limit);
+    assert!(info.throttle.packet_throttle <= info.throttle.packet_throttle_limit);
     net.check_both_still_work();
 }

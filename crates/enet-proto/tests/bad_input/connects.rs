@@ -142,11 +142,13 @@ fn duplicate_peers_limit_per_address() {
     let second = net
         .tb
         .host_mut(net.victim)
+        .unwrap()
         .connect(now, saddr, 2, 11)
         .unwrap();
     let third = net
         .tb
         .host_mut(net.victim)
+        .unwrap()
         .connect(now, saddr, 2, 12)
         .unwrap();
     let before = net.drops();
@@ -155,7 +157,7 @@ fn duplicate_peers_limit_per_address() {
     assert_drops(&before, &net.drops(), &[(DropReason::ConnectRefused, 1)]);
     let ok: Vec<PeerId> = [second, third]
         .into_iter()
-        .filter(|p| net.tb.host(net.victim).peer_state(*p) == Some(PeerState::Connected))
+        .filter(|p| net.tb.host(net.victim).unwrap().peer_state(*p) == Some(PeerState::Connected))
         .collect();
     assert_eq!(ok.len(), 1, "exactly one more connection from the victim");
     net.exchange(Who::Bystander, 6);

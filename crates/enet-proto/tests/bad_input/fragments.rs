@@ -335,7 +335,11 @@ fn unanswerable_sources_are_dropped_at_the_door() {
         // Nothing is queued for it either.
         assert!(net.drain_server().iter().all(|(to, _)| *to != from));
         let now = net.tb.now();
-        let r = net.tb.host_mut(net.victim).connect(now, from, 1, 0);
+        let r = net
+            .tb
+            .host_mut(net.victim)
+            .unwrap()
+            .connect(now, from, 1, 0);
         assert_eq!(r, Err(Error::InvalidAddress), "{from}");
     }
     // Answerable neighbours are not caught by the rule.

@@ -234,7 +234,7 @@ fn corpus() -> &'static Vec<Vec<u8>> {
         let (v, vc, vs, s) = (net.victim, net.v_c, net.v_s, net.server);
         let big: Vec<u8> = (0..3000u32).map(|i| (i % 253) as u8).collect();
         {
-            let c = net.tb.host_mut(v);
+            let c = net.tb.host_mut(v).unwrap();
             c.send(vc, 0, Packet::reliable(&b"hello"[..])).unwrap();
             c.send(vc, 1, Packet::reliable(big.clone())).unwrap();
             c.send(vc, 2, Packet::unreliable(&b"unrel"[..])).unwrap();
@@ -251,10 +251,12 @@ fn corpus() -> &'static Vec<Vec<u8>> {
         }
         net.tb
             .host_mut(s)
+            .unwrap()
             .send(vs, 1, Packet::reliable(big.clone()))
             .unwrap();
         net.tb
             .host_mut(s)
+            .unwrap()
             .send(vs, 0, Packet::reliable(&b"down"[..]))
             .unwrap();
         let saddr = net.saddr();
@@ -263,18 +265,18 @@ fn corpus() -> &'static Vec<Vec<u8>> {
         for _ in 0..6 {
             let now = net.tb.now();
             let mut batch = Vec::new();
-            while let Some(to) = net.tb.host_mut(v).poll_transmit(now, &mut buf) {
+            while let Some(to) = net.tb.host_mut(v).unwrap().poll_transmit(now, &mut buf) {
                 batch.push((v, to, buf.clone()));
             }
-            while let Some(to) = net.tb.host_mut(s).poll_transmit(now, &mut buf) {
+            while let Some(to) = net.tb.host_mut(s).unwrap().poll_transmit(now, &mut buf) {
                 batch.push((s, to, buf.clone()));
             }
             for (from, to, d) in batch {
                 if to == saddr {
-                    net.tb.host_mut(s).handle_datagram(now, vaddr, &d);
+                    net.tb.host_mut(s).unwrap().handle_datagram(now, vaddr, &d);
                     out.push(d);
                 } else if to == vaddr && from == s {
-                    net.tb.host_mut(v).handle_datagram(now, saddr, &d);
+                    net.tb.host_mut(v).unwrap().handle_datagram(now, saddr, &d);
                     out.push(d);
                 }
             }

@@ -363,7 +363,7 @@ fn wrong_source_address() {
         foreign(0, 4, 7777),
         SocketAddr::new(v.ip(), v.port() + 1),
         SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 99)), v.port()),
-        net.tb.addr(net.bystander),
+        net.tb.addr(net.bystander).unwrap(),
     ];
     for from in froms {
         net.inject_from(from, &dg);

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use enet_proto::host::MAXIMUM_HELD_PER_QUEUE;
 use enet_proto::protocol::*;
 use enet_proto::sim::LinkConfig;
-use enet_proto::testbed::Testbed;
+use enet_proto::testbed::{HostIndex, Testbed};
 use enet_proto::{
     DisconnectReason, DropReason, DropStats, Error, Event, Host, HostConfig, Packet, PacketFlags,
     PeerId, PeerState, RangeCoder,
@@ -66,9 +66,9 @@ enum Who {
 /// A server with two connected clients on a testbed.
 struct Net {
     tb: Testbed,
-    server: usize,
-    victim: usize,
-    bystander: usize,
+    server: HostIndex,
+    victim: HostIndex,
+    bystander: HostIndex,
     /// Server-side peer id of the victim / bystander.
     v_s: PeerId,
     b_s: PeerId,
@@ -95,28 +95,30 @@ impl Net {
     ) -> Net {
         let checksum = server_cfg.checksum;
         let mut tb = Testbed::new(0xBAD);
-        let server = tb.add_host(server_cfg);
-        let victim = tb.add_host(client_cfg.clone().with_seed(1));
-        let bystander = tb.add_host(client_cfg.with_seed(2));
+        let server = tb.add_host(server_cfg).unwrap();
+        let victim = tb.add_host(client_cfg.clone().with_seed(1)).unwrap();
+        let bystander = tb.add_host(client_cfg.with_seed(2)).unwrap();
         for h in [server, victim, bystander] {
-            setup(tb.host_mut(h));
+            setup(tb.host_mut(h).unwrap());
         }
-        let saddr = tb.addr(server);
+        let saddr = tb.addr(server).unwrap();
         let now = tb.now();
         let v_c = tb
             .host_mut(victim)
+            .unwrap()
             .connect(now, saddr, CHANNELS, 1)
             .unwrap();
         tb.run_for(ms(20));
         let now = tb.now();
         let b_c = tb
             .host_mut(bystander)
+            .unwrap()
             .connect(now, saddr, CHANNELS, 2)
             .unwrap();
         tb.run_for(ms(100));
         let mut v_s = None;
         let mut b_s = None;
-        for e in tb.take_events(server) {
+        for e in tb.take_events(server).unwrap() {
             match e {
                 Event::Connect { peer, data: 1 } => v_s = Some(peer),
                 Event::Connect { peer, data: 2 } => b_s = Some(peer),
@@ -124,7 +126,7 @@ impl Net {
             }
         }
         for h in [victim, bystander] {
-            let ev = tb.take_events(h);
+            let ev = tb.take_events(h).unwrap();
             assert!(
                 matches!(ev.as_slice(), [Event::Connect { .. }]),
                 "client {h}: {ev:?}"
@@ -152,15 +154,15 @@ impl Net {
     }
 
     fn saddr(&self) -> SocketAddr {
-        self.tb.addr(self.server)
+        self.tb.addr(self.server).unwrap()
     }
 
     fn vaddr(&self) -> SocketAddr {
-        self.tb.addr(self.victim)
+        self.tb.addr(self.victim).unwrap()
     }
 
     fn server(&self) -> &Host {
-        self.tb.host(self.server)
+        self.tb.host(self.server).unwrap()
     }
 
     fn drops(&self) -> DropStats {
@@ -169,7 +171,7 @@ impl Net {
 
     /// The victim's service time, as it would stamp a datagram.
     fn sent_time(&self) -> u16 {
-        self.tb.host(self.victim).service_time() as u16
+        self.tb.host(self.victim).unwrap().service_time() as u16
     }
 
     /// Header of a datagram from the victim with sent time.
@@ -192,6 +194,7 @@ impl Net {
         let now = self.tb.now();
         self.tb
             .host_mut(self.server)
+            .unwrap()
             .handle_datagram(now, from, bytes);
     }
 
@@ -215,7 +218,7 @@ impl Net {
             .into_iter()
             .enumerate()
         {
-            let ev = self.tb.take_events(h);
+            let ev = self.tb.take_events(h).unwrap();
             self.logs[i].extend(ev);
         }
     }
@@ -261,13 +264,18 @@ impl Net {
         let saddr = self.saddr();
         let mut out = Vec::new();
         let mut buf = Vec::new();
-        while let Some(to) = self.tb.host_mut(self.server).poll_transmit(now, &mut buf) {
+        while let Some(to) = self
+            .tb
+            .host_mut(self.server)
+            .unwrap()
+            .poll_transmit(now, &mut buf)
+        {
             out.push((to, buf.clone()));
         }
         for (to, d) in &out {
             for h in [self.victim, self.bystander] {
-                if self.tb.addr(h) == *to {
-                    self.tb.host_mut(h).handle_datagram(now, saddr, d);
+                if self.tb.addr(h).unwrap() == *to {
+                    self.tb.host_mut(h).unwrap().handle_datagram(now, saddr, d);
                 }
             }
         }
@@ -290,7 +298,7 @@ impl Net {
     }
 
     /// (client host, client-side peer, server-side peer) of a client.
-    fn ends(&self, who: Who) -> (usize, PeerId, PeerId) {
+    fn ends(&self, who: Who) -> (HostIndex, PeerId, PeerId) {
         match who {
             Who::Victim => (self.victim, self.v_c, self.v_s),
             Who::Bystander => (self.bystander, self.b_c, self.b_s),
@@ -318,12 +326,14 @@ impl Net {
         for m in &up {
             self.tb
                 .host_mut(client)
+                .unwrap()
                 .send(cpeer, 0, Packet::reliable(m.clone()))
                 .unwrap_or_else(|e| panic!("{who:?} cannot send: {e}"));
         }
         for m in &down {
             self.tb
                 .host_mut(self.server)
+                .unwrap()
                 .send(speer, 1, Packet::reliable(m.clone()))
                 .unwrap_or_else(|e| panic!("server cannot send to {who:?}: {e}"));
         }
@@ -338,11 +348,12 @@ impl Net {
         };
         let deadline = self.tb.now() + Duration::from_secs(10);
         let done = self.tb.run_until_cond(deadline, |tb| {
-            count(tb.events(server), speer, 0) >= n && count(tb.events(client), cpeer, 1) >= n
+            count(tb.events(server).unwrap(), speer, 0) >= n
+                && count(tb.events(client).unwrap(), cpeer, 1) >= n
         });
         self.tb.run_for(ms(20));
-        let s_ev = self.tb.events(server).to_vec();
-        let c_ev = self.tb.events(client).to_vec();
+        let s_ev = self.tb.events(server).unwrap().to_vec();
+        let c_ev = self.tb.events(client).unwrap().to_vec();
         self.collect();
         assert!(
             done,
@@ -370,11 +381,11 @@ impl Net {
         assert_eq!(got(&s_ev, speer, 0), up, "{tag}: upstream");
         assert_eq!(got(&c_ev, cpeer, 1), down, "{tag}: downstream");
         assert_eq!(
-            self.tb.host(client).peer_state(cpeer),
+            self.tb.host(client).unwrap().peer_state(cpeer),
             Some(PeerState::Connected)
         );
         assert_eq!(
-            self.tb.host(self.server).peer_state(speer),
+            self.tb.host(self.server).unwrap().peer_state(speer),
             Some(PeerState::Connected)
         );
     }

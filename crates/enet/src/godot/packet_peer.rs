@@ -308,20 +308,20 @@ impl EnetPacketPeer<'_> {
     pub fn get_statistic(&self, stat: PeerStatistic) -> Result<f64> {
         let i = self.info()?;
         Ok(match stat {
-            PeerStatistic::PacketLoss => i.packet_loss,
-            PeerStatistic::PacketLossVariance => i.packet_loss_variance,
-            PeerStatistic::PacketLossEpoch => i.packet_loss_epoch,
-            PeerStatistic::RoundTripTime => i.round_trip_time,
-            PeerStatistic::RoundTripTimeVariance => i.round_trip_time_variance,
-            PeerStatistic::LastRoundTripTime => i.last_round_trip_time,
-            PeerStatistic::LastRoundTripTimeVariance => i.last_round_trip_time_variance,
-            PeerStatistic::PacketThrottle => i.packet_throttle,
-            PeerStatistic::PacketThrottleLimit => i.packet_throttle_limit,
-            PeerStatistic::PacketThrottleCounter => i.packet_throttle_counter,
-            PeerStatistic::PacketThrottleEpoch => i.packet_throttle_epoch,
-            PeerStatistic::PacketThrottleAcceleration => i.packet_throttle_acceleration,
-            PeerStatistic::PacketThrottleDeceleration => i.packet_throttle_deceleration,
-            PeerStatistic::PacketThrottleInterval => i.packet_throttle_interval,
+            PeerStatistic::PacketLoss => i.loss.packet_loss,
+            PeerStatistic::PacketLossVariance => i.loss.packet_loss_variance,
+            PeerStatistic::PacketLossEpoch => i.loss.packet_loss_epoch,
+            PeerStatistic::RoundTripTime => i.rtt.round_trip_time,
+            PeerStatistic::RoundTripTimeVariance => i.rtt.round_trip_time_variance,
+            PeerStatistic::LastRoundTripTime => i.rtt.last_round_trip_time,
+            PeerStatistic::LastRoundTripTimeVariance => i.rtt.last_round_trip_time_variance,
+            PeerStatistic::PacketThrottle => i.throttle.packet_throttle,
+            PeerStatistic::PacketThrottleLimit => i.throttle.packet_throttle_limit,
+            PeerStatistic::PacketThrottleCounter => i.throttle.packet_throttle_counter,
+            PeerStatistic::PacketThrottleEpoch => i.throttle.packet_throttle_epoch,
+            PeerStatistic::PacketThrottleAcceleration => i.throttle.packet_throttle_acceleration,
+            PeerStatistic::PacketThrottleDeceleration => i.throttle.packet_throttle_deceleration,
+            PeerStatistic::PacketThrottleInterval => i.throttle.packet_throttle_interval,
         } as f64)
     }
 

@@ -1,7 +1,10 @@
-//! Shared helpers: real ENet peers on loopback, a scripted raw peer, and a bounded pump.
+//! SceneMultiplayer's own test support, on the shared multiplayer test bed
+//! (`enet_multiplayer::testing`): real ENet peers on loopback, a scripted raw peer (the test
+//! bed's node), our SceneMultiplayer with its events collected, and the bounded pumps.
 #![allow(dead_code)]
 
-use enet_multiplayer::{EnetMultiplayerPeer, MultiplayerEvent, MultiplayerPeer, TransferMode};
+use enet_multiplayer::testing;
+use enet_multiplayer::{EnetMultiplayerPeer, TransferMode};
 use scene_multiplayer::{SceneEvent, SceneMultiplayer};
 
 pub const A: i32 = 0x1234_5678;
@@ -9,60 +12,27 @@ pub const B: i32 = 0x0ABC_DEF0;
 
 pub type Scene = SceneMultiplayer<EnetMultiplayerPeer>;
 
+/// A Godot-style server peer on loopback (32 clients) and its port.
 pub fn server_peer() -> (EnetMultiplayerPeer, u16) {
-    let mut mp = EnetMultiplayerPeer::new();
-    mp.set_bind_ip("127.0.0.1").unwrap();
-    mp.create_server(0, 32, 0, 0, 0).unwrap();
-    let port = mp.host().unwrap().get_local_port().unwrap();
-    (mp, port)
+    let (n, port) = testing::server(32);
+    (n.mp, port)
 }
 
+/// A Godot-style client peer of the server at `port` with unique id `id`.
 pub fn client_peer(port: u16, id: i32) -> EnetMultiplayerPeer {
-    let mut mp = EnetMultiplayerPeer::new();
-    mp.create_client_with_id("127.0.0.1", port, 0, 0, 0, 0, id as u32)
-        .unwrap();
-    mp
+    testing::client_with_id(port, id as u32).mp
 }
 
-/// A scripted peer speaking raw MultiplayerPeer packets (stands in for a Godot game).
-pub struct Raw {
-    pub peer: EnetMultiplayerPeer,
-    pub got: Vec<(i32, Vec<u8>, TransferMode, i32)>,
-    pub events: Vec<MultiplayerEvent>,
-}
+/// A scripted peer speaking raw MultiplayerPeer packets (stands in for a Godot game): the
+/// shared multiplayer test bed's node, collecting what it receives.
+pub use enet_multiplayer::testing::Node as Raw;
 
-impl Raw {
-    pub fn new(peer: EnetMultiplayerPeer) -> Self {
-        Raw {
-            peer,
-            got: Vec::new(),
-            events: Vec::new(),
-        }
-    }
-    pub fn poll(&mut self) {
-        self.peer.poll();
-        while let Some(e) = self.peer.poll_event() {
-            self.events.push(e);
-        }
-        while MultiplayerPeer::get_available_packet_count(&self.peer) > 0 {
-            let from = self.peer.get_packet_peer();
-            let mode = self.peer.get_packet_mode();
-            let ch = self.peer.get_packet_channel();
-            let p = MultiplayerPeer::get_packet(&mut self.peer).unwrap();
-            self.got.push((from, p.to_vec(), mode, ch));
-        }
-    }
-    /// Sends reliable on channel 0 to `to`.
-    pub fn send(&mut self, to: i32, bytes: &[u8]) {
-        self.peer.set_transfer_mode(TransferMode::Reliable);
-        self.peer.set_transfer_channel(0);
-        self.peer.set_target_peer(to);
-        MultiplayerPeer::put_packet(&mut self.peer, bytes).unwrap();
-    }
-    /// The payloads received so far (and forgets them).
-    pub fn take(&mut self) -> Vec<Vec<u8>> {
-        self.got.drain(..).map(|g| g.1).collect()
-    }
+/// What a raw peer received so far, as (from, payload, mode, channel).
+pub fn received(n: &Raw) -> Vec<(i32, Vec<u8>, TransferMode, i32)> {
+    n.packets
+        .iter()
+        .map(|p| (p.from, p.data.clone(), p.mode, p.channel))
+        .collect()
 }
 
 /// Our SceneMultiplayer with its events collected.
@@ -78,7 +48,8 @@ impl Sm {
             ev: Vec::new(),
         }
     }
-    pub fn poll(&mut self) {
+    /// Polls once and collects the events (a test-bed step).
+    pub fn step(&mut self) {
         self.mp.poll();
         while let Some(e) = self.mp.poll_event() {
             self.ev.push(e);
@@ -86,32 +57,6 @@ impl Sm {
     }
 }
 
-/// Polls every node until the condition holds or 5 s pass; evaluates to whether it held.
-#[macro_export]
-macro_rules! pump_until {
-    ($cond:expr; $($n:expr),+) => {{
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let mut ok = false;
-        while std::time::Instant::now() < end {
-            $($n.poll();)+
-            if $cond {
-                ok = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        ok
-    }};
-}
-
-/// Polls every node for `ms` milliseconds.
-#[macro_export]
-macro_rules! pump_for {
-    ($ms:expr; $($n:expr),+) => {{
-        let end = std::time::Instant::now() + std::time::Duration::from_millis($ms);
-        while std::time::Instant::now() < end {
-            $($n.poll();)+
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-    }};
-}
+/// The bounded pumps of the shared test bed, under the names these tests use.
+#[allow(unused_imports)] // Not every test binary uses both.
+pub use enet_multiplayer::{step_for as pump_for, step_until as pump_until};

@@ -1,0 +1,75 @@
+//! Helpers shared by the engine tests (`engine.rs`, `engine_lifecycle.rs`): a client and a
+//! server on a [`Testbed`], connected or connecting, the hostile link they are tested over,
+//! and what a host received.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use enet_proto::sim::LinkConfig;
+use enet_proto::testbed::{HostIndex, Testbed};
+use enet_proto::{Event, HostConfig, Packet, PeerId};
+
+/// A server and a client on a fresh testbed; the client's CONNECT (4 channels, data 42) is
+/// queued. Returns the testbed, the server, the client and the client's peer.
+pub fn pair(seed: u64) -> (Testbed, HostIndex, HostIndex, PeerId) {
+    let mut tb = Testbed::new(seed);
+    let server = tb.add_host(HostConfig::default()).unwrap();
+    let client = tb.add_host(HostConfig::default()).unwrap();
+    let addr = tb.addr(server).unwrap();
+    let now = tb.now();
+    let peer = tb
+        .host_mut(client)
+        .unwrap()
+        .connect(now, addr, 4, 42)
+        .unwrap();
+    (tb, server, client, peer)
+}
+
+/// The first `Connect` event of host `h`: the peer and its data.
+pub fn connected(tb: &Testbed, h: HostIndex) -> Option<(PeerId, u32)> {
+    tb.events(h).unwrap().iter().find_map(|e| match e {
+        Event::Connect { peer, data } => Some((*peer, *data)),
+        _ => None,
+    })
+}
+
+/// 20 % loss, 5 % duplication, 5 % reordering, 50 ± 30 ms.
+pub fn hostile() -> LinkConfig {
+    LinkConfig::new()
+        .with_loss(0.20)
+        .with_duplicate(0.05)
+        .with_reorder(0.05, Duration::from_millis(40))
+        .with_latency(Duration::from_millis(50), Duration::from_millis(30))
+}
+
+/// [`pair`], connected on a perfect link, with no events left: (testbed, server, client,
+/// client's peer, server's peer).
+pub fn connect_pair(seed: u64) -> (Testbed, HostIndex, HostIndex, PeerId, PeerId) {
+    let (mut tb, server, client, cpeer) = pair(seed);
+    tb.run_for(Duration::from_millis(50));
+    let (speer, _) = connected(&tb, server).expect("connected");
+    tb.take_events(server).unwrap();
+    tb.take_events(client).unwrap();
+    (tb, server, client, cpeer, speer)
+}
+
+/// The packets host `h` received (and forgets every event it had).
+pub fn receives(tb: &mut Testbed, h: HostIndex) -> Vec<(u8, Packet)> {
+    tb.take_events(h)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Receive {
+                channel_id, packet, ..
+            } => Some((channel_id, packet)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `len` bytes of a fixed pseudo-random pattern, varied by `salt`.
+pub fn big(len: usize, salt: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[3] ^ salt)
+        .collect()
+}
