@@ -153,7 +153,8 @@ fn serve_decode_hex_and_default_text_are_unchanged() {
     send_packets(s.port, &[unhex(DICT_A1)]);
     let v: Value = serde_json::from_str(&s.packet_lines(1)[0]).unwrap();
     assert_eq!(v["hex"], DICT_A1);
-    let s = Serve::start(&[], true);
+    // Without a view, JSON mode prints packets only with --verbose (issue 14).
+    let s = Serve::start(&["--verbose"], true);
     send_packets(s.port, &[b"hello".to_vec()]);
     let v: Value = serde_json::from_str(&s.packet_lines(1)[0]).unwrap();
     assert_eq!(v["len"], 5);
