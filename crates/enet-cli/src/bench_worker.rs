@@ -42,6 +42,10 @@ pub enum Role {
     Server,
     /// Load generator.
     Client,
+    /// Plain UDP echo server (the floor of `enet bench`; [`crate::bench::udp_floor`]).
+    UdpServer,
+    /// Plain UDP load generator for the floor.
+    UdpClient,
 }
 
 /// Arguments of `enet bench-worker` (the same as `bench_peer`'s).
@@ -162,6 +166,8 @@ pub fn run(a: Args) -> CliResult {
     match a.role {
         Role::Server => server(&a),
         Role::Client => client(&a),
+        Role::UdpServer => crate::bench::udp_floor::server(&a),
+        Role::UdpClient => crate::bench::udp_floor::client(&a),
     }
 }
 
@@ -447,6 +453,7 @@ fn client(a: &Args) -> CliResult {
         "echoed": echoed, "lost": lost, "late": late, "bad": bad, "disconnects": disconnects,
         "elapsed_s": elapsed, "connect_s": connect_s,
         "rtt_p50_ms": percentile_ms(&rtts, 0.5), "rtt_p99_ms": percentile_ms(&rtts, 0.99),
+        "rtt_p999_ms": percentile_ms(&rtts, 0.999),
         "rtt_mean_ms": mean / 1000.0,
         "rtt_max_ms": rtts.last().map_or(0.0, |&r| r as f64 / 1000.0)}),
     );

@@ -381,9 +381,11 @@ static int run_client(const Options *o) {
     printf(",\"clients\":%zu,\"messages\":%" PRIu64 ",\"size\":%zu,\"mode\":\"%s\",\"sent\":%" PRIu64
            ",\"echoed\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"late\":%" PRIu64 ",\"bad\":%" PRIu64
            ",\"disconnects\":%" PRIu64 ",\"elapsed_s\":%.6f,\"connect_s\":%.6f"
-           ",\"rtt_p50_ms\":%.3f,\"rtt_p99_ms\":%.3f,\"rtt_mean_ms\":%.3f,\"rtt_max_ms\":%.3f}\n",
+           ",\"rtt_p50_ms\":%.3f,\"rtt_p99_ms\":%.3f,\"rtt_p999_ms\":%.3f"
+           ",\"rtt_mean_ms\":%.3f,\"rtt_max_ms\":%.3f}\n",
            k, m, size, o->mode, sent_total, echoed, lost, late, bad, disconnects, elapsed, connect_s,
-           percentile_ms(rtts, nrtt, 0.5), percentile_ms(rtts, nrtt, 0.99), mean / 1000.0,
+           percentile_ms(rtts, nrtt, 0.5), percentile_ms(rtts, nrtt, 0.99),
+           percentile_ms(rtts, nrtt, 0.999), mean / 1000.0,
            nrtt ? rtts[nrtt - 1] / 1000.0 : 0.0);
     fflush(stdout);
     wait_eof();
