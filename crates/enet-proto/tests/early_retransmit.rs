@@ -19,6 +19,8 @@ struct Run {
     latencies: Vec<u64>,
     datagrams: u64,
     dropped: u64,
+    /// The client's early retransmissions (`PeerCounters::early_retransmissions`).
+    early: u64,
 }
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
@@ -100,12 +102,17 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     });
     assert!(done, "delivered {} of {total}", latencies.len());
     assert!(next.iter().all(|&n| n as u64 == HZ * seconds));
+    let early = peers
+        .iter()
+        .map(|&p| tb.host(client).peer_info(p).unwrap().counters.early_retransmissions)
+        .sum();
     let stats = tb.network_mut().total_stats();
     latencies.sort_unstable();
     Run {
         latencies,
         datagrams: stats.sent,
         dropped: stats.dropped_loss,
+        early,
     }
 }
 
@@ -116,10 +123,12 @@ fn lossy_streams_arrive_exactly_once_in_order_with_and_without_early_retransmiss
             let on = stream_run(seed, loss, true, 30);
             let off = stream_run(seed, loss, false, 30);
             assert!(on.dropped > 0 && off.dropped > 0, "the link lost datagrams");
+            assert!(on.early > 0, "early retransmission never triggered");
+            assert_eq!(off.early, 0, "switched off, it never triggers");
             for (name, r) in [("early on", &on), ("early off", &off)] {
                 let l = &r.latencies;
                 println!(
-                    "loss {:.0} % seed {seed} {name}: {} messages, latency ms p50 {} p99 {} p99.9 {} max {}; {} datagrams, {} dropped",
+                    "loss {:.0} % seed {seed} {name}: {} messages, latency ms p50 {} p99 {} p99.9 {} max {}; {} datagrams, {} dropped, {} early retransmissions",
                     loss * 100.0,
                     l.len(),
                     percentile(l, 0.5),
@@ -127,7 +136,8 @@ fn lossy_streams_arrive_exactly_once_in_order_with_and_without_early_retransmiss
                     percentile(l, 0.999),
                     l[l.len() - 1],
                     r.datagrams,
-                    r.dropped
+                    r.dropped,
+                    r.early
                 );
             }
         }

@@ -104,6 +104,7 @@ impl Host {
                     .remove(i)
                     .expect("index checked");
                 p.loss.packets_lost += 1;
+                p.counters.early_retransmissions += 1;
                 self.requeue_for_retransmission(idx, i, c, &mut insert_outgoing, &mut insert_reliable);
                 continue;
             }

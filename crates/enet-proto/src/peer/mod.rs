@@ -265,6 +265,9 @@ pub struct PeerCounters {
     pub packets_sent: u64,
     /// Reliable commands retransmitted.
     pub retransmissions: u64,
+    /// Reliable commands queued again by early retransmission, before their timeout (each
+    /// also counts in `retransmissions` once it is sent).
+    pub early_retransmissions: u64,
 }
 
 /// One peer slot.
