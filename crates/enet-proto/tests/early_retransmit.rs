@@ -60,7 +60,7 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     let t0 = tb.now();
     let total = PEERS as u64 * HZ * seconds;
     let step = Duration::from_micros(1_000_000 / HZ / PEERS as u64);
-    let mut next = vec![0u32; PEERS];
+    let mut next = [0u32; PEERS];
     let mut latencies = Vec::with_capacity(total as usize);
     let mut record = |tb: &mut Testbed, latencies: &mut Vec<u64>| {
         let at = tb.now();
@@ -104,7 +104,13 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     assert!(next.iter().all(|&n| n as u64 == HZ * seconds));
     let early = peers
         .iter()
-        .map(|&p| tb.host(client).peer_info(p).unwrap().counters.early_retransmissions)
+        .map(|&p| {
+            tb.host(client)
+                .peer_info(p)
+                .unwrap()
+                .counters
+                .early_retransmissions
+        })
         .sum();
     let stats = tb.network_mut().total_stats();
     latencies.sort_unstable();
@@ -188,7 +194,11 @@ fn a_loss_revealed_by_a_later_acknowledgement_is_resent_before_its_timeout() {
             got.len() == 2
         });
         assert!(ok, "early={early}: got {got:?}");
-        assert_eq!(got, vec![b"first".to_vec(), b"second".to_vec()], "in order, once");
+        assert_eq!(
+            got,
+            vec![b"first".to_vec(), b"second".to_vec()],
+            "in order, once"
+        );
         // Nothing more arrives later (no duplicate delivery).
         tb.run_for(Duration::from_secs(2));
         assert!(!tb

@@ -92,7 +92,10 @@ impl Host {
             let c = &p.queues.sent_reliable_commands[i];
             let timed_out = time_difference(st, c.sent_time) >= c.round_trip_timeout;
             if !timed_out {
-                if !p.timeouts.early_due(c.sent_time, Self::reorder_allowance(p)) {
+                if !p
+                    .timeouts
+                    .early_due(c.sent_time, Self::reorder_allowance(p))
+                {
                     i += 1;
                     continue;
                 }
@@ -105,7 +108,13 @@ impl Host {
                     .expect("index checked");
                 p.loss.packets_lost += 1;
                 p.counters.early_retransmissions += 1;
-                self.requeue_for_retransmission(idx, i, c, &mut insert_outgoing, &mut insert_reliable);
+                self.requeue_for_retransmission(
+                    idx,
+                    i,
+                    c,
+                    &mut insert_outgoing,
+                    &mut insert_reliable,
+                );
                 continue;
             }
             if p.timeouts.earliest_timeout == 0
@@ -223,12 +232,10 @@ impl Host {
         p.timeouts.acked(sent);
         let removed = self.remove_sent_reliable_command(idx, seq, channel_id);
         let p = &mut self.peers[idx];
-        if p
-            .queues
-            .sent_reliable_commands
-            .front()
-            .is_some_and(|f| p.timeouts.early_due(f.sent_time, Self::reorder_allowance(p)))
-        {
+        if p.queues.sent_reliable_commands.front().is_some_and(|f| {
+            p.timeouts
+                .early_due(f.sent_time, Self::reorder_allowance(p))
+        }) {
             // Something sent before the acknowledged command is presumed lost: check at the
             // next send pass (later acknowledgements in this datagram may still clear it).
             p.timeouts.next_timeout = st;
