@@ -3,6 +3,9 @@
 
 use super::{Args, MAX_MESSAGES};
 
+/// Connection attempts pending at once in the many-client workloads (iii, vi).
+const CONNECT_BATCH: usize = 250;
+
 /// What a configuration measures; picks its metrics and the run that is its median.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Family {
@@ -54,6 +57,10 @@ pub(super) struct Config {
     pub link: Option<Link>,
     /// Also measure a plain UDP echo of the same datagram rate (the floor).
     pub floor: bool,
+    /// Most connection attempts pending at once; 0: all at once (workload iv measures
+    /// that; the steady-state workloads connect in batches, so that a connection storm
+    /// on loopback does not decide them).
+    pub connect_batch: usize,
 }
 
 impl Config {
@@ -83,6 +90,10 @@ impl Config {
             v.push("--rate".into());
             v.push(self.rate.to_string());
         }
+        if self.connect_batch > 0 {
+            v.push("--connect-batch".into());
+            v.push(self.connect_batch.to_string());
+        }
         v
     }
 
@@ -108,13 +119,17 @@ impl Config {
     }
 
     /// A smaller version of this workload for quick runs (`--scale`, the tests): message
-    /// counts, client counts and durations times `s` (at least 1 message or client, and
-    /// half a second), the rest unchanged.
+    /// counts, client counts, connection batches and durations times `s` (at least 1
+    /// message, client or connection, and half a second), the rest unchanged.
     pub fn scaled(mut self, s: f64) -> Config {
         if s >= 1.0 {
             return self;
         }
         let at_least = |x: f64, min: f64| (x * s).round().max(min);
+        if self.connect_batch > 0 {
+            // Batches shrink with the client counts, so that quick runs still batch.
+            self.connect_batch = at_least(self.connect_batch as f64, 1.0) as usize;
+        }
         match self.family {
             Family::Throughput | Family::LossyBulk => {
                 self.messages = at_least(self.messages as f64, 1.0) as u64;
@@ -152,6 +167,7 @@ pub(super) fn workloads(which: &str, mode: Option<&'static str>) -> Result<Vec<C
         server_peers: None,
         link: None,
         floor: false,
+        connect_batch: 0,
     };
     let throughput = |label: &str, title: &str, messages: u64, size: usize| Config {
         messages,
@@ -165,6 +181,7 @@ pub(super) fn workloads(which: &str, mode: Option<&'static str>) -> Result<Vec<C
         rate: 20.0,
         duration: 10.0,
         floor: true,
+        connect_batch: CONNECT_BATCH,
         ..base(label, title, Family::Paced)
     };
     let link = |loss: f64| Link {
@@ -215,6 +232,7 @@ pub(super) fn workloads(which: &str, mode: Option<&'static str>) -> Result<Vec<C
         size: 100,
         window: 10,
         server_peers: Some(4095),
+        connect_batch: CONNECT_BATCH,
         ..base(
             "vi",
             "4000 peers x 10 x 100 B, 4095 slots: server RSS",
@@ -282,6 +300,7 @@ pub(super) fn custom(a: &Args, mode: Option<&'static str>) -> Result<Config, Str
         server_peers: None,
         link: None,
         floor: false,
+        connect_batch: 0,
     };
     c.title = c.describe();
     Ok(c)
