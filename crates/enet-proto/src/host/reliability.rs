@@ -11,7 +11,8 @@
 //! command is presumed lost and goes out again at the next send pass instead of at its
 //! retransmission timeout. It keeps its timeout (no back-off: the acknowledgement shows the
 //! path alive), and only an acknowledgement of something sent after the new transmission
-//! can trigger it again. A spurious copy (its acknowledgement was lost, or the link
+//! can trigger it again, at most [`MAX_EARLY_RETRANSMISSIONS`] times per command; only
+//! acknowledgements of commands still awaiting one count. A spurious copy (its acknowledgement was lost, or the link
 //! reordered more than the allowance) is dropped by the receiver as a duplicate, as C and
 //! this engine do with any retransmission.
 
@@ -77,6 +78,13 @@ impl Host {
         (p.rtt.round_trip_time / 4).max(2)
     }
 
+    /// Whether `c` (in `p`'s retransmission queue) is presumed lost and may go out early.
+    fn early_candidate(p: &Peer, c: &OutgoingCommand) -> bool {
+        c.early_retransmissions < MAX_EARLY_RETRANSMISSIONS
+            && p.timeouts
+                .early_due(c.sent_time, Self::reorder_allowance(p))
+    }
+
     /// Retransmission and timeout check (`enet_protocol_check_timeouts`), plus early
     /// retransmission of commands presumed lost. Returns true if the peer timed out.
     pub(super) fn check_timeouts(&mut self, idx: usize) -> bool {
@@ -92,20 +100,18 @@ impl Host {
             let c = &p.queues.sent_reliable_commands[i];
             let timed_out = time_difference(st, c.sent_time) >= c.round_trip_timeout;
             if !timed_out {
-                if !p
-                    .timeouts
-                    .early_due(c.sent_time, Self::reorder_allowance(p))
-                {
+                if !Self::early_candidate(p, c) {
                     i += 1;
                     continue;
                 }
                 // Presumed lost: out again now, same timeout, no timeout decision (the
                 // acknowledgement that revealed the loss shows the peer alive).
-                let c = p
+                let mut c = p
                     .queues
                     .sent_reliable_commands
                     .remove(i)
                     .expect("index checked");
+                c.early_retransmissions += 1;
                 p.loss.packets_lost += 1;
                 p.counters.early_retransmissions += 1;
                 self.requeue_for_retransmission(
@@ -229,13 +235,21 @@ impl Host {
         }
         p.last_receive_time = st.max(1);
         p.timeouts.earliest_timeout = 0;
-        p.timeouts.acked(sent);
         let removed = self.remove_sent_reliable_command(idx, seq, channel_id);
         let p = &mut self.peers[idx];
-        if p.queues.sent_reliable_commands.front().is_some_and(|f| {
-            p.timeouts
-                .early_due(f.sent_time, Self::reorder_allowance(p))
-        }) {
+        // Only the acknowledgement of a command still awaiting one counts: a repeated or
+        // made-up acknowledgement reveals no loss.
+        if removed.is_some() {
+            p.timeouts.acked(sent);
+        }
+        // The queue is in order of last transmission: the candidates are at its front.
+        let reorder = Self::reorder_allowance(p);
+        if p.queues
+            .sent_reliable_commands
+            .iter()
+            .take_while(|c| p.timeouts.early_due(c.sent_time, reorder))
+            .any(|c| c.early_retransmissions < MAX_EARLY_RETRANSMISSIONS)
+        {
             // Something sent before the acknowledged command is presumed lost: check at the
             // next send pass (later acknowledgements in this datagram may still clear it).
             p.timeouts.next_timeout = st;
