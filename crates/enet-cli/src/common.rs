@@ -166,6 +166,9 @@ pub fn flags_mode(flags: u32) -> TransferMode {
     }
 }
 
+/// Most output a buffered [`Out`] holds before it writes without waiting for a flush.
+const OUT_BUFFER_LIMIT: usize = 1 << 20;
+
 /// Prints human lines or JSON objects, one per line: at once (`Out::new`), or collected in
 /// a buffer that [`Out::flush`] writes in one go (`Out::buffered`, for servers, which flush
 /// once per service round instead of paying a write per packet).
@@ -199,6 +202,13 @@ impl Out {
                     let _ = writeln!(b, "{}", value());
                 } else {
                     let _ = writeln!(b, "{}", text());
+                }
+                let full = b.len() >= OUT_BUFFER_LIMIT;
+                drop(b);
+                if full {
+                    // A long round (a burst of packets with --verbose) writes early rather
+                    // than hold its whole output.
+                    self.flush();
                 }
             }
             None => {
