@@ -242,25 +242,36 @@ pub fn run(a: Args) -> CliResult {
                 }
             }
         }
-        let mut results: Vec<Option<RunResult>> = per_pair
+        // Each pair's median run, and how many runs it was the median of: those that
+        // succeeded (a failed run's CPU or time covers less work), or all if none did.
+        let mut medians: Vec<Option<(RunResult, usize)>> = per_pair
             .into_iter()
             .map(|mut runs| {
                 if runs.is_empty() {
                     return None;
                 }
+                if runs.iter().any(|r| r.ok) {
+                    runs.retain(|r| r.ok);
+                }
                 runs.sort_by(|x, y| primary(cfg, x).total_cmp(&primary(cfg, y)));
-                Some(runs.swap_remove(runs.len() / 2))
+                let n = runs.len();
+                Some((runs.swap_remove(n / 2), n))
             })
             .collect();
-        let floor_run = if cfg.floor {
-            results.pop().flatten()
+        let floor_median = if cfg.floor {
+            medians.pop().flatten()
         } else {
             None
         };
         if a.repeat > 1 && !a.json {
-            for r in results.iter().flatten().chain(floor_run.iter()) {
+            for (r, n) in medians.iter().flatten().chain(floor_median.iter()) {
+                let which = match (r.ok, *n == a.repeat as usize) {
+                    (true, true) => String::new(),
+                    (true, false) => format!(" ({n} succeeded)"),
+                    (false, _) => " (none succeeded)".into(),
+                };
                 println!(
-                    "[{} {}] median of {} runs: {}",
+                    "[{} {}] median of {} runs{which}: {}",
                     cfg.label,
                     r.imp,
                     a.repeat,
@@ -268,6 +279,9 @@ pub fn run(a: Args) -> CliResult {
                 );
             }
         }
+        let results: Vec<Option<RunResult>> =
+            medians.into_iter().map(|m| m.map(|(r, _)| r)).collect();
+        let floor_run = floor_median.map(|(r, _)| r);
         if let [Some(ours), Some(c), rest @ ..] = &results[..] {
             let mut m = metrics(cfg, ours, c);
             if let [Some(rs), Some(rc)] = rest {

@@ -332,7 +332,14 @@ pub(super) fn print_table(rows: &[Row], json: bool, vs_c: bool) {
             );
             out.push(json!({"workload": cfg.label, "metric": name, "ours": o,
                 "c": c.as_ref().map(|_| cv), "ratio": c.as_ref().and_then(|_| ratio(o, cv)),
-                "higher_is_better": higher}));
+                "higher_is_better": higher, "ours_ok": ours.ok,
+                "c_ok": c.as_ref().map(|c| c.ok)}));
+        }
+        for (who, r) in [("ours", Some(&ours)), ("C", c.as_ref())] {
+            if let Some(r) = r.filter(|r| !r.ok) {
+                let e = r.result["error"].as_str().unwrap_or("verification failed");
+                text += &format!("{:<8} {:<46} {who}: the median run FAILED: {e}\n", "", "");
+            }
         }
         if let Some(f) = floor {
             let fl = f.cpu_us_per_msg();
