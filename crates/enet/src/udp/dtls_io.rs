@@ -98,7 +98,8 @@ impl UdpHost {
     /// Turns this host into a DTLS client (Godot's `dtls_client_setup`): the first datagram
     /// to a server starts a DTLS 1.2 handshake verifying its certificate against `options`
     /// ([`TlsOptions::client`] or [`TlsOptions::client_unsafe`]) and `hostname` (unless
-    /// the options override the name); until it completes, ENet's datagrams are dropped and
+    /// the options override the name); until it completes, ENet's first few datagrams (its
+    /// CONNECT) are held and sent as soon as it does, and further ones are dropped and
     /// ENet retries them.
     ///
     /// Call it before the first [`UdpHost::flush`] or [`UdpHost::service`] after

@@ -20,7 +20,13 @@ use super::stream::DgramIo;
 use super::{DtlsError, DtlsLimits, DtlsStats};
 use crate::io_policy::MAX_DATAGRAM_SIZE;
 
+mod held;
+mod renew;
 mod timers;
+
+use held::Held;
+pub use held::{MAX_HELD_BYTES, MAX_HELD_DATAGRAMS};
+use renew::Renewal;
 
 /// Largest datagram accepted from the socket: ENet's largest datagram plus the largest
 /// DTLS 1.2 record overhead (header, explicit IV, MAC, CBC padding).
@@ -46,6 +52,37 @@ struct Session {
     state: State,
     since: Instant,
     last_rx: Instant,
+    /// ENet datagrams held while the handshake runs (a client's first CONNECT).
+    held: Held,
+    /// Server: a new handshake from this established address (see `renew`).
+    renewal: Option<Box<Renewal>>,
+}
+
+impl Session {
+    fn handshaking(tls: SslStream<DgramIo>, now: Instant) -> Session {
+        Session {
+            tls: Some(tls),
+            state: State::Handshaking,
+            since: now,
+            last_rx: now,
+            held: Held::default(),
+            renewal: None,
+        }
+    }
+
+    /// Ends this session's own part; true if a renewal took its place (as a handshaking
+    /// session, still counted as a pending handshake), false if it should be forgotten.
+    /// Held datagrams are dropped (returned as a count).
+    fn end(&mut self) -> (bool, u64) {
+        let held = std::mem::take(&mut self.held).len() as u64;
+        match self.renewal.take() {
+            Some(r) => {
+                *self = Session::handshaking(r.tls, r.since);
+                (true, held)
+            }
+            None => (false, held),
+        }
+    }
 }
 
 enum Role {
@@ -185,7 +222,11 @@ impl DtlsLayer {
                 State::Established => self.stats.sessions -= 1,
                 State::Failed => {}
             }
-            if server {
+            let (renewed, held) = s.end();
+            self.stats.busy_drops += held;
+            if renewed {
+                // A new handshake from this address carries on alone.
+            } else if server {
                 self.sessions.remove(&addr);
             } else {
                 s.tls = None;
@@ -197,12 +238,41 @@ impl DtlsLayer {
 
     /// Forgets `addr` without counting a failure (the peer closed the session).
     fn close(&mut self, addr: SocketAddr) {
-        if let Some(s) = self.sessions.remove(&addr) {
+        if let Some(s) = self.sessions.get_mut(&addr) {
             match s.state {
                 State::Handshaking => self.stats.pending_handshakes -= 1,
                 State::Established => self.stats.sessions -= 1,
                 State::Failed => {}
             }
+            let (renewed, held) = s.end();
+            self.stats.busy_drops += held;
+            if !renewed {
+                self.sessions.remove(&addr);
+            }
+        }
+    }
+
+    /// `addr`'s handshake completed: the session is established and the datagrams held
+    /// meanwhile are sealed and sent, in order.
+    fn established(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        send: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
+        let Some(s) = self.sessions.get_mut(&addr) else {
+            return;
+        };
+        s.state = State::Established;
+        s.last_rx = now;
+        let held = std::mem::take(&mut s.held);
+        self.stats.pending_handshakes -= 1;
+        self.stats.sessions += 1;
+        self.stats.handshakes_completed += 1;
+        tracing::debug!(%addr, held = held.len(), "DTLS handshake complete");
+        for d in held.iter() {
+            self.stats.held_sent += 1;
+            self.seal(now, addr, d, send);
         }
     }
 
@@ -222,8 +292,9 @@ impl DtlsLayer {
             self.stats.dropped_records += 1;
             return;
         }
+        let server = self.is_server();
         let Some(s) = self.sessions.get_mut(&from) else {
-            if self.is_server() {
+            if server {
                 self.listen(now, from, data, send);
             } else {
                 self.stats.dropped_records += 1;
@@ -241,12 +312,7 @@ impl DtlsLayer {
                 tls.get_mut().drain(|d| send(from, d));
                 match r {
                     Ok(()) => {
-                        s.state = State::Established;
-                        s.last_rx = now;
-                        self.stats.pending_handshakes -= 1;
-                        self.stats.sessions += 1;
-                        self.stats.handshakes_completed += 1;
-                        tracing::debug!(%from, "DTLS handshake complete");
+                        self.established(now, from, send);
                         // Records that arrived ahead of the handshake's end may be buffered.
                         self.read_records(now, from, false, send, deliver);
                     }
@@ -258,12 +324,22 @@ impl DtlsLayer {
                 }
             }
             State::Established => {
+                if s.renewal.is_some() && renew::is_handshake_traffic(data) {
+                    if self.renewal_receive(now, from, data, send) {
+                        self.read_records(now, from, false, send, deliver);
+                    }
+                    return;
+                }
+                if server && renew::is_client_hello(data) {
+                    // A client restarted on the same port (or a spoofed or replayed
+                    // ClientHello): the stateless cookie exchange; a valid cookie starts a
+                    // renewal that replaces the session only once it completes.
+                    self.listen(now, from, data, send);
+                    return;
+                }
                 if let Some(tls) = s.tls.as_mut() {
                     tls.get_mut().put(data);
                 }
-                // A ClientHello from the address of an established session (a client
-                // restarted on the same port, or a replay) is dropped like any record that
-                // does not decrypt: the session stays until it closes, fails or idles out.
                 self.read_records(now, from, true, send, deliver);
             }
         }
@@ -375,8 +451,10 @@ impl DtlsLayer {
                 }
             }
             Listened::Accepted => {
+                // An established address renews its session; others need a free slot.
+                let renewing = self.sessions.contains_key(&from);
                 if self.stats.pending_handshakes >= self.limits.max_handshakes
-                    || self.sessions.len() >= self.limits.max_sessions
+                    || (!renewing && self.sessions.len() >= self.limits.max_sessions)
                 {
                     l.tls.get_mut().clear_out();
                     self.stats.dropped_records += 1;
@@ -390,17 +468,14 @@ impl DtlsLayer {
                 tls.get_mut().drain(|d| send(from, d));
                 match r {
                     Err(e) if e.code() == ErrorCode::WANT_READ => {
-                        // A restarted client replaces its old session.
-                        self.close(from);
-                        self.sessions.insert(
-                            from,
-                            Session {
-                                tls: Some(tls),
-                                state: State::Handshaking,
-                                since: now,
-                                last_rx: now,
-                            },
-                        );
+                        match self.sessions.get_mut(&from) {
+                            Some(s) => {
+                                s.renewal = Some(Box::new(Renewal { tls, since: now }));
+                            }
+                            None => {
+                                self.sessions.insert(from, Session::handshaking(tls, now));
+                            }
+                        }
                         self.stats.pending_handshakes += 1;
                         self.pending_list.push(from);
                     }
@@ -419,7 +494,8 @@ impl DtlsLayer {
 
     /// One ENet datagram to `to`: sealed as one application-data record if the session is
     /// established; on a client, the first datagram to a server starts the handshake.
-    /// Datagrams that cannot go yet are dropped ("busy"; ENet retries).
+    /// While a handshake runs, the first few datagrams are held (`held`) and sent when it
+    /// completes; others that cannot go yet are dropped ("busy"; ENet retries).
     pub(crate) fn seal(
         &mut self,
         now: Instant,
@@ -446,13 +522,35 @@ impl DtlsLayer {
                     }
                 }
             }
+            Some(Session {
+                state: State::Handshaking,
+                held,
+                ..
+            }) => {
+                if !held.push(plain) {
+                    self.stats.busy_drops += 1;
+                }
+            }
             Some(_) => self.stats.busy_drops += 1,
             None => {
-                self.stats.busy_drops += 1;
                 if !self.is_server() && self.stats.pending_handshakes < self.limits.max_handshakes {
-                    if let Err(e) = self.start_client(now, to, send) {
-                        self.fail(now, to, e);
+                    match self.start_client(now, to, send) {
+                        Ok(()) => {
+                            let held = self
+                                .sessions
+                                .get_mut(&to)
+                                .is_some_and(|s| s.held.push(plain));
+                            if !held {
+                                self.stats.busy_drops += 1;
+                            }
+                        }
+                        Err(e) => {
+                            self.stats.busy_drops += 1;
+                            self.fail(now, to, e);
+                        }
                     }
+                } else {
+                    self.stats.busy_drops += 1;
                 }
             }
         }
@@ -535,15 +633,7 @@ impl DtlsLayer {
             }
             Err(e) => return Err(DtlsError::HandshakeFailed(e.to_string())),
         }
-        self.sessions.insert(
-            to,
-            Session {
-                tls: Some(tls),
-                state: State::Handshaking,
-                since: now,
-                last_rx: now,
-            },
-        );
+        self.sessions.insert(to, Session::handshaking(tls, now));
         self.stats.pending_handshakes += 1;
         self.pending_list.push(to);
         Ok(())
