@@ -63,7 +63,7 @@ mod tests {
         assert_eq!(h.iter().collect::<Vec<_>>(), [&b"one"[..], &b"two!"[..]]);
         // The byte bound: a datagram that would pass it is refused, a smaller one fits.
         assert!(!h.push(&vec![0; MAX_HELD_BYTES]));
-        assert!(h.push(&vec![1; 100]));
+        assert!(h.push(&[1; 100]));
         assert!(h.push(&[]));
         // The count bound.
         assert_eq!(h.len(), MAX_HELD_DATAGRAMS);
