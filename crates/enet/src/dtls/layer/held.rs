@@ -1,18 +1,21 @@
 //! [`Held`]: the first ENet datagrams to a server whose handshake is still running, kept
-//! (a few, bounded in count and bytes) and sealed as soon as the handshake completes.
+//! (bounded in count and bytes) and sealed as soon as the handshake completes.
 //!
 //! Godot drops them ("busy") and lets ENet retransmit, so its first CONNECT goes out only
 //! after ENet's first retransmission timeout (about 500 ms); held here, it leaves with the
 //! handshake's last flight. Datagrams past the bound are dropped and counted as before
 //! (`DtlsStats::busy_drops`); ENet retransmits them.
 
-/// Datagrams held per handshake at most.
-pub const MAX_HELD_DATAGRAMS: usize = 4;
-/// Bytes held per handshake at most (ENet's CONNECT is a few dozen bytes).
-pub const MAX_HELD_BYTES: usize = 8 * 1024;
+/// Datagrams held per handshake at most: a host may connect many peers to one server at
+/// once (they share its DTLS session), each with its own CONNECT.
+pub const MAX_HELD_DATAGRAMS: usize = 1024;
+/// Bytes held per handshake at most (an ENet CONNECT is 52 bytes on the wire, so this
+/// holds about a thousand of them).
+pub const MAX_HELD_BYTES: usize = 64 * 1024;
 
-/// The datagrams held for one handshaking session, in order. Its buffers are allocated
-/// when the first datagram is held and freed when the handshake ends.
+/// The datagrams held for one handshaking session, in order. Its buffers grow as
+/// datagrams are held (a few allocations per handshake, none once established) and are
+/// freed when the handshake ends.
 #[derive(Default)]
 pub(super) struct Held {
     bytes: Vec<u8>,
@@ -26,9 +29,6 @@ impl Held {
             || self.bytes.len() + datagram.len() > MAX_HELD_BYTES
         {
             return false;
-        }
-        if self.lens.capacity() == 0 {
-            self.lens.reserve_exact(MAX_HELD_DATAGRAMS);
         }
         self.bytes.extend_from_slice(datagram);
         self.lens.push(datagram.len());
@@ -63,11 +63,17 @@ mod tests {
         assert_eq!(h.iter().collect::<Vec<_>>(), [&b"one"[..], &b"two!"[..]]);
         // The byte bound: a datagram that would pass it is refused, a smaller one fits.
         assert!(!h.push(&vec![0; MAX_HELD_BYTES]));
-        assert!(h.push(&[1; 100]));
-        assert!(h.push(&[]));
-        // The count bound.
-        assert_eq!(h.len(), MAX_HELD_DATAGRAMS);
+        assert!(h.push(&vec![1; MAX_HELD_BYTES - 7]));
         assert!(!h.push(b"x"));
-        assert_eq!(h.iter().map(<[u8]>::len).sum::<usize>(), 3 + 4 + 100);
+        assert!(h.push(&[]));
+        assert_eq!(h.len(), 4);
+        // The count bound.
+        let mut h = Held::default();
+        for i in 0..MAX_HELD_DATAGRAMS {
+            assert!(h.push(&[i as u8]));
+        }
+        assert!(!h.push(&[]));
+        assert_eq!(h.len(), MAX_HELD_DATAGRAMS);
+        assert!(h.iter().enumerate().all(|(i, d)| d == [i as u8]));
     }
 }

@@ -494,7 +494,7 @@ impl DtlsLayer {
 
     /// One ENet datagram to `to`: sealed as one application-data record if the session is
     /// established; on a client, the first datagram to a server starts the handshake.
-    /// While a handshake runs, the first few datagrams are held (`held`) and sent when it
+    /// While a handshake runs, the first datagrams are held (`held`, bounded) and sent when it
     /// completes; others that cannot go yet are dropped ("busy"; ENet retries).
     pub(crate) fn seal(
         &mut self,
