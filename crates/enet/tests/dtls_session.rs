@@ -212,3 +212,57 @@ fn spoofed_client_hellos_leave_an_established_session_intact() {
     );
     round_trip(&mut server, speer, &mut client, cpeer);
 }
+
+#[test]
+fn the_largest_enet_datagrams_cross_dtls_whole() {
+    // With ENet's largest MTU, a datagram plus its DTLS record overhead is longer than
+    // ENet's largest datagram: the receive buffers must hold the whole record.
+    let mut cfg = HostConfig::default();
+    cfg.mtu = 4096;
+    let pki = Pki::new();
+    let (key, cert) = pki.leaf("localhost", Alg::Ecdsa);
+    let mut server = UdpHost::bind(localhost(), cfg.clone()).unwrap();
+    server
+        .dtls_server_setup(TlsOptions::server(&key, &cert).unwrap())
+        .unwrap();
+    let mut client = UdpHost::bind(localhost(), cfg).unwrap();
+    let cpeer = client.connect(server.local_addr(), 1, 0).unwrap();
+    client
+        .dtls_client_setup("localhost", TlsOptions::client_unsafe())
+        .unwrap();
+    let speer = connect(&mut server, &mut client);
+    assert_eq!(client.peer_info(cpeer).unwrap().mtu, 4096);
+    // One unfragmented packet filling the datagram (4070 + 16 bytes of ENet headers).
+    let big: Vec<u8> = (0..4070u32).map(|i| (i * 7) as u8).collect();
+    client.send(cpeer, 0, Packet::reliable(big.clone())).unwrap();
+    server.send(speer, 0, Packet::reliable(big.clone())).unwrap();
+    let (mut s_got, mut c_got) = (false, false);
+    assert!(
+        pump(
+            &mut server,
+            &mut client,
+            Duration::from_secs(10),
+            |i, ev| {
+                if let Event::Receive { packet, .. } = ev {
+                    assert_eq!(&packet.data[..], &big[..]);
+                    match i {
+                        0 => s_got = true,
+                        _ => c_got = true,
+                    }
+                }
+                s_got && c_got
+            }
+        ),
+        "{:?} {:?}",
+        server.io_stats(),
+        server.dtls_stats()
+    );
+    assert_eq!(server.io_stats().oversize_dropped, 0);
+    assert_eq!(client.io_stats().oversize_dropped, 0);
+    let (s, c) = (server.dtls_stats().unwrap(), client.dtls_stats().unwrap());
+    assert_eq!(
+        (s.dropped_records, c.dropped_records),
+        (0, 0),
+        "{s:?} {c:?}"
+    );
+}

@@ -25,9 +25,9 @@
 //! * The client verifies the server's chain and host name ([`TlsOptions::client`]) and
 //!   reports why it refused in a typed [`DtlsError`].
 //!
-//! * A client holds its first few outgoing ENet datagrams while its handshake runs
-//!   ([`MAX_HELD_DATAGRAMS`], [`MAX_HELD_BYTES`]) and sends them when it completes, so the
-//!   first CONNECT leaves with the handshake; Godot drops them ("busy") and ENet resends
+//! * A client holds its first outgoing ENet datagrams while its handshake runs (at most
+//!   [`MAX_HELD_DATAGRAMS`] and [`MAX_HELD_BYTES`]) and sends them when it completes, so
+//!   the CONNECTs leave with the handshake; Godot drops them ("busy") and ENet resends
 //!   the CONNECT about 500 ms later.
 //! * A client that crashed and restarts on the same port reconnects at once (RFC 6347
 //!   §4.2.8): a ClientHello from the address of an established session goes through the
@@ -70,6 +70,8 @@ pub mod godot;
 
 pub use error::DtlsError;
 pub(crate) use layer::DtlsLayer;
+#[cfg(batched_io)]
+pub(crate) use layer::MAX_RECORD;
 pub use layer::{MAX_HELD_BYTES, MAX_HELD_DATAGRAMS};
 /// The `openssl` crate this layer is built on, for building certificates and keys with the
 /// same version.
