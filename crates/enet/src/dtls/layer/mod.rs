@@ -7,6 +7,10 @@
 //! per-datagram work is one hash-map lookup plus OpenSSL's record processing; the only
 //! walks over several sessions are the timer rounds (pending handshakes every 100 ms, idle
 //! sessions every second), never per datagram.
+//!
+//! Submodules: `accept` (the server's cookie exchange and new handshakes), `renew` (a new
+//! handshake replacing an established session), `held` (a client's datagrams held during
+//! its handshake), `timers` (retransmission, timeouts, sweeping).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -14,12 +18,13 @@ use std::time::{Duration, Instant};
 
 use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef, SslStream};
 
-use super::listen::{Listened, Listener};
+use super::listen::Listener;
 use super::options::{self, TlsOptions, HANDSHAKE_MTU};
 use super::stream::DgramIo;
 use super::{DtlsError, DtlsLimits, DtlsStats};
 use crate::io_policy::MAX_DATAGRAM_SIZE;
 
+mod accept;
 mod held;
 mod renew;
 mod timers;
@@ -411,84 +416,6 @@ impl DtlsLayer {
                 Some(tls),
             ) => classify(e, tls.ssl(), verify_name),
             _ => DtlsError::HandshakeFailed(e.to_string()),
-        }
-    }
-
-    /// A datagram from an address without a session, on a server: the stateless cookie
-    /// exchange; a valid cookie starts a handshake (within the limits).
-    fn listen(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        data: &[u8],
-        send: &mut impl FnMut(SocketAddr, &[u8]),
-    ) {
-        let Role::Server { ctx, listener } = &mut self.role else {
-            return;
-        };
-        // Only handshake records are worth OpenSSL's time.
-        if self.refuse || data.len() < 13 || data[0] != 22 {
-            self.stats.dropped_records += 1;
-            return;
-        }
-        if listener.is_none() {
-            match Listener::new(ctx) {
-                Ok(l) => *listener = Some(l),
-                Err(e) => {
-                    tracing::warn!(error = %e, "DTLS listener could not be created");
-                    self.stats.dropped_records += 1;
-                    return;
-                }
-            }
-        }
-        let Some(l) = listener.as_mut() else { return };
-        match l.listen(from, data) {
-            Listened::NotYet => {
-                if l.tls.get_mut().drain(|d| send(from, d)) > 0 {
-                    self.stats.cookies_sent += 1;
-                } else {
-                    self.stats.dropped_records += 1;
-                }
-            }
-            Listened::Accepted => {
-                // An established address renews its session; others need a free slot.
-                let renewing = self.sessions.contains_key(&from);
-                if self.stats.pending_handshakes >= self.limits.max_handshakes
-                    || (!renewing && self.sessions.len() >= self.limits.max_sessions)
-                {
-                    l.tls.get_mut().clear_out();
-                    self.stats.dropped_records += 1;
-                    return;
-                }
-                let Some(Listener { mut tls, .. }) = listener.take() else {
-                    return;
-                };
-                clear_errors();
-                let r = tls.do_handshake();
-                tls.get_mut().drain(|d| send(from, d));
-                match r {
-                    Err(e) if e.code() == ErrorCode::WANT_READ => {
-                        match self.sessions.get_mut(&from) {
-                            Some(s) => {
-                                s.renewal = Some(Box::new(Renewal { tls, since: now }));
-                            }
-                            None => {
-                                self.sessions.insert(from, Session::handshaking(tls, now));
-                            }
-                        }
-                        self.stats.pending_handshakes += 1;
-                        self.pending_list.push(from);
-                    }
-                    Ok(()) | Err(_) => {
-                        self.stats.failures += 1;
-                        drop(openssl::error::ErrorStack::get());
-                        self.last_error = Some(DtlsError::HandshakeFailed(
-                            r.err()
-                                .map_or_else(|| "unexpected".into(), |e| e.to_string()),
-                        ));
-                    }
-                }
-            }
         }
     }
 
