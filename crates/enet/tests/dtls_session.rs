@@ -234,8 +234,12 @@ fn the_largest_enet_datagrams_cross_dtls_whole() {
     assert_eq!(client.peer_info(cpeer).unwrap().mtu, 4096);
     // One unfragmented packet filling the datagram (4070 + 16 bytes of ENet headers).
     let big: Vec<u8> = (0..4070u32).map(|i| (i * 7) as u8).collect();
-    client.send(cpeer, 0, Packet::reliable(big.clone())).unwrap();
-    server.send(speer, 0, Packet::reliable(big.clone())).unwrap();
+    client
+        .send(cpeer, 0, Packet::reliable(big.clone()))
+        .unwrap();
+    server
+        .send(speer, 0, Packet::reliable(big.clone()))
+        .unwrap();
     let (mut s_got, mut c_got) = (false, false);
     assert!(
         pump(
