@@ -25,17 +25,29 @@
 //! * The client verifies the server's chain and host name ([`TlsOptions::client`]) and
 //!   reports why it refused in a typed [`DtlsError`].
 //!
-//! **Other differences from Godot.** A ClientHello from an address that already has an
-//! established session is dropped (it may be a replay): the old session ends with the
-//! peer's close_notify (sent when a host goes away, here as in Godot), a fatal alert, or
-//! after [`DtlsLimits::session_idle_timeout`]; so a client that crashed and restarts on the
-//! same port waits for that timeout. Certificate refusals are reported as typed errors
+//! * A client holds its first outgoing ENet datagrams while its handshake runs (at most
+//!   [`MAX_HELD_DATAGRAMS`] and [`MAX_HELD_BYTES`]) and sends them when it completes, so
+//!   the CONNECTs leave with the handshake; Godot drops them ("busy") and ENet resends
+//!   the CONNECT about 500 ms later.
+//! * A client that crashed and restarts on the same port reconnects at once (RFC 6347
+//!   §4.2.8): a ClientHello from the address of an established session goes through the
+//!   cookie exchange, and a valid cookie starts a new handshake beside the session, which
+//!   it replaces only once complete. Spoofed ClientHellos only earn stateless cookie
+//!   replies, and a replayed one a handshake that cannot complete, so neither can end a
+//!   session.
+//!
+//! **Other differences from Godot.** An established session ends with the peer's
+//! close_notify (sent when a host goes away, here as in Godot), a fatal alert, a new
+//! handshake from its address, or after [`DtlsLimits::session_idle_timeout`]. Certificate
+//! refusals are reported as typed errors
 //! ([`UdpHost::dtls_last_error`](crate::udp::UdpHost::dtls_last_error)) rather than only
 //! printed; the ENet connection then times out as in Godot. Requires OpenSSL 1.1.1 or later
 //! (`DTLSv1_listen` with `BIO_ADDR`).
 //!
 //! **Memory.** A session is an OpenSSL `SSL` object with its DTLS record buffers (each
-//! sized for a 16 KiB record), two datagram buffers of up to 4 KiB and a map entry: about
+//! sized for a 16 KiB record), two datagram buffers of up to 4 KiB and a map entry (while
+//! a client handshakes, up to [`MAX_HELD_BYTES`] of held datagrams; while a server renews a
+//! session, a second `SSL` object until the new handshake ends): about
 //! **47 KiB per established session**, measured on Linux with OpenSSL 3.0 (200 DTLS clients
 //! of `enet serve --raw`: 74 KiB of server RSS per peer, against 27 KiB per peer without
 //! DTLS). A server with 1,000 peers thus holds about 46 MiB for DTLS. Pending handshakes
@@ -58,6 +70,9 @@ pub mod godot;
 
 pub use error::DtlsError;
 pub(crate) use layer::DtlsLayer;
+#[cfg(batched_io)]
+pub(crate) use layer::MAX_RECORD;
+pub use layer::{MAX_HELD_BYTES, MAX_HELD_DATAGRAMS};
 /// The `openssl` crate this layer is built on, for building certificates and keys with the
 /// same version.
 pub use openssl;
@@ -69,7 +84,8 @@ pub use options::{DtlsLimits, TlsOptions};
 pub struct DtlsStats {
     /// Established DTLS sessions.
     pub sessions: usize,
-    /// Handshakes under way (on a server: only addresses that returned a valid cookie).
+    /// Handshakes under way (on a server: only addresses that returned a valid cookie;
+    /// renewals of established sessions included).
     pub pending_handshakes: usize,
     /// Remote addresses the layer holds any state for (sessions, handshakes and, on a
     /// client, failed destinations kept so as not to retry at once).
@@ -86,9 +102,17 @@ pub struct DtlsStats {
     /// unknown sessions, oversize datagrams, ClientHellos over the handshake limit or while
     /// refusing new connections.
     pub dropped_records: u64,
-    /// Outgoing ENet datagrams dropped because their session was still handshaking (ENet
-    /// retries them, as with Godot's "busy") or had failed.
+    /// Outgoing ENet datagrams dropped because their session was still handshaking and
+    /// already held [`MAX_HELD_DATAGRAMS`] datagrams or [`MAX_HELD_BYTES`] bytes (ENet
+    /// retries them, as with Godot's "busy"), or had failed, or failed with datagrams held.
     pub busy_drops: u64,
+    /// Outgoing ENet datagrams held while their session's handshake ran and sent as soon
+    /// as it completed (a client's first CONNECT, which Godot drops and ENet then
+    /// retransmits about 500 ms later).
+    pub held_sent: u64,
+    /// Established sessions replaced by a new handshake from the same address (a client
+    /// restarted on the same port; RFC 6347 §4.2.8), counted when the new one completes.
+    pub sessions_replaced: u64,
     /// Application-data records sent.
     pub records_sent: u64,
     /// Application-data records received and handed to ENet.

@@ -3,23 +3,35 @@
 //! host's [`DtlsLayer`](crate::dtls::DtlsLayer) before the engine sees it, and every
 //! datagram the engine produces is sealed by it as one DTLS record before it is written.
 //!
-//! A DTLS host does its socket I/O one datagram per system call (`recv_from`/`send_to`);
-//! the link conditioner and the send-error hook apply to plain hosts only.
+//! On Linux a DTLS host reads and writes its ciphertext datagrams in batches
+//! (`recvmmsg`/`sendmmsg`, up to [`crate::sys::BATCH`] per call, with batch buffers of its
+//! own, sized for the largest DTLS record); elsewhere (and with the `portable-io` feature)
+//! one datagram per system call (`recv_from`/`send_to`). The link conditioner and the
+//! send-error hook apply to plain hosts only.
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::addr::{normalize_addr, socket_dest};
-use super::{IoStats, UdpHost, MAX_DATAGRAMS_PER_WAKE};
+use super::{IoStats, UdpHost};
 use crate::dtls::{DtlsError, DtlsLayer, DtlsStats, TlsOptions};
-use crate::io_policy::{classify_send_error, is_ignorable_recv_error, SendFailure};
+use crate::io_policy::{classify_send_error, SendFailure};
+#[cfg(not(batched_io))]
+use {super::MAX_DATAGRAMS_PER_WAKE, crate::io_policy::is_ignorable_recv_error};
+
+#[cfg(batched_io)]
+mod batched;
 
 /// The DTLS state of a [`UdpHost`] and its datagram buffers.
 pub(crate) struct DtlsIo {
     layer: DtlsLayer,
     /// Socket receive buffer (large enough to see any UDP datagram whole).
+    #[cfg(not(batched_io))]
     rx: Vec<u8>,
+    /// Batch buffers for `recvmmsg`/`sendmmsg`.
+    #[cfg(batched_io)]
+    batch: batched::DtlsBatch,
     /// The engine's outgoing datagram.
     tx: Vec<u8>,
     /// A handle of the host's socket, for the close_notify alerts sent on drop.
@@ -42,7 +54,7 @@ impl Drop for DtlsIo {
 
 /// Writes one datagram to the socket with the driver's error policy: "would block" and
 /// destination errors drop it and are counted; a socket error is kept in `fatal`.
-fn send_one(
+pub(super) fn send_one(
     socket: &std::net::UdpSocket,
     stats: &mut IoStats,
     fatal: &mut Option<io::Error>,
@@ -98,7 +110,8 @@ impl UdpHost {
     /// Turns this host into a DTLS client (Godot's `dtls_client_setup`): the first datagram
     /// to a server starts a DTLS 1.2 handshake verifying its certificate against `options`
     /// ([`TlsOptions::client`] or [`TlsOptions::client_unsafe`]) and `hostname` (unless
-    /// the options override the name); until it completes, ENet's datagrams are dropped and
+    /// the options override the name); until it completes, ENet's first datagrams (its
+    /// CONNECTs; up to [`crate::dtls::MAX_HELD_DATAGRAMS`]) are held and sent as soon as it does, and further ones are dropped and
     /// ENet retries them.
     ///
     /// Call it before the first [`UdpHost::flush`] or [`UdpHost::service`] after
@@ -122,7 +135,10 @@ impl UdpHost {
     fn install_dtls(&mut self, layer: DtlsLayer) {
         self.dtls = Some(Box::new(DtlsIo {
             layer,
+            #[cfg(not(batched_io))]
             rx: vec![0; 65536],
+            #[cfg(batched_io)]
+            batch: batched::DtlsBatch::new(),
             tx: Vec::with_capacity(crate::io_policy::MAX_DATAGRAM_SIZE),
             // Without a handle (out of descriptors) no close_notify is sent on drop: peers
             // then drop the session when it idles out.
@@ -161,6 +177,7 @@ impl UdpHost {
     }
 
     /// [`UdpHost::flush`] through DTLS: timers, then each engine datagram sealed and sent.
+    #[cfg(not(batched_io))]
     pub(super) fn flush_dtls(&mut self) -> io::Result<()> {
         let Some(d) = self.dtls.as_deref_mut() else {
             return Ok(());
@@ -197,6 +214,7 @@ impl UdpHost {
 
     /// Reads datagrams through DTLS until the socket would block or
     /// [`MAX_DATAGRAMS_PER_WAKE`] were read.
+    #[cfg(not(batched_io))]
     pub(super) fn receive_dtls(&mut self) -> io::Result<()> {
         let Some(d) = self.dtls.as_deref_mut() else {
             return Ok(());

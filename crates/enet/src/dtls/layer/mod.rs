@@ -7,6 +7,10 @@
 //! per-datagram work is one hash-map lookup plus OpenSSL's record processing; the only
 //! walks over several sessions are the timer rounds (pending handshakes every 100 ms, idle
 //! sessions every second), never per datagram.
+//!
+//! Submodules: `accept` (the server's cookie exchange and new handshakes), `renew` (a new
+//! handshake replacing an established session), `held` (a client's datagrams held during
+//! its handshake), `timers` (retransmission, timeouts, sweeping).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -14,13 +18,20 @@ use std::time::{Duration, Instant};
 
 use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef, SslStream};
 
-use super::listen::{Listened, Listener};
+use super::listen::Listener;
 use super::options::{self, TlsOptions, HANDSHAKE_MTU};
 use super::stream::DgramIo;
 use super::{DtlsError, DtlsLimits, DtlsStats};
 use crate::io_policy::MAX_DATAGRAM_SIZE;
 
+mod accept;
+mod held;
+mod renew;
 mod timers;
+
+use held::Held;
+pub use held::{MAX_HELD_BYTES, MAX_HELD_DATAGRAMS};
+use renew::Renewal;
 
 /// Largest datagram accepted from the socket: ENet's largest datagram plus the largest
 /// DTLS 1.2 record overhead (header, explicit IV, MAC, CBC padding).
@@ -46,6 +57,37 @@ struct Session {
     state: State,
     since: Instant,
     last_rx: Instant,
+    /// ENet datagrams held while the handshake runs (a client's first CONNECT).
+    held: Held,
+    /// Server: a new handshake from this established address (see `renew`).
+    renewal: Option<Box<Renewal>>,
+}
+
+impl Session {
+    fn handshaking(tls: SslStream<DgramIo>, now: Instant) -> Session {
+        Session {
+            tls: Some(tls),
+            state: State::Handshaking,
+            since: now,
+            last_rx: now,
+            held: Held::default(),
+            renewal: None,
+        }
+    }
+
+    /// Ends this session's own part; true if a renewal took its place (as a handshaking
+    /// session, still counted as a pending handshake), false if it should be forgotten.
+    /// Held datagrams are dropped (returned as a count).
+    fn end(&mut self) -> (bool, u64) {
+        let held = std::mem::take(&mut self.held).len() as u64;
+        match self.renewal.take() {
+            Some(r) => {
+                *self = Session::handshaking(r.tls, r.since);
+                (true, held)
+            }
+            None => (false, held),
+        }
+    }
 }
 
 enum Role {
@@ -185,7 +227,11 @@ impl DtlsLayer {
                 State::Established => self.stats.sessions -= 1,
                 State::Failed => {}
             }
-            if server {
+            let (renewed, held) = s.end();
+            self.stats.busy_drops += held;
+            if renewed {
+                // A new handshake from this address carries on alone.
+            } else if server {
                 self.sessions.remove(&addr);
             } else {
                 s.tls = None;
@@ -197,12 +243,41 @@ impl DtlsLayer {
 
     /// Forgets `addr` without counting a failure (the peer closed the session).
     fn close(&mut self, addr: SocketAddr) {
-        if let Some(s) = self.sessions.remove(&addr) {
+        if let Some(s) = self.sessions.get_mut(&addr) {
             match s.state {
                 State::Handshaking => self.stats.pending_handshakes -= 1,
                 State::Established => self.stats.sessions -= 1,
                 State::Failed => {}
             }
+            let (renewed, held) = s.end();
+            self.stats.busy_drops += held;
+            if !renewed {
+                self.sessions.remove(&addr);
+            }
+        }
+    }
+
+    /// `addr`'s handshake completed: the session is established and the datagrams held
+    /// meanwhile are sealed and sent, in order.
+    fn established(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        send: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
+        let Some(s) = self.sessions.get_mut(&addr) else {
+            return;
+        };
+        s.state = State::Established;
+        s.last_rx = now;
+        let held = std::mem::take(&mut s.held);
+        self.stats.pending_handshakes -= 1;
+        self.stats.sessions += 1;
+        self.stats.handshakes_completed += 1;
+        tracing::debug!(%addr, held = held.len(), "DTLS handshake complete");
+        for d in held.iter() {
+            self.stats.held_sent += 1;
+            self.seal(now, addr, d, send);
         }
     }
 
@@ -222,8 +297,9 @@ impl DtlsLayer {
             self.stats.dropped_records += 1;
             return;
         }
+        let server = self.is_server();
         let Some(s) = self.sessions.get_mut(&from) else {
-            if self.is_server() {
+            if server {
                 self.listen(now, from, data, send);
             } else {
                 self.stats.dropped_records += 1;
@@ -241,12 +317,7 @@ impl DtlsLayer {
                 tls.get_mut().drain(|d| send(from, d));
                 match r {
                     Ok(()) => {
-                        s.state = State::Established;
-                        s.last_rx = now;
-                        self.stats.pending_handshakes -= 1;
-                        self.stats.sessions += 1;
-                        self.stats.handshakes_completed += 1;
-                        tracing::debug!(%from, "DTLS handshake complete");
+                        self.established(now, from, send);
                         // Records that arrived ahead of the handshake's end may be buffered.
                         self.read_records(now, from, false, send, deliver);
                     }
@@ -258,12 +329,22 @@ impl DtlsLayer {
                 }
             }
             State::Established => {
+                if s.renewal.is_some() && renew::is_handshake_traffic(data) {
+                    if self.renewal_receive(now, from, data, send) {
+                        self.read_records(now, from, false, send, deliver);
+                    }
+                    return;
+                }
+                if server && renew::is_client_hello(data) {
+                    // A client restarted on the same port (or a spoofed or replayed
+                    // ClientHello): the stateless cookie exchange; a valid cookie starts a
+                    // renewal that replaces the session only once it completes.
+                    self.listen(now, from, data, send);
+                    return;
+                }
                 if let Some(tls) = s.tls.as_mut() {
                     tls.get_mut().put(data);
                 }
-                // A ClientHello from the address of an established session (a client
-                // restarted on the same port, or a replay) is dropped like any record that
-                // does not decrypt: the session stays until it closes, fails or idles out.
                 self.read_records(now, from, true, send, deliver);
             }
         }
@@ -338,88 +419,10 @@ impl DtlsLayer {
         }
     }
 
-    /// A datagram from an address without a session, on a server: the stateless cookie
-    /// exchange; a valid cookie starts a handshake (within the limits).
-    fn listen(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        data: &[u8],
-        send: &mut impl FnMut(SocketAddr, &[u8]),
-    ) {
-        let Role::Server { ctx, listener } = &mut self.role else {
-            return;
-        };
-        // Only handshake records are worth OpenSSL's time.
-        if self.refuse || data.len() < 13 || data[0] != 22 {
-            self.stats.dropped_records += 1;
-            return;
-        }
-        if listener.is_none() {
-            match Listener::new(ctx) {
-                Ok(l) => *listener = Some(l),
-                Err(e) => {
-                    tracing::warn!(error = %e, "DTLS listener could not be created");
-                    self.stats.dropped_records += 1;
-                    return;
-                }
-            }
-        }
-        let Some(l) = listener.as_mut() else { return };
-        match l.listen(from, data) {
-            Listened::NotYet => {
-                if l.tls.get_mut().drain(|d| send(from, d)) > 0 {
-                    self.stats.cookies_sent += 1;
-                } else {
-                    self.stats.dropped_records += 1;
-                }
-            }
-            Listened::Accepted => {
-                if self.stats.pending_handshakes >= self.limits.max_handshakes
-                    || self.sessions.len() >= self.limits.max_sessions
-                {
-                    l.tls.get_mut().clear_out();
-                    self.stats.dropped_records += 1;
-                    return;
-                }
-                let Some(Listener { mut tls, .. }) = listener.take() else {
-                    return;
-                };
-                clear_errors();
-                let r = tls.do_handshake();
-                tls.get_mut().drain(|d| send(from, d));
-                match r {
-                    Err(e) if e.code() == ErrorCode::WANT_READ => {
-                        // A restarted client replaces its old session.
-                        self.close(from);
-                        self.sessions.insert(
-                            from,
-                            Session {
-                                tls: Some(tls),
-                                state: State::Handshaking,
-                                since: now,
-                                last_rx: now,
-                            },
-                        );
-                        self.stats.pending_handshakes += 1;
-                        self.pending_list.push(from);
-                    }
-                    Ok(()) | Err(_) => {
-                        self.stats.failures += 1;
-                        drop(openssl::error::ErrorStack::get());
-                        self.last_error = Some(DtlsError::HandshakeFailed(
-                            r.err()
-                                .map_or_else(|| "unexpected".into(), |e| e.to_string()),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-
     /// One ENet datagram to `to`: sealed as one application-data record if the session is
     /// established; on a client, the first datagram to a server starts the handshake.
-    /// Datagrams that cannot go yet are dropped ("busy"; ENet retries).
+    /// While a handshake runs, the first datagrams are held (`held`, bounded) and sent when it
+    /// completes; others that cannot go yet are dropped ("busy"; ENet retries).
     pub(crate) fn seal(
         &mut self,
         now: Instant,
@@ -446,13 +449,35 @@ impl DtlsLayer {
                     }
                 }
             }
+            Some(Session {
+                state: State::Handshaking,
+                held,
+                ..
+            }) => {
+                if !held.push(plain) {
+                    self.stats.busy_drops += 1;
+                }
+            }
             Some(_) => self.stats.busy_drops += 1,
             None => {
-                self.stats.busy_drops += 1;
                 if !self.is_server() && self.stats.pending_handshakes < self.limits.max_handshakes {
-                    if let Err(e) = self.start_client(now, to, send) {
-                        self.fail(now, to, e);
+                    match self.start_client(now, to, send) {
+                        Ok(()) => {
+                            let held = self
+                                .sessions
+                                .get_mut(&to)
+                                .is_some_and(|s| s.held.push(plain));
+                            if !held {
+                                self.stats.busy_drops += 1;
+                            }
+                        }
+                        Err(e) => {
+                            self.stats.busy_drops += 1;
+                            self.fail(now, to, e);
+                        }
                     }
+                } else {
+                    self.stats.busy_drops += 1;
                 }
             }
         }
@@ -535,15 +560,7 @@ impl DtlsLayer {
             }
             Err(e) => return Err(DtlsError::HandshakeFailed(e.to_string())),
         }
-        self.sessions.insert(
-            to,
-            Session {
-                tls: Some(tls),
-                state: State::Handshaking,
-                since: now,
-                last_rx: now,
-            },
-        );
+        self.sessions.insert(to, Session::handshaking(tls, now));
         self.stats.pending_handshakes += 1;
         self.pending_list.push(to);
         Ok(())

@@ -1,5 +1,5 @@
-//! The layer's timers: pending handshakes get a turn every 100 ms (OpenSSL's DTLS timer
-//! decides whether to retransmit) and time out; idle sessions and old client failure markers
+//! The layer's timers: pending handshakes (renewals included) get a turn every 100 ms
+//! (OpenSSL's DTLS timer decides whether to retransmit) and time out; idle sessions and old client failure markers
 //! are swept every second. These are the only walks over several sessions, never per
 //! datagram.
 
@@ -21,7 +21,7 @@ impl DtlsLayer {
             list.retain(|a| {
                 self.sessions
                     .get(a)
-                    .is_some_and(|s| s.state == State::Handshaking)
+                    .is_some_and(|s| s.state == State::Handshaking || s.renewal.is_some())
             });
             let mut i = 0;
             while i < list.len() {
@@ -43,7 +43,8 @@ impl DtlsLayer {
             self.sessions.retain(|_, s| match s.state {
                 State::Established if now.duration_since(s.last_rx) > idle => {
                     closed += 1;
-                    false
+                    // A renewal under way carries on as a handshake of its own.
+                    s.end().0
                 }
                 State::Failed => now.duration_since(s.since) <= marker,
                 _ => true,
@@ -69,6 +70,9 @@ impl DtlsLayer {
         let Some(s) = self.sessions.get_mut(&addr) else {
             return false;
         };
+        if s.state == State::Established {
+            return self.renewal_poke(now, addr, send);
+        }
         if now.duration_since(s.since) > timeout {
             self.fail(now, addr, DtlsError::HandshakeTimeout);
             return false;
@@ -82,11 +86,7 @@ impl DtlsLayer {
         match r {
             Err(e) if e.code() == ErrorCode::WANT_READ => true,
             Ok(()) => {
-                s.state = State::Established;
-                s.last_rx = now;
-                self.stats.pending_handshakes -= 1;
-                self.stats.sessions += 1;
-                self.stats.handshakes_completed += 1;
+                self.established(now, addr, send);
                 false
             }
             Err(e) => {
