@@ -28,8 +28,7 @@ fn ours_client_c_server(v: Variant, we_disconnect: bool) {
         .expect("connect");
 
     // Connect data and channel count, both sides.
-    let ev = us.expect(T, "connect", |e| matches!(e, Event::Connect { .. }));
-    assert_eq!(ev, Event::Connect { peer, data: 0 });
+    assert_eq!(us.expect_connect(T), (peer, 0));
     let ci = us.expect_c_connect(&mut c);
     assert_eq!(ci.data, 0xDEAD_BEEF, "C server sees our connect data");
     assert_eq!(ci.channels, 4);
@@ -81,7 +80,7 @@ fn ours_client_c_server(v: Variant, we_disconnect: bool) {
     if we_disconnect {
         us.host.disconnect(peer, 0x1234_5678).unwrap();
         assert_eq!(us.expect_c_disconnect(&mut c), (ci.peer, 0x1234_5678));
-        let ev = us.expect(T, "disconnect", |e| matches!(e, Event::Disconnect { .. }));
+        let ev = us.expect_disconnect(T);
         assert_eq!(
             ev,
             Event::Disconnect {
@@ -92,7 +91,7 @@ fn ours_client_c_server(v: Variant, we_disconnect: bool) {
         );
     } else {
         c.send_line(&format!("disconnect {} 4242", ci.peer));
-        let ev = us.expect(T, "disconnect", |e| matches!(e, Event::Disconnect { .. }));
+        let ev = us.expect_disconnect(T);
         assert_eq!(
             ev,
             Event::Disconnect {
@@ -103,9 +102,7 @@ fn ours_client_c_server(v: Variant, we_disconnect: bool) {
         );
         assert_eq!(us.expect_c_disconnect(&mut c), (ci.peer, 0));
     }
-    assert_eq!(us.host.host().connected_peers(), 0);
-    us.assert_no_bad_drops();
-    assert!(us.received.is_empty(), "stray packets: {:?}", us.received);
+    us.assert_clean_end();
     assert!(c.quit(T).expect("C server exits").success());
 }
 
@@ -152,10 +149,7 @@ fn c_client_ours_server(v: Variant, we_disconnect: bool) {
         &v.c_opts(CPeerOpts::new().channels(5).data(0xFEED_F00D)),
     );
 
-    let ev = us.expect(T, "connect", |e| matches!(e, Event::Connect { .. }));
-    let Event::Connect { peer, data } = ev else {
-        unreachable!()
-    };
+    let (peer, data) = us.expect_connect(T);
     assert_eq!(
         data, 0xFEED_F00D,
         "our server sees the C client's connect data"
@@ -220,7 +214,7 @@ fn c_client_ours_server(v: Variant, we_disconnect: bool) {
     if we_disconnect {
         us.host.disconnect(peer, 99).unwrap();
         assert_eq!(us.expect_c_disconnect(&mut c), (0, 99));
-        let ev = us.expect(T, "disconnect", |e| matches!(e, Event::Disconnect { .. }));
+        let ev = us.expect_disconnect(T);
         assert_eq!(
             ev,
             Event::Disconnect {
@@ -231,7 +225,7 @@ fn c_client_ours_server(v: Variant, we_disconnect: bool) {
         );
     } else {
         c.send_line("disconnect 0 3141592");
-        let ev = us.expect(T, "disconnect", |e| matches!(e, Event::Disconnect { .. }));
+        let ev = us.expect_disconnect(T);
         assert_eq!(
             ev,
             Event::Disconnect {
@@ -242,9 +236,7 @@ fn c_client_ours_server(v: Variant, we_disconnect: bool) {
         );
         assert_eq!(us.expect_c_disconnect(&mut c), (0, 0));
     }
-    assert_eq!(us.host.host().connected_peers(), 0);
-    us.assert_no_bad_drops();
-    assert!(us.received.is_empty(), "stray packets: {:?}", us.received);
+    us.assert_clean_end();
     assert!(c.quit(T).expect("C client exits").success());
 }
 

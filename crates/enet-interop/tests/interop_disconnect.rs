@@ -19,7 +19,7 @@ fn ours_disconnect_later_and_now_seen_by_c_server() {
 
     // disconnect_later: everything queued is delivered first, then the DISCONNECT.
     let peer = us.host.connect(addr_of(c.port()), 1, 1).unwrap();
-    us.expect(T, "connect", |e| matches!(e, Event::Connect { .. }));
+    us.expect_connect(T);
     let ci = us.expect_c_connect(&mut c);
     for k in 0..500 {
         us.send(peer, 0, Packet::reliable(pattern(7000 + k, 200)));
@@ -28,7 +28,7 @@ fn ours_disconnect_later_and_now_seen_by_c_server() {
     let got = us.expect_c_receives(&mut c, 500, T);
     check_c_reliable_in_order(&got, 7000, 200, 0);
     assert_eq!(us.expect_c_disconnect(&mut c), (ci.peer, 11));
-    let ev = us.expect(T, "disconnect", |e| matches!(e, Event::Disconnect { .. }));
+    let ev = us.expect_disconnect(T);
     assert_eq!(
         ev,
         Event::Disconnect {
@@ -40,7 +40,7 @@ fn ours_disconnect_later_and_now_seen_by_c_server() {
 
     // disconnect_now: one unreliable DISCONNECT, no event on our side.
     let peer = us.host.connect(addr_of(c.port()), 1, 2).unwrap();
-    us.expect(T, "connect", |e| matches!(e, Event::Connect { .. }));
+    us.expect_connect(T);
     let ci = us.expect_c_connect(&mut c);
     assert_eq!(ci.data, 2);
     us.host.disconnect_now(peer, 12).unwrap();
@@ -59,17 +59,13 @@ fn c_disconnect_later_and_now_seen_by_ours_server() {
     let opts = CPeerOpts::new().channels(1);
 
     let mut c = CPeer::spawn_client(LOCALHOST, us.addr().port(), &opts);
-    let Event::Connect { peer, .. } =
-        us.expect(T, "connect", |e| matches!(e, Event::Connect { .. }))
-    else {
-        unreachable!()
-    };
+    let (peer, _) = us.expect_connect(T);
     us.expect_c_connect(&mut c);
     c.sendn(500, "0", 0, flags::RELIABLE, 200, 8000);
     c.send_line("disconnect_later 0 13");
     let got = us.receives(500, T);
     check_ours_reliable_in_order(&got, 8000, 200, 0);
-    let ev = us.expect(T, "disconnect", |e| matches!(e, Event::Disconnect { .. }));
+    let ev = us.expect_disconnect(T);
     assert_eq!(
         ev,
         Event::Disconnect {
@@ -82,14 +78,10 @@ fn c_disconnect_later_and_now_seen_by_ours_server() {
     drop(c);
 
     let mut c = CPeer::spawn_client(LOCALHOST, us.addr().port(), &opts);
-    let Event::Connect { peer, .. } =
-        us.expect(T, "connect", |e| matches!(e, Event::Connect { .. }))
-    else {
-        unreachable!()
-    };
+    let (peer, _) = us.expect_connect(T);
     us.expect_c_connect(&mut c);
     c.send_line("disconnect_now 0 14");
-    let ev = us.expect(T, "disconnect", |e| matches!(e, Event::Disconnect { .. }));
+    let ev = us.expect_disconnect(T);
     assert_eq!(
         ev,
         Event::Disconnect {

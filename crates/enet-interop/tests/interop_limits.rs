@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use enet::{Event, Packet, PeerId};
+use enet::{Packet, PeerId};
 use enet_interop::{flags, pattern, CPeer, CPeerOpts};
 use support::*;
 
@@ -31,12 +31,23 @@ fn exchange_checked(us: &mut Ours, c: &mut CPeer, peer: PeerId, c_peer: u32) {
     check_ours_reliable_in_order(&at_ours[1..], 100, 64, 0);
 }
 
-/// Services our host for `d` (both ends exchange BANDWIDTH_LIMIT about 1 s after a connect).
-fn idle(us: &mut Ours, d: Duration) {
-    let until = Instant::now() + d;
+/// Services our host until 1.5 s after `connected_at` (both ends exchange BANDWIDTH_LIMIT
+/// about 1 s after a connect).
+fn idle_past_bandwidth_exchange(us: &mut Ours, connected_at: Instant) {
+    let until = connected_at + Duration::from_millis(1500);
     while Instant::now() < until {
         us.step(Duration::from_millis(5));
     }
+}
+
+/// Our peer's bandwidths as (incoming, outgoing) and its send window.
+fn limits(us: &Ours, peer: PeerId) -> ((u32, u32), u32) {
+    let info = us.host.host().peer_info(peer).unwrap();
+    let b = &info.bandwidth;
+    (
+        (b.incoming_bandwidth, b.outgoing_bandwidth),
+        info.window_size,
+    )
 }
 
 /// Each end's `windowSize` is its own send window (spec §4.2 step 8, §4.4, §9.5); the
@@ -52,17 +63,14 @@ fn mtu_and_bandwidth_limits_ours_client_c_server() {
     us.host.set_bandwidth_limit(300_000, 250_000);
     let connected_at = Instant::now();
     let peer = us.host.connect(addr_of(c.port()), 1, 0).unwrap();
-    us.expect(T, "connect", |e| matches!(e, Event::Connect { .. }));
+    us.expect_connect(T);
     let ci = us.expect_c_connect(&mut c);
     let info = us.host.host().peer_info(peer).unwrap();
     // libenet 1.3.17's server adopts the client's MTU even above its own host.mtu
     // (1.3.18 takes the minimum); our client keeps min(own, VERIFY_CONNECT's).
     assert_eq!((ci.mtu, info.mtu), (4000, 4000));
     assert_eq!(
-        (
-            info.bandwidth.incoming_bandwidth,
-            info.bandwidth.outgoing_bandwidth
-        ),
+        limits(&us, peer).0,
         (200_000, 150_000),
         "C server's bandwidths from VERIFY_CONNECT"
     );
@@ -75,19 +83,8 @@ fn mtu_and_bandwidth_limits_ours_client_c_server() {
 
     // After the BANDWIDTH_LIMIT exchange: C allows us 200 kB/s (its download, unshared),
     // we allow it 150 kB/s (its upload is below our 300 kB/s download).
-    idle(
-        &mut us,
-        (connected_at + Duration::from_millis(1500)).saturating_duration_since(Instant::now()),
-    );
-    let info = us.host.host().peer_info(peer).unwrap();
-    assert_eq!(
-        (
-            info.bandwidth.incoming_bandwidth,
-            info.bandwidth.outgoing_bandwidth
-        ),
-        (200_000, 150_000)
-    );
-    assert_eq!(info.window_size, 12_288);
+    idle_past_bandwidth_exchange(&mut us, connected_at);
+    assert_eq!(limits(&us, peer), ((200_000, 150_000), 12_288));
     assert_eq!(c.stats(T).peers[&ci.peer]["window"], 8192);
     us.assert_no_bad_drops();
 }
@@ -109,19 +106,12 @@ fn mtu_and_bandwidth_limits_c_client_ours_server() {
             .mtu(4096)
             .bandwidth(250_000, 90_000),
     );
-    let Event::Connect { peer, .. } =
-        us.expect(T, "connect", |e| matches!(e, Event::Connect { .. }))
-    else {
-        unreachable!()
-    };
+    let (peer, _) = us.expect_connect(T);
     let ci = us.expect_c_connect(&mut c);
     let info = us.host.host().peer_info(peer).unwrap();
     assert_eq!((ci.mtu, info.mtu), (600, 600), "the smaller MTU wins");
     assert_eq!(
-        (
-            info.bandwidth.incoming_bandwidth,
-            info.bandwidth.outgoing_bandwidth
-        ),
+        limits(&us, peer).0,
         (250_000, 90_000),
         "C client's bandwidths from CONNECT"
     );
@@ -133,19 +123,8 @@ fn mtu_and_bandwidth_limits_c_client_ours_server() {
     exchange_checked(&mut us, &mut c, peer, 0);
 
     // After BANDWIDTH_LIMIT: C allows us 180 kB/s (our upload is below its download).
-    idle(
-        &mut us,
-        (connected_at + Duration::from_millis(1500)).saturating_duration_since(Instant::now()),
-    );
-    let info = us.host.host().peer_info(peer).unwrap();
-    assert_eq!(
-        (
-            info.bandwidth.incoming_bandwidth,
-            info.bandwidth.outgoing_bandwidth
-        ),
-        (180_000, 90_000)
-    );
-    assert_eq!(info.window_size, 8192);
+    idle_past_bandwidth_exchange(&mut us, connected_at);
+    assert_eq!(limits(&us, peer), ((180_000, 90_000), 8192));
     assert_eq!(c.stats(T).peers[&0]["window"], 4096);
     us.assert_no_bad_drops();
 }

@@ -243,10 +243,7 @@ fn lossy_echo_with(ours_is_client: bool, v: Variant, seed: u64, cond: Conditions
         relay = Relay::spawn(addr_of(c.port()), seed, cond);
         us = Ours::bind(v);
         peer = us.host.connect(relay.addr, 4, 7).unwrap();
-        assert_eq!(
-            us.expect(LOSSY_T, "connect", |e| matches!(e, Event::Connect { .. })),
-            Event::Connect { peer, data: 0 }
-        );
+        assert_eq!(us.expect_connect(LOSSY_T), (peer, 0));
         let ci = us.expect_c_connect_within(&mut c, LOSSY_T);
         assert_eq!((ci.data, ci.channels), (7, 4));
         cpeer_index = ci.peer;
@@ -259,10 +256,8 @@ fn lossy_echo_with(ours_is_client: bool, v: Variant, seed: u64, cond: Conditions
             relay.addr.port(),
             &v.c_opts(CPeerOpts::new().channels(4).data(8)),
         );
-        let ev = us.expect(LOSSY_T, "connect", |e| matches!(e, Event::Connect { .. }));
-        let Event::Connect { peer: p, data: 8 } = ev else {
-            panic!("{ev:?}")
-        };
+        let (p, data) = us.expect_connect(LOSSY_T);
+        assert_eq!(data, 8, "the C client's connect data");
         peer = p;
         let ci = us.expect_c_connect_within(&mut c, LOSSY_T);
         assert_eq!((ci.data, ci.channels), (0, 4));
@@ -300,7 +295,7 @@ fn lossy_echo_with(ours_is_client: bool, v: Variant, seed: u64, cond: Conditions
             us.expect_c_disconnect_within(&mut c, LOSSY_T),
             (cpeer_index, 55)
         );
-        let ev = us.expect(T, "disconnect", |e| matches!(e, Event::Disconnect { .. }));
+        let ev = us.expect_disconnect(T);
         assert!(
             matches!(
                 ev,
@@ -314,9 +309,7 @@ fn lossy_echo_with(ours_is_client: bool, v: Variant, seed: u64, cond: Conditions
         );
     } else {
         c.send_line("disconnect 0 66");
-        let ev = us.expect(LOSSY_T, "disconnect", |e| {
-            matches!(e, Event::Disconnect { .. })
-        });
+        let ev = us.expect_disconnect(LOSSY_T);
         assert_eq!(
             ev,
             Event::Disconnect {

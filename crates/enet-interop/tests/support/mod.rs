@@ -165,6 +165,33 @@ impl Ours {
         }
     }
 
+    /// Waits for a connect event; returns its peer and data.
+    pub fn expect_connect(&mut self, limit: Duration) -> (PeerId, u32) {
+        match self.expect(limit, "connect", |e| matches!(e, Event::Connect { .. })) {
+            Event::Connect { peer, data } => (peer, data),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Waits for a disconnect event and returns it.
+    pub fn expect_disconnect(&mut self, limit: Duration) -> Event {
+        self.expect(limit, "disconnect", |e| {
+            matches!(e, Event::Disconnect { .. })
+        })
+    }
+
+    /// Fails unless the scenario ended cleanly: no peer left connected, no input dropped for
+    /// a wire mismatch, and no packet left unchecked.
+    pub fn assert_clean_end(&self) {
+        assert_eq!(self.host.host().connected_peers(), 0);
+        self.assert_no_bad_drops();
+        assert!(
+            self.received.is_empty(),
+            "stray packets: {:?}",
+            self.received
+        );
+    }
+
     /// Takes the next `n` received packets in arrival order.
     pub fn receives(&mut self, n: usize, limit: Duration) -> Vec<Got> {
         let deadline = Instant::now() + limit;
