@@ -10,8 +10,25 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use enet::godot::{EventType, FLAG_RELIABLE};
+use enet::godot::{EventType, ServiceEvent, FLAG_RELIABLE};
 use enet::{DisconnectReason, PeerState};
+
+/// Services the pair until the server sees an event, which must be a disconnect; returns its
+/// data and reason, and the events the client saw meanwhile.
+fn server_disconnect(p: &mut Pair) -> ((u32, Option<DisconnectReason>), Vec<ServiceEvent>) {
+    let mut server_saw = None;
+    let mut client_events = Vec::new();
+    assert!(p.pump(T, |i, _, ev| {
+        if i == 1 {
+            client_events.push(ev);
+            return false;
+        }
+        assert_eq!(ev.kind, EventType::Disconnect);
+        server_saw = Some((ev.data, ev.reason));
+        true
+    }));
+    (server_saw.unwrap(), client_events)
+}
 
 #[test]
 fn peer_disconnect_is_graceful_both_ways() {
@@ -104,18 +121,8 @@ fn peer_disconnect_now_is_immediate_and_silent_locally() {
         vec![p.cpeer],
         "listed until the next service"
     );
-    let mut server_saw = None;
-    let mut client_events = Vec::new();
-    assert!(p.pump(T, |i, _, ev| {
-        if i == 1 {
-            client_events.push(ev);
-            return false;
-        }
-        assert_eq!(ev.kind, EventType::Disconnect);
-        server_saw = Some((ev.data, ev.reason));
-        true
-    }));
-    assert_eq!(server_saw, Some((11, Some(DisconnectReason::Remote))));
+    let (server_saw, mut client_events) = server_disconnect(&mut p);
+    assert_eq!(server_saw, (11, Some(DisconnectReason::Remote)));
     let (_, more) = p.drain(Duration::from_millis(50));
     client_events.extend(more);
     assert!(
@@ -136,18 +143,8 @@ fn reset_is_silent_and_the_remote_times_out() {
     assert!(!p.client.peer(p.cpeer).is_active());
     assert_eq!(p.client.peer(p.cpeer).get_state(), PeerState::Disconnected);
     let t0 = Instant::now();
-    let mut client_events = Vec::new();
-    let mut server_saw = None;
-    assert!(p.pump(T, |i, _, ev| {
-        if i == 1 {
-            client_events.push(ev);
-            return false;
-        }
-        assert_eq!(ev.kind, EventType::Disconnect);
-        server_saw = Some((ev.data, ev.reason));
-        true
-    }));
-    assert_eq!(server_saw, Some((0, Some(DisconnectReason::Timeout))));
+    let (server_saw, client_events) = server_disconnect(&mut p);
+    assert_eq!(server_saw, (0, Some(DisconnectReason::Timeout)));
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     assert!(client_events.is_empty(), "{client_events:?}");
     assert!(!p.server.peer(p.speer).is_active());
