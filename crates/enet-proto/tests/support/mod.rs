@@ -1,6 +1,6 @@
-//! Helpers shared by the engine tests (`engine.rs`, `engine_lifecycle.rs`): a client and a
-//! server on a [`Testbed`], connected or connecting, the hostile link they are tested over,
-//! and what a host received.
+//! Helpers shared by the engine tests (`engine.rs`, `engine_lifecycle.rs`,
+//! `early_retransmit.rs`): a client and a server on a [`Testbed`], connected or connecting,
+//! the hostile link they are tested over, and what a host received.
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -15,14 +15,25 @@ pub fn pair(seed: u64) -> (Testbed, HostIndex, HostIndex, PeerId) {
     let mut tb = Testbed::new(seed);
     let server = tb.add_host(HostConfig::default()).unwrap();
     let client = tb.add_host(HostConfig::default()).unwrap();
+    let peer = start_connect(&mut tb, client, server, 4, 42);
+    (tb, server, client, peer)
+}
+
+/// Queues a CONNECT from `client` to `server` (with `channels` channels and `data`); returns
+/// the client's peer.
+pub fn start_connect(
+    tb: &mut Testbed,
+    client: HostIndex,
+    server: HostIndex,
+    channels: usize,
+    data: u32,
+) -> PeerId {
     let addr = tb.addr(server).unwrap();
     let now = tb.now();
-    let peer = tb
-        .host_mut(client)
+    tb.host_mut(client)
         .unwrap()
-        .connect(now, addr, 4, 42)
-        .unwrap();
-    (tb, server, client, peer)
+        .connect(now, addr, channels, data)
+        .unwrap()
 }
 
 /// The first `Connect` event of host `h`: the peer and its data.
