@@ -9,7 +9,7 @@
 
 mod support;
 
-use enet::{DisconnectReason, Event, Packet, PacketFlags};
+use enet::{DisconnectReason, Packet, PacketFlags};
 use enet_interop::{flags, pattern, CPeer, CPeerOpts};
 use support::*;
 
@@ -80,25 +80,15 @@ fn ours_client_c_server(v: Variant, we_disconnect: bool) {
     if we_disconnect {
         us.host.disconnect(peer, 0x1234_5678).unwrap();
         assert_eq!(us.expect_c_disconnect(&mut c), (ci.peer, 0x1234_5678));
-        let ev = us.expect_disconnect(T);
         assert_eq!(
-            ev,
-            Event::Disconnect {
-                peer,
-                data: 0,
-                reason: DisconnectReason::Local
-            }
+            us.expect_disconnect(T),
+            disconnected(peer, 0, DisconnectReason::Local)
         );
     } else {
         c.send_line(&format!("disconnect {} 4242", ci.peer));
-        let ev = us.expect_disconnect(T);
         assert_eq!(
-            ev,
-            Event::Disconnect {
-                peer,
-                data: 4242,
-                reason: DisconnectReason::Remote
-            }
+            us.expect_disconnect(T),
+            disconnected(peer, 4242, DisconnectReason::Remote)
         );
         assert_eq!(us.expect_c_disconnect(&mut c), (ci.peer, 0));
     }
@@ -214,25 +204,15 @@ fn c_client_ours_server(v: Variant, we_disconnect: bool) {
     if we_disconnect {
         us.host.disconnect(peer, 99).unwrap();
         assert_eq!(us.expect_c_disconnect(&mut c), (0, 99));
-        let ev = us.expect_disconnect(T);
         assert_eq!(
-            ev,
-            Event::Disconnect {
-                peer,
-                data: 0,
-                reason: DisconnectReason::Local
-            }
+            us.expect_disconnect(T),
+            disconnected(peer, 0, DisconnectReason::Local)
         );
     } else {
         c.send_line("disconnect 0 3141592");
-        let ev = us.expect_disconnect(T);
         assert_eq!(
-            ev,
-            Event::Disconnect {
-                peer,
-                data: 3_141_592,
-                reason: DisconnectReason::Remote
-            }
+            us.expect_disconnect(T),
+            disconnected(peer, 3_141_592, DisconnectReason::Remote)
         );
         assert_eq!(us.expect_c_disconnect(&mut c), (0, 0));
     }

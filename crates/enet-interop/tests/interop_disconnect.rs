@@ -5,7 +5,7 @@
 
 mod support;
 
-use enet::{DisconnectReason, Event, Packet};
+use enet::{DisconnectReason, Packet};
 use enet_interop::{flags, pattern, CPeer, CPeerOpts};
 use support::*;
 
@@ -28,14 +28,9 @@ fn ours_disconnect_later_and_now_seen_by_c_server() {
     let got = us.expect_c_receives(&mut c, 500, T);
     check_c_reliable_in_order(&got, 7000, 200, 0);
     assert_eq!(us.expect_c_disconnect(&mut c), (ci.peer, 11));
-    let ev = us.expect_disconnect(T);
     assert_eq!(
-        ev,
-        Event::Disconnect {
-            peer,
-            data: 0,
-            reason: DisconnectReason::Local
-        }
+        us.expect_disconnect(T),
+        disconnected(peer, 0, DisconnectReason::Local)
     );
 
     // disconnect_now: one unreliable DISCONNECT, no event on our side.
@@ -65,14 +60,9 @@ fn c_disconnect_later_and_now_seen_by_ours_server() {
     c.send_line("disconnect_later 0 13");
     let got = us.receives(500, T);
     check_ours_reliable_in_order(&got, 8000, 200, 0);
-    let ev = us.expect_disconnect(T);
     assert_eq!(
-        ev,
-        Event::Disconnect {
-            peer,
-            data: 13,
-            reason: DisconnectReason::Remote
-        }
+        us.expect_disconnect(T),
+        disconnected(peer, 13, DisconnectReason::Remote)
     );
     assert_eq!(us.expect_c_disconnect(&mut c), (0, 0));
     drop(c);
@@ -81,14 +71,9 @@ fn c_disconnect_later_and_now_seen_by_ours_server() {
     let (peer, _) = us.expect_connect(T);
     us.expect_c_connect(&mut c);
     c.send_line("disconnect_now 0 14");
-    let ev = us.expect_disconnect(T);
     assert_eq!(
-        ev,
-        Event::Disconnect {
-            peer,
-            data: 14,
-            reason: DisconnectReason::Remote
-        }
+        us.expect_disconnect(T),
+        disconnected(peer, 14, DisconnectReason::Remote)
     );
     us.assert_no_bad_drops();
 }

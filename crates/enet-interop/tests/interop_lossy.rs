@@ -309,14 +309,9 @@ fn lossy_echo_with(ours_is_client: bool, v: Variant, seed: u64, cond: Conditions
         );
     } else {
         c.send_line("disconnect 0 66");
-        let ev = us.expect_disconnect(LOSSY_T);
         assert_eq!(
-            ev,
-            Event::Disconnect {
-                peer,
-                data: 66,
-                reason: DisconnectReason::Remote
-            }
+            us.expect_disconnect(LOSSY_T),
+            disconnected(peer, 66, DisconnectReason::Remote)
         );
     }
     us.assert_no_bad_drops();

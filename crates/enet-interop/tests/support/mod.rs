@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use enet::udp::UdpHost;
-use enet::{Event, HostConfig, Packet, PacketFlags, PeerId, RangeCoder};
+use enet::{DisconnectReason, Event, HostConfig, Packet, PacketFlags, PeerId, RangeCoder};
 use enet_interop::{flags, pattern, pattern_seed, CEvent, CPeer, CPeerOpts, ConnectInfo, Received};
 use enet_proto::DropReason;
 
@@ -310,6 +310,12 @@ impl Ours {
     }
 }
 
+/// The disconnect event of `peer` with `data` and `reason`.
+pub fn disconnected(peer: PeerId, data: u32, reason: DisconnectReason) -> Event {
+    Event::Disconnect { peer, data, reason }
+}
+
+/// 127.0.0.1 at `port`.
 pub fn addr_of(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
