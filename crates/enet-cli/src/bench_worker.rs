@@ -125,14 +125,15 @@ struct Client {
     connected: bool,
 }
 
-fn line(v: serde_json::Value) {
+/// Writes `v` as one JSON line to stdout and flushes it (the orchestrator reads line by line).
+pub(crate) fn line(v: serde_json::Value) {
     let mut o = std::io::stdout().lock();
     let _ = writeln!(o, "{v}");
     let _ = o.flush();
 }
 
 /// Blocks until a line (or EOF) arrives on stdin; EOF first means the orchestrator is gone.
-fn wait_line() {
+pub(crate) fn wait_line() {
     let mut s = String::new();
     match std::io::stdin().lock().read_line(&mut s) {
         Ok(n) if n > 0 => {}

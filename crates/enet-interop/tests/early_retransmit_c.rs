@@ -4,16 +4,17 @@
 //! (it drops the extra copies as duplicates, as for any retransmission), while its
 //! received-datagram count shows that more copies arrived than it delivered.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use enet::udp::UdpHost;
 use enet::{Event, HostConfig, Packet};
 use enet_interop::{flags, pattern, CEvent, CPeer, CPeerOpts, Received};
-use enet_proto::sim::SimRng;
+use support::relay::{Conditions, Relay};
 
 /// Messages sent, one every `GAP`: a stream dense enough that later acknowledgements
 /// reveal most losses before the retransmission timeout would.
@@ -56,94 +57,35 @@ fn reliable_sends(d: &[u8]) -> Option<usize> {
     (at == d.len()).then_some(n)
 }
 
-/// What the relay saw: datagrams dropped (both ways), and SEND_RELIABLE copies it passed
-/// on to the server (the C side).
+/// SEND_RELIABLE copies the relay passed on to the server (the C side), and datagrams to it
+/// that did not parse.
 #[derive(Debug, Default)]
-struct RelayStats {
-    dropped: u64,
-    reliable_copies_to_server: u64,
-    unparsed: u64,
+struct ToServer {
+    reliable_copies: AtomicU64,
+    unparsed: AtomicU64,
 }
 
-/// A relay between one client and `server` with seeded loss and a fixed delay each way.
-struct Relay {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<RelayStats>>,
-}
-
-impl Relay {
-    fn spawn(server: SocketAddr, seed: u64) -> Relay {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("relay bind");
-        let addr = socket.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = thread::spawn(move || {
-            let started = Instant::now();
-            let mut rng = SimRng::new(seed);
-            let mut client: Option<SocketAddr> = None;
-            let mut queue: std::collections::VecDeque<(Instant, SocketAddr, Vec<u8>)> =
-                std::collections::VecDeque::new();
-            let mut buf = vec![0u8; 65536];
-            let mut stats = RelayStats::default();
-            while !flag.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(120) {
-                let now = Instant::now();
-                while queue.front().is_some_and(|e| e.0 <= now) {
-                    let (_, to, data) = queue.pop_front().unwrap();
-                    let _ = socket.send_to(&data, to);
-                }
-                let wait = queue
-                    .front()
-                    .map(|e| e.0.saturating_duration_since(now))
-                    .unwrap_or(Duration::from_millis(10))
-                    .clamp(Duration::from_micros(200), Duration::from_millis(10));
-                socket.set_read_timeout(Some(wait)).unwrap();
-                let Ok((len, from)) = socket.recv_from(&mut buf) else {
-                    continue;
-                };
-                let to = if from == server {
-                    match client {
-                        Some(c) => c,
-                        None => continue,
-                    }
-                } else {
-                    client = Some(from);
-                    server
-                };
-                if rng.chance(LOSS) {
-                    stats.dropped += 1;
-                    continue;
-                }
-                if to == server {
-                    match reliable_sends(&buf[..len]) {
-                        Some(n) => stats.reliable_copies_to_server += n as u64,
-                        None => stats.unparsed += 1,
-                    }
-                }
-                queue.push_back((Instant::now() + DELAY, to, buf[..len].to_vec()));
-            }
-            stats
-        });
-        Relay {
-            addr,
-            stop,
-            thread: Some(thread),
+/// Starts the shared relay with seeded loss and a fixed delay each way (no duplication, no
+/// reordering), counting the SEND_RELIABLE copies it passes on to `server`.
+fn spawn_relay(server: SocketAddr, seed: u64) -> (Relay, Arc<ToServer>) {
+    let counts = Arc::new(ToServer::default());
+    let seen = counts.clone();
+    let cond = Conditions {
+        loss: LOSS,
+        duplicate: 0.0,
+        reorder: 0.0,
+        delay: DELAY,
+        reorder_extra_ms: (0, 0),
+    };
+    let relay = Relay::spawn_inspecting(server, seed, cond, move |d| match reliable_sends(d) {
+        Some(n) => {
+            seen.reliable_copies.fetch_add(n as u64, Ordering::Relaxed);
         }
-    }
-
-    fn finish(mut self) -> RelayStats {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.take().unwrap().join().expect("relay thread")
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        None => {
+            seen.unparsed.fetch_add(1, Ordering::Relaxed);
         }
-    }
+    });
+    (relay, counts)
 }
 
 /// Services our host for up to `wait`; panics on a disconnect.
@@ -169,7 +111,7 @@ fn drain_c(c: &mut CPeer, got: &mut Vec<Received>) {
 
 fn run(seed: u64) {
     let mut c = CPeer::spawn_server(&CPeerOpts::new().channels(1));
-    let relay = Relay::spawn(SocketAddr::from(([127, 0, 0, 1], c.port())), seed);
+    let (relay, to_c) = spawn_relay(SocketAddr::from(([127, 0, 0, 1], c.port())), seed);
     let mut us = UdpHost::bind("127.0.0.1:0".parse().unwrap(), HostConfig::default()).unwrap();
     let peer = us.connect(relay.addr, 1, 0).unwrap();
     // Connect (a lost handshake datagram is retried after the default 500 ms RTO).
@@ -223,16 +165,19 @@ fn run(seed: u64) {
     let counters = us.host().peer_info(peer).unwrap().counters;
     let received_datagrams = c.stats(Duration::from_secs(5)).host["recv_packets"];
     let stats = relay.finish();
+    let reliable_copies_to_c = to_c.reliable_copies.load(Ordering::Relaxed);
+    let unparsed = to_c.unparsed.load(Ordering::Relaxed);
     eprintln!(
-        "seed {seed:#x}: relay {stats:?}; ours sent {} datagrams, {} retransmissions \
+        "seed {seed:#x}: relay {stats:?}, {reliable_copies_to_c} reliable copies to C, \
+         {unparsed} unparsed; ours sent {} datagrams, {} retransmissions \
          ({} early); C received {received_datagrams} datagrams, delivered {}",
         counters.datagrams_sent,
         counters.retransmissions,
         counters.early_retransmissions,
         got.len()
     );
-    assert!(stats.dropped > 0, "the relay lost nothing");
-    assert_eq!(stats.unparsed, 0, "every datagram to C parsed");
+    assert!(stats.lost > 0, "the relay lost nothing");
+    assert_eq!(unparsed, 0, "every datagram to C parsed");
     assert!(
         counters.early_retransmissions > 0,
         "early retransmission never triggered"
@@ -242,9 +187,8 @@ fn run(seed: u64) {
     // commands (the handshake's acknowledgement is not one; pings are not SEND_RELIABLE)
     // do not count here.
     assert!(
-        stats.reliable_copies_to_server > u64::from(MESSAGES),
-        "{} reliable copies reached C for {MESSAGES} messages",
-        stats.reliable_copies_to_server
+        reliable_copies_to_c > u64::from(MESSAGES),
+        "{reliable_copies_to_c} reliable copies reached C for {MESSAGES} messages"
     );
     assert!(received_datagrams > 0);
 }

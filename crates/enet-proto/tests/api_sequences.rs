@@ -6,6 +6,8 @@
 //! Longer than ~600 lines because the operation model (the `Op` enum, its strategies and
 //! the `apply` interpreter) reads best as one unit.
 
+mod support;
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -13,17 +15,10 @@ use enet_proto::sim::LinkConfig;
 use enet_proto::testbed::{HostIndex, Testbed};
 use enet_proto::{Error, Event, Host, HostConfig, Packet, PacketFlags, PeerId, PeerState};
 use proptest::prelude::*;
+use support::cases;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// Case count of a proptest: `default`, unless `PROPTEST_CASES` asks for more (or fewer).
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 const API_HOSTS: usize = 3;

@@ -4,11 +4,14 @@
 //! asserted. A second test makes the loss that early retransmission repairs certain: a
 //! dropped datagram followed by acknowledged traffic is resent before its timeout.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use enet_proto::sim::LinkConfig;
 use enet_proto::testbed::Testbed;
 use enet_proto::{Event, HostConfig, Packet, PacketFlags, PeerId};
+use support::start_connect;
 
 const PEERS: usize = 20;
 const HZ: u64 = 20;
@@ -170,13 +173,7 @@ fn a_loss_revealed_by_a_later_acknowledgement_is_resent_before_its_timeout() {
         let mut tb = Testbed::new(9);
         let server = tb.add_host(HostConfig::default()).unwrap();
         let client = tb.add_host(HostConfig::default()).unwrap();
-        let addr = tb.addr(server).unwrap();
-        let now = tb.now();
-        let peer = tb
-            .host_mut(client)
-            .unwrap()
-            .connect(now, addr, 1, 0)
-            .unwrap();
+        let peer = start_connect(&mut tb, client, server, 1, 0);
         let link = LinkConfig::new().with_latency(Duration::from_millis(20), Duration::ZERO);
         tb.set_link(server, client, link.clone()).unwrap();
         // Connected, with the handshake's RTT sample only: a retransmission timeout of

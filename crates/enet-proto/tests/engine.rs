@@ -40,13 +40,7 @@ fn server_channel_limit_caps_channels() {
         .add_host(HostConfig::default().with_channel_limit(2))
         .unwrap();
     let client = tb.add_host(HostConfig::default()).unwrap();
-    let addr = tb.addr(server).unwrap();
-    let now = tb.now();
-    let cpeer = tb
-        .host_mut(client)
-        .unwrap()
-        .connect(now, addr, 8, 0)
-        .unwrap();
+    let cpeer = start_connect(&mut tb, client, server, 8, 0);
     tb.run_for(Duration::from_millis(50));
     assert_eq!(
         tb.host(client)

@@ -55,13 +55,7 @@ fn connect_to_nobody_fails_with_a_timeout_event() {
     let server = tb.add_host(HostConfig::default()).unwrap();
     let client = tb.add_host(HostConfig::default()).unwrap();
     tb.set_silent(server, true).unwrap();
-    let addr = tb.addr(server).unwrap();
-    let now = tb.now();
-    let cpeer = tb
-        .host_mut(client)
-        .unwrap()
-        .connect(now, addr, 2, 0)
-        .unwrap();
+    let cpeer = start_connect(&mut tb, client, server, 2, 0);
     tb.run_for(Duration::from_secs(40));
     assert_eq!(
         tb.events(client).unwrap(),
@@ -96,13 +90,7 @@ fn graceful_disconnect_carries_data_both_ways() {
         }]
     );
     // Reconnect on the same hosts, this time the server disconnects.
-    let addr = tb.addr(server).unwrap();
-    let now = tb.now();
-    let cpeer = tb
-        .host_mut(client)
-        .unwrap()
-        .connect(now, addr, 1, 5)
-        .unwrap();
+    let cpeer = start_connect(&mut tb, client, server, 1, 5);
     tb.run_for(Duration::from_millis(100));
     let (speer, data) = connected(&tb, server).unwrap();
     assert_eq!(data, 5);
@@ -250,13 +238,7 @@ fn bandwidth_limits_shape_the_window() {
     let client = tb
         .add_host(HostConfig::default().with_outgoing_bandwidth(512 * 1024))
         .unwrap();
-    let addr = tb.addr(server).unwrap();
-    let now = tb.now();
-    let cpeer = tb
-        .host_mut(client)
-        .unwrap()
-        .connect(now, addr, 1, 0)
-        .unwrap();
+    let cpeer = start_connect(&mut tb, client, server, 1, 0);
     tb.run_for(Duration::from_millis(100));
     let (speer, _) = connected(&tb, server).unwrap();
     // Client window: min(own 512K/64K*4096 = 32768, server advertises 256K/64K*4096 = 16384).

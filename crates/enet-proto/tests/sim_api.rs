@@ -4,11 +4,14 @@
 //! ahead, and datagrams of any size. Nothing may panic, every link's bookkeeping stays
 //! balanced, and what is delivered is a datagram that was sent.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use enet_proto::sim::{Link, LinkConfig, Network, SimRng, MAX_DELAY};
 use proptest::prelude::*;
+use support::link_from_fields;
 
 fn probability() -> impl Strategy<Value = f64> {
     prop_oneof![
@@ -43,27 +46,7 @@ fn config() -> impl Strategy<Value = LinkConfig> {
         ],
         prop_oneof![Just(0usize), 1usize..8, Just(usize::MAX)],
     )
-        .prop_map(
-            |(
-                (loss, duplicate, reorder),
-                (latency, jitter, reorder_delay),
-                bandwidth,
-                max_queue,
-            )| {
-                // Field by field: LinkConfig is #[non_exhaustive], and the builder
-                // methods would not let the out-of-range values through.
-                let mut c = LinkConfig::new();
-                c.loss = loss;
-                c.duplicate = duplicate;
-                c.reorder = reorder;
-                c.latency = latency;
-                c.jitter = jitter;
-                c.reorder_delay = reorder_delay;
-                c.bandwidth = bandwidth;
-                c.max_queue = max_queue;
-                c
-            },
-        )
+        .prop_map(link_from_fields)
 }
 
 #[derive(Clone, Debug)]

@@ -4,6 +4,8 @@
 //! invalid configuration is [`TestbedError::InvalidConfig`], a foreign index
 //! [`TestbedError::UnknownHost`], and an own index always works.
 
+mod support;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -11,14 +13,7 @@ use enet_proto::sim::LinkConfig;
 use enet_proto::testbed::{HostIndex, Testbed, TestbedError, MAX_ELAPSED, MAX_HOSTS};
 use enet_proto::{Error, Event, HostConfig, Packet, PacketFlags, PeerState};
 use proptest::prelude::*;
-
-/// Case count of a proptest: `default`, unless `PROPTEST_CASES` asks for more (or fewer).
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use support::{cases, link_from_fields};
 
 /// Names a host: the `n`th of the testbed under test (modulo its host count), or the `n`th
 /// of another testbed.
@@ -134,25 +129,7 @@ fn arb_link() -> impl Strategy<Value = LinkConfig> {
         prop_oneof![Just(None), Just(Some(0u64)), any::<u64>().prop_map(Some)],
         prop_oneof![Just(0usize), 1usize..64, any::<usize>()],
     )
-        .prop_map(
-            |(
-                (loss, duplicate, reorder),
-                (latency, jitter, reorder_delay),
-                bandwidth,
-                max_queue,
-            )| {
-                let mut c = LinkConfig::new();
-                c.loss = loss;
-                c.duplicate = duplicate;
-                c.reorder = reorder;
-                c.latency = latency;
-                c.jitter = jitter;
-                c.reorder_delay = reorder_delay;
-                c.bandwidth = bandwidth;
-                c.max_queue = max_queue;
-                c
-            },
-        )
+        .prop_map(link_from_fields)
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {

@@ -5,23 +5,15 @@
 //! compressors on any input and buffer. The native `UdpHost` has its own in
 //! `api_props_native.rs`.
 
+mod props_config;
+
 use std::time::Duration;
 
 use enet::godot::{EnetConnection, HostStatistic, PeerHandle, PeerStatistic};
 use enet::{CompressionMode, LinkConfig, RangeCoder};
+use props_config::config;
 use proptest::prelude::*;
 
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(24),
-        max_shrink_iters: 200,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 const HOSTS: [&str; 7] = [
     "127.0.0.1",
     "::1",

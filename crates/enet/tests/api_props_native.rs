@@ -6,25 +6,16 @@
 //! any index and generation; the settings take any value, out-of-range durations are
 //! [`enet::Invalid::Duration`], and the builder's values reach the host.
 
+mod props_config;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use enet::{
     Error, HostConfig, Invalid, LinkConfig, Packet, PacketFlags, PeerId, RangeCoder, UdpHost,
 };
+use props_config::config;
 use proptest::prelude::*;
-
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(24),
-        max_shrink_iters: 200,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// Target addresses: the other host, port 0, IPv6 loopback, a closed loopback port.
 fn target(k: u8, other: SocketAddr) -> SocketAddr {

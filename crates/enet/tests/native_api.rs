@@ -35,6 +35,26 @@ fn pump_until(
     None
 }
 
+/// Services `server` and `client` until `done` holds for the client (checked every 50 ms),
+/// failing after a generous 20 s with `what`.
+fn pump_until_client(
+    server: &mut UdpHost,
+    client: &mut UdpHost,
+    what: &str,
+    mut done: impl FnMut(&UdpHost) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        pump_until(&mut [server, client], Duration::from_millis(50), |_, _| {
+            false
+        });
+        if done(client) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} not seen");
+    }
+}
+
 /// Connects `client` to `server`; returns (server's id of the client, client's id).
 fn connect(server: &mut UdpHost, client: &mut UdpHost, channels: usize) -> (PeerId, PeerId) {
     let cpeer = client.connect(server.local_addr(), channels, 7).unwrap();
@@ -405,19 +425,9 @@ fn host_settings_are_methods_and_take_effect() {
         ),
         (120_000, 60_000)
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        pump_until(
-            &mut [&mut server, &mut client],
-            Duration::from_millis(50),
-            |_, _| false,
-        );
-        let i = client.peer_info(cpeer).unwrap();
-        if i.bandwidth.outgoing_bandwidth == 60_000 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "BANDWIDTH_LIMIT not seen: {i:?}");
-    }
+    pump_until_client(&mut server, &mut client, "BANDWIDTH_LIMIT", |c| {
+        c.peer_info(cpeer).unwrap().bandwidth.outgoing_bandwidth == 60_000
+    });
 
     // THROTTLE_CONFIGURE is applied here and at the remote.
     server
@@ -433,24 +443,13 @@ fn host_settings_are_methods_and_take_effect() {
         (2500, 3, 4)
     );
     assert_eq!(i.throttle_period(), Duration::from_millis(2500));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        pump_until(
-            &mut [&mut server, &mut client],
-            Duration::from_millis(50),
-            |_, _| false,
-        );
-        if client
-            .peer_info(cpeer)
+    pump_until_client(&mut server, &mut client, "THROTTLE_CONFIGURE", |c| {
+        c.peer_info(cpeer)
             .unwrap()
             .throttle
             .packet_throttle_interval
             == 2500
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "THROTTLE_CONFIGURE not seen");
-    }
+    });
 
     // An explicit ping is counted as a datagram sent.
     let before = server.totals().sent_packets;

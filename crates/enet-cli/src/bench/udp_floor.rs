@@ -9,28 +9,14 @@
 //! client g % k, is due at t0 + g / (k × rate). An echo later than `--lost-after-ms`
 //! counts as lost (plain UDP has no retransmission); corrupt echoes fail the run.
 
-use std::io::{BufRead, ErrorKind, Write};
+use std::io::{BufRead, ErrorKind};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::bench_worker::{Args, HEADER_SIZE, SOCKET_BUFFER};
+use crate::bench_worker::{line, wait_line, Args, HEADER_SIZE, SOCKET_BUFFER};
 use crate::common::CliResult;
-
-fn line(v: serde_json::Value) {
-    let mut o = std::io::stdout().lock();
-    let _ = writeln!(o, "{v}");
-    let _ = o.flush();
-}
-
-fn wait_line() {
-    let mut s = String::new();
-    match std::io::stdin().lock().read_line(&mut s) {
-        Ok(n) if n > 0 => {}
-        _ => std::process::exit(0),
-    }
-}
 
 fn bind(port: u16) -> Result<UdpSocket, String> {
     let s = UdpSocket::bind(("127.0.0.1", port)).map_err(|e| format!("cannot bind: {e}"))?;

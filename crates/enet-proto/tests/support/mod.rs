@@ -1,6 +1,8 @@
-//! Helpers shared by the engine tests (`engine.rs`, `engine_lifecycle.rs`): a client and a
-//! server on a [`Testbed`], connected or connecting, the hostile link they are tested over,
-//! and what a host received.
+//! Helpers shared by the engine tests (`engine.rs`, `engine_lifecycle.rs`,
+//! `early_retransmit.rs`) and the API property tests (`sim_api.rs`, `testbed_api.rs`,
+//! `api_sequences.rs`): a client and a server on a [`Testbed`], connected or connecting, the
+//! hostile link they are tested over, what a host received, property-test case counts and
+//! links built field by field.
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -15,14 +17,59 @@ pub fn pair(seed: u64) -> (Testbed, HostIndex, HostIndex, PeerId) {
     let mut tb = Testbed::new(seed);
     let server = tb.add_host(HostConfig::default()).unwrap();
     let client = tb.add_host(HostConfig::default()).unwrap();
+    let peer = start_connect(&mut tb, client, server, 4, 42);
+    (tb, server, client, peer)
+}
+
+/// Property-test cases: `PROPTEST_CASES` if set, else `default`.
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A link's fields as a property test draws them: ((loss, duplicate, reorder), (latency,
+/// jitter, reorder delay), bandwidth, maximum queue).
+pub type LinkFields = (
+    (f64, f64, f64),
+    (Duration, Duration, Duration),
+    Option<u64>,
+    usize,
+);
+
+/// A [`LinkConfig`] set field by field, out-of-range values included (the builder methods
+/// would not let those through, and the struct is `#[non_exhaustive]`).
+pub fn link_from_fields(fields: LinkFields) -> LinkConfig {
+    let ((loss, duplicate, reorder), (latency, jitter, reorder_delay), bandwidth, max_queue) =
+        fields;
+    let mut c = LinkConfig::new();
+    c.loss = loss;
+    c.duplicate = duplicate;
+    c.reorder = reorder;
+    c.latency = latency;
+    c.jitter = jitter;
+    c.reorder_delay = reorder_delay;
+    c.bandwidth = bandwidth;
+    c.max_queue = max_queue;
+    c
+}
+
+/// Queues a CONNECT from `client` to `server` (with `channels` channels and `data`); returns
+/// the client's peer.
+pub fn start_connect(
+    tb: &mut Testbed,
+    client: HostIndex,
+    server: HostIndex,
+    channels: usize,
+    data: u32,
+) -> PeerId {
     let addr = tb.addr(server).unwrap();
     let now = tb.now();
-    let peer = tb
-        .host_mut(client)
+    tb.host_mut(client)
         .unwrap()
-        .connect(now, addr, 4, 42)
-        .unwrap();
-    (tb, server, client, peer)
+        .connect(now, addr, channels, data)
+        .unwrap()
 }
 
 /// The first `Connect` event of host `h`: the peer and its data.

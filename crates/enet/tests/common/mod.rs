@@ -1,10 +1,27 @@
-//! Helpers shared by the `connection*` integration tests: hosts on 127.0.0.1 with ephemeral
-//! ports, event pumps with deadlines, and connected pairs.
+//! Helpers shared by the `connection*` integration tests: Godot's error codes, hosts on 127.0.0.1 with
+//! ephemeral ports, event pumps with deadlines, and connected pairs.
 #![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 
 use enet::godot::{EnetConnection, EventType, HostStatistic, PeerHandle, ServiceEvent};
+
+/// Godot's `ERR_FAILED`.
+pub const FAILED: i32 = 1;
+/// Godot's `ERR_UNAVAILABLE`.
+pub const UNAVAILABLE: i32 = 2;
+/// Godot's `ERR_UNCONFIGURED`.
+pub const UNCONFIGURED: i32 = 3;
+/// Godot's `ERR_CANT_CREATE`.
+pub const CANT_CREATE: i32 = 20;
+/// Godot's `ERR_ALREADY_IN_USE`.
+pub const ALREADY_IN_USE: i32 = 22;
+/// Godot's `ERR_CANT_CONNECT`.
+pub const CANT_CONNECT: i32 = 25;
+/// Godot's `ERR_CANT_RESOLVE`.
+pub const CANT_RESOLVE: i32 = 26;
+/// Godot's `ERR_INVALID_PARAMETER`.
+pub const INVALID_PARAMETER: i32 = 31;
 
 /// Generous upper bound for anything that should happen promptly on loopback.
 pub const T: Duration = Duration::from_secs(5);
