@@ -21,7 +21,9 @@ const LOSSY_BIG: usize = 100 * 1024;
 const LOSSY_UNRELIABLE: u32 = 300;
 const LOSSY_UNSEQUENCED: u32 = 300;
 const LOSSY_FRAGMENTED: u32 = 10;
-const LOSSY_T: Duration = Duration::from_secs(25);
+// Generous: the assertions are about what arrives (every reliable packet, once, in order), and
+// on a loaded 2-core machine the harsh soak needed more than 25 s in 2 of 9 runs.
+const LOSSY_T: Duration = Duration::from_secs(60);
 
 /// One received packet, from either implementation.
 #[derive(Clone, Debug)]
