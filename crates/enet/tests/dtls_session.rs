@@ -19,10 +19,7 @@ use enet::{Event, HostConfig, Packet, PeerId};
 fn dtls_server() -> (UdpHost, Pki) {
     let pki = Pki::new();
     let (key, cert) = pki.leaf("localhost", Alg::Ecdsa);
-    let limits = DtlsLimits {
-        session_idle_timeout: Duration::from_secs(3600),
-        ..DtlsLimits::default()
-    };
+    let limits = DtlsLimits::default().with_session_idle_timeout(Duration::from_secs(3600));
     let mut s = UdpHost::bind(localhost(), HostConfig::default()).unwrap();
     s.dtls_server_setup(TlsOptions::server(&key, &cert).unwrap().with_limits(limits))
         .unwrap();

@@ -76,7 +76,9 @@ pub use layer::{MAX_HELD_BYTES, MAX_HELD_DATAGRAMS};
 /// The `openssl` crate this layer is built on, for building certificates and keys with the
 /// same version.
 pub use openssl;
-pub use options::{DtlsLimits, TlsOptions};
+pub use options::{
+    DtlsLimits, TlsOptions, DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_HANDSHAKES_PER_SOURCE,
+};
 
 /// Counters of a host's DTLS layer (see [`UdpHost::dtls_stats`](crate::udp::UdpHost::dtls_stats)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -113,6 +115,11 @@ pub struct DtlsStats {
     /// Established sessions replaced by a new handshake from the same address (a client
     /// restarted on the same port; RFC 6347 §4.2.8), counted when the new one completes.
     pub sessions_replaced: u64,
+    /// Outgoing datagrams refused without touching their session: empty, or over
+    /// [`MAX_DATAGRAM_SIZE`](crate::udp::MAX_DATAGRAM_SIZE) bytes (ENet never produces
+    /// them; [`UdpHost::socket_send`](crate::udp::UdpHost::socket_send) refuses them with
+    /// an error first).
+    pub refused_sends: u64,
     /// Application-data records sent.
     pub records_sent: u64,
     /// Application-data records received and handed to ENet.

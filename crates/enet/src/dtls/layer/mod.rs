@@ -111,6 +111,8 @@ pub(crate) struct DtlsLayer {
     stats: DtlsStats,
     /// Addresses that were handshaking at the last poke (may hold finished ones).
     pending_list: Vec<SocketAddr>,
+    /// Pending handshakes per source (see [`source_of`]); no entry for zero.
+    pending_by_source: HashMap<IpAddr, usize>,
     last_error: Option<DtlsError>,
     refuse: bool,
     /// Decrypted datagram buffer (a DTLS record carries up to 16 KiB).
@@ -124,6 +126,37 @@ pub(crate) struct DtlsLayer {
 /// still queued. Allocates nothing when the queue is empty.
 fn clear_errors() {
     drop(openssl::error::ErrorStack::get());
+}
+
+/// The source a handshake is counted against for
+/// [`DtlsLimits::max_handshakes_per_source`]: an IPv4 address, or an IPv6 /64 prefix (one
+/// host commonly owns a whole /64).
+fn source_of(addr: SocketAddr) -> IpAddr {
+    match addr.ip() {
+        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(ip) & !u128::from(u64::MAX)).into()),
+        },
+        v4 => v4,
+    }
+}
+
+/// One more pending handshake from `addr`.
+fn pending_add(stats: &mut DtlsStats, by_source: &mut HashMap<IpAddr, usize>, addr: SocketAddr) {
+    stats.pending_handshakes += 1;
+    *by_source.entry(source_of(addr)).or_insert(0) += 1;
+}
+
+/// One pending handshake from `addr` fewer (completed, failed or closed).
+fn pending_sub(stats: &mut DtlsStats, by_source: &mut HashMap<IpAddr, usize>, addr: SocketAddr) {
+    stats.pending_handshakes -= 1;
+    let key = source_of(addr);
+    if let Some(n) = by_source.get_mut(&key) {
+        *n -= 1;
+        if *n == 0 {
+            by_source.remove(&key);
+        }
+    }
 }
 
 /// The error a failed client handshake or session gets, most specific first.
@@ -149,6 +182,7 @@ impl DtlsLayer {
             limits,
             stats: DtlsStats::default(),
             pending_list: Vec::new(),
+            pending_by_source: HashMap::new(),
             last_error: None,
             refuse: false,
             plain: vec![0; 16 * 1024 + 2048],
@@ -167,12 +201,16 @@ impl DtlsLayer {
         ))
     }
 
-    /// A client layer verifying servers against `options` (client options) and `hostname`.
+    /// A client layer verifying servers against `options` (client options) and `hostname`
+    /// (or the options' override), which must be a valid name
+    /// ([`DtlsError::InvalidHostname`] otherwise).
     pub(crate) fn client(options: &TlsOptions, hostname: &str) -> Result<DtlsLayer, DtlsError> {
+        let verify_name = options::verify_name(options, hostname);
+        options::check_verify_name(verify_name)?;
         let ctx = options::client_context(options)?;
         let role = Role::Client {
             ctx,
-            verify_name: options::verify_name(options, hostname).to_owned(),
+            verify_name: verify_name.to_owned(),
             verify: !options.is_unsafe(),
         };
         Ok(DtlsLayer::new(role, options.limits))
@@ -223,7 +261,9 @@ impl DtlsLayer {
         let server = self.is_server();
         if let Some(s) = self.sessions.get_mut(&addr) {
             match s.state {
-                State::Handshaking => self.stats.pending_handshakes -= 1,
+                State::Handshaking => {
+                    pending_sub(&mut self.stats, &mut self.pending_by_source, addr)
+                }
                 State::Established => self.stats.sessions -= 1,
                 State::Failed => {}
             }
@@ -241,11 +281,50 @@ impl DtlsLayer {
         }
     }
 
+    /// An established session of `addr` failed: its peer is told (OpenSSL's own fatal
+    /// alert if it queued one, else a close_notify) so that it drops the session at once
+    /// instead of after its idle timeout, then the session is dropped as by [`Self::fail`].
+    fn fail_session(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        err: DtlsError,
+        send: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
+        if let Some(Session {
+            tls: Some(tls),
+            state: State::Established,
+            ..
+        }) = self.sessions.get_mut(&addr)
+        {
+            // After a fatal error OpenSSL has queued its alert (already drained by the
+            // caller) and refuses to shut down; otherwise this writes a close_notify.
+            clear_errors();
+            let _ = tls.shutdown();
+            tls.get_mut().drain(|d| send(addr, d));
+            clear_errors();
+        }
+        self.fail(now, addr, err);
+    }
+
+    /// Test seam: `addr`'s session fails as when OpenSSL refuses one of its records.
+    #[cfg(test)]
+    pub(crate) fn fail_session_for_test(
+        &mut self,
+        addr: SocketAddr,
+        send: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
+        let err = DtlsError::SessionFailed("test".into());
+        self.fail_session(Instant::now(), addr, err, send);
+    }
+
     /// Forgets `addr` without counting a failure (the peer closed the session).
     fn close(&mut self, addr: SocketAddr) {
         if let Some(s) = self.sessions.get_mut(&addr) {
             match s.state {
-                State::Handshaking => self.stats.pending_handshakes -= 1,
+                State::Handshaking => {
+                    pending_sub(&mut self.stats, &mut self.pending_by_source, addr)
+                }
                 State::Established => self.stats.sessions -= 1,
                 State::Failed => {}
             }
@@ -271,7 +350,7 @@ impl DtlsLayer {
         s.state = State::Established;
         s.last_rx = now;
         let held = std::mem::take(&mut s.held);
-        self.stats.pending_handshakes -= 1;
+        pending_sub(&mut self.stats, &mut self.pending_by_source, addr);
         self.stats.sessions += 1;
         self.stats.handshakes_completed += 1;
         tracing::debug!(%addr, held = held.len(), "DTLS handshake complete");
@@ -396,8 +475,8 @@ impl DtlsLayer {
                 self.close(from);
             }
             Err(e) => {
-                let err = DtlsError::HandshakeFailed(e.to_string());
-                self.fail(now, from, err);
+                let err = DtlsError::SessionFailed(e.to_string());
+                self.fail_session(now, from, err, send);
             }
             Ok(()) => {}
         }
@@ -430,6 +509,13 @@ impl DtlsLayer {
         plain: &[u8],
         send: &mut impl FnMut(SocketAddr, &[u8]),
     ) {
+        // A caller's mistake, not a session failure: OpenSSL would refuse a record over
+        // 16 KiB (and the peer drops datagrams over ENet's largest), and writes nothing for
+        // an empty one.
+        if plain.is_empty() || plain.len() > MAX_DATAGRAM_SIZE {
+            self.stats.refused_sends += 1;
+            return;
+        }
         match self.sessions.get_mut(&to) {
             Some(Session {
                 tls: Some(tls),
@@ -444,8 +530,8 @@ impl DtlsLayer {
                     }
                     Err(e) => {
                         tls.get_mut().clear_out();
-                        let err = DtlsError::HandshakeFailed(e.to_string());
-                        self.fail(now, to, err);
+                        let err = DtlsError::SessionFailed(e.to_string());
+                        self.fail_session(now, to, err, send);
                     }
                 }
             }
@@ -561,7 +647,7 @@ impl DtlsLayer {
             Err(e) => return Err(DtlsError::HandshakeFailed(e.to_string())),
         }
         self.sessions.insert(to, Session::handshaking(tls, now));
-        self.stats.pending_handshakes += 1;
+        pending_add(&mut self.stats, &mut self.pending_by_source, to);
         self.pending_list.push(to);
         Ok(())
     }

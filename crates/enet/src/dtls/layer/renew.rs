@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use openssl::ssl::{ErrorCode, SslStream};
 
-use super::{clear_errors, DtlsLayer};
+use super::{clear_errors, pending_sub, DtlsLayer};
 use crate::dtls::stream::DgramIo;
 use crate::dtls::DtlsError;
 
@@ -123,7 +123,7 @@ impl DtlsLayer {
                 }
                 s.since = now;
                 s.last_rx = now;
-                self.stats.pending_handshakes -= 1;
+                pending_sub(&mut self.stats, &mut self.pending_by_source, addr);
                 self.stats.handshakes_completed += 1;
                 self.stats.sessions_replaced += 1;
                 tracing::debug!(%addr, "DTLS session replaced by a new handshake");
@@ -146,7 +146,7 @@ impl DtlsLayer {
             return;
         }
         tracing::debug!(%addr, error = %err, "DTLS renewal handshake failed");
-        self.stats.pending_handshakes -= 1;
+        pending_sub(&mut self.stats, &mut self.pending_by_source, addr);
         self.stats.failures += 1;
         if err == DtlsError::HandshakeTimeout {
             self.stats.handshake_timeouts += 1;
