@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use openssl::ssl::ErrorCode;
 
+use super::budget::{pending_add, source_of};
 use super::renew::Renewal;
-use super::{clear_errors, pending_add, source_of, DtlsLayer, Role, Session};
+use super::{clear_errors, DtlsLayer, Role, Session};
 use crate::dtls::listen::{Listened, Listener};
 use crate::dtls::DtlsError;
 
@@ -76,7 +77,11 @@ impl DtlsLayer {
                     Err(e) if e.code() == ErrorCode::WANT_READ => {
                         match self.sessions.get_mut(&from) {
                             Some(s) => {
-                                s.renewal = Some(Box::new(Renewal { tls, since: now }));
+                                s.renewal = Some(Box::new(Renewal {
+                                    tls,
+                                    since: now,
+                                    future_records: 0,
+                                }));
                             }
                             None => {
                                 self.sessions.insert(from, Session::handshaking(tls, now));

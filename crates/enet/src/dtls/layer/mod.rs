@@ -10,7 +10,9 @@
 //!
 //! Submodules: `accept` (the server's cookie exchange and new handshakes), `renew` (a new
 //! handshake replacing an established session), `held` (a client's datagrams held during
-//! its handshake), `timers` (retransmission, timeouts, sweeping).
+//! its handshake), `budget` (pending handshakes per source, later-epoch records per
+//! handshake), `ending` (failures and closes), `timers` (retransmission, timeouts,
+//! sweeping).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -25,10 +27,13 @@ use super::{DtlsError, DtlsLimits, DtlsStats};
 use crate::io_policy::MAX_DATAGRAM_SIZE;
 
 mod accept;
+mod budget;
+mod ending;
 mod held;
 mod renew;
 mod timers;
 
+use budget::{pending_add, pending_sub};
 use held::Held;
 pub use held::{MAX_HELD_BYTES, MAX_HELD_DATAGRAMS};
 use renew::Renewal;
@@ -61,6 +66,8 @@ struct Session {
     held: Held,
     /// Server: a new handshake from this established address (see `renew`).
     renewal: Option<Box<Renewal>>,
+    /// Records of a later epoch given to this session's handshake (see `budget`).
+    future_records: u32,
 }
 
 impl Session {
@@ -72,6 +79,7 @@ impl Session {
             last_rx: now,
             held: Held::default(),
             renewal: None,
+            future_records: 0,
         }
     }
 
@@ -83,6 +91,7 @@ impl Session {
         match self.renewal.take() {
             Some(r) => {
                 *self = Session::handshaking(r.tls, r.since);
+                self.future_records = r.future_records;
                 (true, held)
             }
             None => (false, held),
@@ -126,37 +135,6 @@ pub(crate) struct DtlsLayer {
 /// still queued. Allocates nothing when the queue is empty.
 fn clear_errors() {
     drop(openssl::error::ErrorStack::get());
-}
-
-/// The source a handshake is counted against for
-/// [`DtlsLimits::max_handshakes_per_source`]: an IPv4 address, or an IPv6 /64 prefix (one
-/// host commonly owns a whole /64).
-fn source_of(addr: SocketAddr) -> IpAddr {
-    match addr.ip() {
-        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(ip) & !u128::from(u64::MAX)).into()),
-        },
-        v4 => v4,
-    }
-}
-
-/// One more pending handshake from `addr`.
-fn pending_add(stats: &mut DtlsStats, by_source: &mut HashMap<IpAddr, usize>, addr: SocketAddr) {
-    stats.pending_handshakes += 1;
-    *by_source.entry(source_of(addr)).or_insert(0) += 1;
-}
-
-/// One pending handshake from `addr` fewer (completed, failed or closed).
-fn pending_sub(stats: &mut DtlsStats, by_source: &mut HashMap<IpAddr, usize>, addr: SocketAddr) {
-    stats.pending_handshakes -= 1;
-    let key = source_of(addr);
-    if let Some(n) = by_source.get_mut(&key) {
-        *n -= 1;
-        if *n == 0 {
-            by_source.remove(&key);
-        }
-    }
 }
 
 /// The error a failed client handshake or session gets, most specific first.
@@ -249,93 +227,6 @@ impl DtlsLayer {
         }
     }
 
-    /// Drops the state of `addr` after a failure (a client keeps a marker so as not to
-    /// start over at once; a server forgets the address).
-    fn fail(&mut self, now: Instant, addr: SocketAddr, err: DtlsError) {
-        tracing::debug!(%addr, error = %err, "DTLS session failed");
-        self.stats.failures += 1;
-        if err == DtlsError::HandshakeTimeout {
-            self.stats.handshake_timeouts += 1;
-        }
-        self.last_error = Some(err);
-        let server = self.is_server();
-        if let Some(s) = self.sessions.get_mut(&addr) {
-            match s.state {
-                State::Handshaking => {
-                    pending_sub(&mut self.stats, &mut self.pending_by_source, addr)
-                }
-                State::Established => self.stats.sessions -= 1,
-                State::Failed => {}
-            }
-            let (renewed, held) = s.end();
-            self.stats.busy_drops += held;
-            if renewed {
-                // A new handshake from this address carries on alone.
-            } else if server {
-                self.sessions.remove(&addr);
-            } else {
-                s.tls = None;
-                s.state = State::Failed;
-                s.since = now;
-            }
-        }
-    }
-
-    /// An established session of `addr` failed: its peer is told (OpenSSL's own fatal
-    /// alert if it queued one, else a close_notify) so that it drops the session at once
-    /// instead of after its idle timeout, then the session is dropped as by [`Self::fail`].
-    fn fail_session(
-        &mut self,
-        now: Instant,
-        addr: SocketAddr,
-        err: DtlsError,
-        send: &mut impl FnMut(SocketAddr, &[u8]),
-    ) {
-        if let Some(Session {
-            tls: Some(tls),
-            state: State::Established,
-            ..
-        }) = self.sessions.get_mut(&addr)
-        {
-            // After a fatal error OpenSSL has queued its alert (already drained by the
-            // caller) and refuses to shut down; otherwise this writes a close_notify.
-            clear_errors();
-            let _ = tls.shutdown();
-            tls.get_mut().drain(|d| send(addr, d));
-            clear_errors();
-        }
-        self.fail(now, addr, err);
-    }
-
-    /// Test seam: `addr`'s session fails as when OpenSSL refuses one of its records.
-    #[cfg(test)]
-    pub(crate) fn fail_session_for_test(
-        &mut self,
-        addr: SocketAddr,
-        send: &mut impl FnMut(SocketAddr, &[u8]),
-    ) {
-        let err = DtlsError::SessionFailed("test".into());
-        self.fail_session(Instant::now(), addr, err, send);
-    }
-
-    /// Forgets `addr` without counting a failure (the peer closed the session).
-    fn close(&mut self, addr: SocketAddr) {
-        if let Some(s) = self.sessions.get_mut(&addr) {
-            match s.state {
-                State::Handshaking => {
-                    pending_sub(&mut self.stats, &mut self.pending_by_source, addr)
-                }
-                State::Established => self.stats.sessions -= 1,
-                State::Failed => {}
-            }
-            let (renewed, held) = s.end();
-            self.stats.busy_drops += held;
-            if !renewed {
-                self.sessions.remove(&addr);
-            }
-        }
-    }
-
     /// `addr`'s handshake completed: the session is established and the datagrams held
     /// meanwhile are sealed and sent, in order.
     fn established(
@@ -389,6 +280,10 @@ impl DtlsLayer {
             State::Failed => self.stats.dropped_records += 1,
             State::Handshaking => {
                 let Some(tls) = s.tls.as_mut() else { return };
+                if !budget::take_future_records(&mut s.future_records, data) {
+                    self.stats.dropped_records += 1;
+                    return;
+                }
                 tls.get_mut().put(data);
                 clear_errors();
                 let r = tls.do_handshake();

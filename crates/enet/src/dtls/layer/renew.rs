@@ -28,6 +28,8 @@ use crate::dtls::DtlsError;
 pub(super) struct Renewal {
     pub(super) tls: SslStream<DgramIo>,
     pub(super) since: Instant,
+    /// Records of a later epoch given to this handshake (see `budget`).
+    pub(super) future_records: u32,
 }
 
 /// Whether `data` starts with a DTLS ClientHello record of epoch 0.
@@ -65,6 +67,10 @@ impl DtlsLayer {
         else {
             return false;
         };
+        if !super::budget::take_future_records(&mut r.future_records, data) {
+            self.stats.dropped_records += 1;
+            return false;
+        }
         r.tls.get_mut().put(data);
         clear_errors();
         let res = r.tls.do_handshake();

@@ -218,7 +218,7 @@ fn large_message_fragment(seq: u8, msg_len: u32, frag_off: u32) -> Vec<u8> {
     d.extend_from_slice(&2u16.to_be_bytes());
     d.extend_from_slice(&frag_off.to_be_bytes()[1..]);
     d.extend_from_slice(&frag_len.to_be_bytes()[1..]);
-    d.extend(std::iter::repeat(0x5a).take(frag_len as usize));
+    d.extend(std::iter::repeat_n(0x5a, frag_len as usize));
     d
 }
 
@@ -276,4 +276,24 @@ fn an_ip_address_is_verified_against_the_certificate_s_ip_names() {
             );
         }
     }
+}
+
+#[test]
+fn a_handshake_takes_a_bounded_number_of_later_epoch_records() {
+    let mut server = server_layer();
+    let from = client_addr();
+    let _client = stalled_client(&mut server, from);
+    let before = server.stats();
+    // Records of epoch 1 ahead of the handshake (OpenSSL would buffer up to 100 of them,
+    // each with a read buffer of its own).
+    for i in 0..40u8 {
+        let mut d = vec![23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, i, 0, 64];
+        d.extend_from_slice(&[0xab; 64]);
+        server.receive(Instant::now(), from, &d, &mut |_, _| {}, &mut |_, _| {
+            panic!("nothing to deliver")
+        });
+    }
+    let st = server.stats();
+    assert_eq!(st.dropped_records - before.dropped_records, 24, "{st:?}");
+    assert_eq!(st.pending_handshakes, 1);
 }

@@ -121,7 +121,7 @@ proptest! {
             }
             match resize {
                 1 => data.truncate(at.index(data.len())),
-                2 => data.extend(std::iter::repeat(0xab).take(at.index(64))),
+                2 => data.extend(std::iter::repeat_n(0xab, at.index(64))),
                 _ => {}
             }
             prop_assert_eq!(feed(&mut layer, port, &data, &mut replies), 0);
