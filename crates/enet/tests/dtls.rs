@@ -340,6 +340,17 @@ fn setup_is_checked() {
         h.dtls_client_setup("x", TlsOptions::server(&key, &cert).unwrap()),
         Err(DtlsError::WrongOptions(_))
     ));
+    // A host name OpenSSL could not take (it used to panic in the next service()).
+    for bad in ["local\0host", ""] {
+        assert_eq!(
+            h.dtls_client_setup(bad, TlsOptions::client_unsafe()),
+            Err(DtlsError::InvalidHostname(bad.into()))
+        );
+    }
+    assert!(matches!(
+        TlsOptions::client(None, Some("a\0b")),
+        Err(DtlsError::InvalidHostname(_))
+    ));
     assert!(!h.is_dtls());
     h.dtls_server_setup(TlsOptions::server(&key, &cert).unwrap())
         .unwrap();

@@ -135,11 +135,9 @@ fn a_spoofed_client_hello_flood_leaves_no_state_and_a_real_client_connects() {
 
 #[test]
 fn stalled_handshakes_are_bounded_and_time_out() {
-    let limits = DtlsLimits {
-        handshake_timeout: Duration::from_secs(1),
-        max_handshakes: 3,
-        ..DtlsLimits::default()
-    };
+    let limits = DtlsLimits::default()
+        .with_handshake_timeout(Duration::from_secs(1))
+        .with_max_handshakes(3);
     let (mut server, pki) = dtls_server(limits);
     let target = server.local_addr();
     // Six clients each get as far as returning their cookie, then stall.
@@ -317,10 +315,7 @@ fn garbage_replayed_and_oversize_records_are_dropped_and_the_session_goes_on() {
 
 #[test]
 fn sessions_beyond_the_limit_are_refused() {
-    let limits = DtlsLimits {
-        max_sessions: 2,
-        ..DtlsLimits::default()
-    };
+    let limits = DtlsLimits::default().with_max_sessions(2);
     let (mut server, _pki) = dtls_server(limits);
     let target = server.local_addr();
     let mut done = 0;

@@ -19,10 +19,7 @@ use enet::{Event, HostConfig, Packet, PeerId};
 fn dtls_server() -> (UdpHost, Pki) {
     let pki = Pki::new();
     let (key, cert) = pki.leaf("localhost", Alg::Ecdsa);
-    let limits = DtlsLimits {
-        session_idle_timeout: Duration::from_secs(3600),
-        ..DtlsLimits::default()
-    };
+    let limits = DtlsLimits::default().with_session_idle_timeout(Duration::from_secs(3600));
     let mut s = UdpHost::bind(localhost(), HostConfig::default()).unwrap();
     s.dtls_server_setup(TlsOptions::server(&key, &cert).unwrap().with_limits(limits))
         .unwrap();
@@ -269,4 +266,43 @@ fn the_largest_enet_datagrams_cross_dtls_whole() {
         (0, 0),
         "{s:?} {c:?}"
     );
+}
+
+#[test]
+fn socket_send_refuses_what_dtls_cannot_carry_and_the_session_survives() {
+    let (mut server, pki) = dtls_server();
+    let (mut client, cpeer) = dtls_client(server.local_addr(), &pki);
+    let speer = connect(&mut server, &mut client);
+    let to_client = server.peer_info(speer).unwrap().address;
+    // Over OpenSSL's 16 KiB record limit (this used to end the server's session silently
+    // while returning Ok), over ENet's largest datagram, and empty.
+    for len in [20_000, enet::udp::MAX_DATAGRAM_SIZE + 1, 0] {
+        let err = server.socket_send(to_client, &vec![1u8; len]).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{len} bytes");
+    }
+    let st = server.dtls_stats().unwrap();
+    assert_eq!((st.sessions, st.failures), (1, 0), "{st:?}");
+    // ENet's largest datagram still goes, and ENet traffic carries on both ways.
+    server
+        .socket_send(to_client, &vec![1u8; enet::udp::MAX_DATAGRAM_SIZE])
+        .unwrap();
+    round_trip(&mut server, speer, &mut client, cpeer);
+    assert_eq!(server.dtls_stats().unwrap().failures, 0);
+}
+
+#[test]
+fn plaintext_cannot_be_injected_into_a_dtls_host() {
+    let (mut server, _pki) = dtls_server();
+    let from: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+    let err = server.inject_datagram(from, b"plaintext").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            enet::Error::Dtls(enet::dtls::DtlsError::PlaintextOnDtlsHost)
+        ),
+        "{err:?}"
+    );
+    // A plain host still takes injected datagrams (a test seam).
+    let mut plain = UdpHost::bind(localhost(), HostConfig::default()).unwrap();
+    plain.inject_datagram(from, b"plaintext").unwrap();
 }

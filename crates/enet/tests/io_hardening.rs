@@ -326,7 +326,7 @@ fn a_connect_from_port_zero_does_not_stop_the_server() {
     let payload = connect_datagram(server.local_addr());
     let spoofed: SocketAddr = "127.0.0.1:0".parse().unwrap();
     echoes_survive(&mut server, 40, |s| {
-        s.inject_datagram(spoofed, &payload);
+        s.inject_datagram(spoofed, &payload).unwrap();
     });
     let io = server.io_stats();
     eprintln!(

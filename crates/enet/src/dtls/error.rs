@@ -35,6 +35,19 @@ pub enum DtlsError {
     /// The handshake failed for another reason (alert from the peer, protocol error).
     #[error("DTLS handshake failed: {0}")]
     HandshakeFailed(String),
+    /// An established session failed (a record OpenSSL refused to read or write); the
+    /// session is closed (the peer is sent a close_notify or OpenSSL's alert) and a new
+    /// handshake starts with the next datagram.
+    #[error("DTLS session failed: {0}")]
+    SessionFailed(String),
+    /// A host name to verify the server against (or send as SNI) that is empty, longer
+    /// than 255 bytes or contains a NUL byte.
+    #[error("invalid host name {0:?}: empty, over 255 bytes or with a NUL byte")]
+    InvalidHostname(String),
+    /// `UdpHost::inject_datagram` (a test seam) on a DTLS host:
+    /// a plaintext datagram would bypass DTLS, so it is refused.
+    #[error("plaintext datagrams cannot be injected into a DTLS host")]
+    PlaintextOnDtlsHost,
     /// The handshake did not complete within the configured timeout.
     #[error("DTLS handshake timed out")]
     HandshakeTimeout,

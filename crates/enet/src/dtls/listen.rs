@@ -36,6 +36,21 @@ extern "C" {
     fn BIO_ADDR_free(a: *mut c_void);
 }
 
+/// Sets `SSL_CTX_set_max_cert_list` (a macro over `SSL_CTX_ctrl`, so not in the `openssl`
+/// crate): the largest certificate list, and (in DTLS) handshake message, a peer may send.
+pub(crate) fn set_max_cert_list(b: &mut SslContextBuilder, bytes: usize) -> Result<(), DtlsError> {
+    // SSL_CTRL_SET_MAX_CERT_LIST.
+    const SET_MAX_CERT_LIST: c_int = 51;
+    let bytes = std::os::raw::c_long::try_from(bytes)
+        .map_err(|_| DtlsError::Setup("max_cert_list out of range".into()))?;
+    // SAFETY: `b.as_ptr()` is the builder's valid SSL_CTX; this ctrl only stores a number
+    // and takes no pointer argument (null is what the macro passes).
+    unsafe {
+        openssl_sys::SSL_CTX_ctrl(b.as_ptr(), SET_MAX_CERT_LIST, bytes, std::ptr::null_mut());
+    }
+    Ok(())
+}
+
 /// The ex-data slot holding the remote address the cookie callbacks hash.
 fn addr_index() -> Result<Index<Ssl, Mutex<SocketAddr>>, DtlsError> {
     static INDEX: OnceLock<Index<Ssl, Mutex<SocketAddr>>> = OnceLock::new();

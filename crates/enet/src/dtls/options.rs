@@ -13,14 +13,24 @@ use openssl::x509::X509;
 use super::DtlsError;
 
 /// Limits of a DTLS layer (the server's, mostly), see [`TlsOptions::with_limits`].
+///
+/// Build it from [`DtlsLimits::default`] and the `with_*` setters (the struct is
+/// `#[non_exhaustive]`, so limits added later do not break callers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DtlsLimits {
     /// A handshake not complete after this long is abandoned and counted as a failure
     /// (10 s by default).
     pub handshake_timeout: Duration,
-    /// At most this many handshakes run at once (1,024 by default; Godot allows 16);
-    /// ClientHellos with a valid cookie beyond it are dropped (the client retries).
+    /// At most this many handshakes run at once ([`DEFAULT_MAX_HANDSHAKES`] by default;
+    /// Godot allows 16); ClientHellos with a valid cookie beyond it are dropped (the client
+    /// retries).
     pub max_handshakes: usize,
+    /// At most this many of those handshakes come from one source (an IPv4 address, or an
+    /// IPv6 /64 prefix): [`DEFAULT_MAX_HANDSHAKES_PER_SOURCE`] by default, so that one host
+    /// with many ports cannot take every handshake slot. Beyond it, ClientHellos with a
+    /// valid cookie from that source are dropped (the client retries).
+    pub max_handshakes_per_source: usize,
     /// A server holds at most this many sessions, established or handshaking (4,096 by
     /// default: ENet's 4,095 peers and one to spare); ClientHellos beyond it are dropped.
     pub max_sessions: usize,
@@ -29,14 +39,62 @@ pub struct DtlsLimits {
     pub session_idle_timeout: Duration,
 }
 
+/// The default [`DtlsLimits::max_handshakes`]: 256.
+///
+/// A handshake holds its slot for a few round trips (a LAN or internet handshake completes
+/// in well under a second), so 256 slots admit bursts of hundreds of clients connecting at
+/// once, far beyond a game server's usual connect rate, while bounding what stalled
+/// handshakes can pin: about 54 KiB each usually and about 410 KiB at the measured worst
+/// (see the [module documentation](crate::dtls), "Memory"), so at most about 103 MiB for
+/// 256, where 1,024 allowed over 400 MiB. (Each accepted handshake also costs the server a
+/// signature, another reason not to run a thousand at once.)
+pub const DEFAULT_MAX_HANDSHAKES: usize = 256;
+
+/// The default [`DtlsLimits::max_handshakes_per_source`]: 8 (several clients behind one
+/// NAT can still handshake at the same moment).
+pub const DEFAULT_MAX_HANDSHAKES_PER_SOURCE: usize = 8;
+
 impl Default for DtlsLimits {
     fn default() -> Self {
         DtlsLimits {
             handshake_timeout: Duration::from_secs(10),
-            max_handshakes: 1024,
+            max_handshakes: DEFAULT_MAX_HANDSHAKES,
+            max_handshakes_per_source: DEFAULT_MAX_HANDSHAKES_PER_SOURCE,
             max_sessions: 4096,
             session_idle_timeout: Duration::from_secs(60),
         }
+    }
+}
+
+impl DtlsLimits {
+    /// These limits with another [`DtlsLimits::handshake_timeout`].
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> DtlsLimits {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// These limits with another [`DtlsLimits::max_handshakes`].
+    pub fn with_max_handshakes(mut self, n: usize) -> DtlsLimits {
+        self.max_handshakes = n;
+        self
+    }
+
+    /// These limits with another [`DtlsLimits::max_handshakes_per_source`].
+    pub fn with_max_handshakes_per_source(mut self, n: usize) -> DtlsLimits {
+        self.max_handshakes_per_source = n;
+        self
+    }
+
+    /// These limits with another [`DtlsLimits::max_sessions`].
+    pub fn with_max_sessions(mut self, n: usize) -> DtlsLimits {
+        self.max_sessions = n;
+        self
+    }
+
+    /// These limits with another [`DtlsLimits::session_idle_timeout`].
+    pub fn with_session_idle_timeout(mut self, timeout: Duration) -> DtlsLimits {
+        self.session_idle_timeout = timeout;
+        self
     }
 }
 
@@ -114,10 +172,16 @@ impl TlsOptions {
     /// `trusted_chain` (PEM, one or more certificates, or one DER certificate; `None`: the
     /// system's trust store) and its name against `common_name_override`, or else the host
     /// name given to `dtls_client_setup`.
+    ///
+    /// Fails with [`DtlsError::InvalidHostname`] for an override that is empty, longer than
+    /// 255 bytes or contains a NUL byte.
     pub fn client(
         trusted_chain: Option<&[u8]>,
         common_name_override: Option<&str>,
     ) -> Result<TlsOptions, DtlsError> {
+        if let Some(name) = common_name_override {
+            check_verify_name(name)?;
+        }
         let trusted = trusted_chain.map(parse_certificates).transpose()?;
         Ok(TlsOptions {
             kind: Kind::Client {
@@ -178,13 +242,15 @@ impl TlsOptions {
 
 /// The settings every DTLS context here shares: DTLS 1.2 only, no MTU queries (the layer
 /// sets [`HANDSHAKE_MTU`] on each session).
-fn base_builder() -> Result<SslContextBuilder, DtlsError> {
+pub(crate) fn base_builder() -> Result<SslContextBuilder, DtlsError> {
     let mut b = SslContext::builder(SslMethod::dtls()).map_err(setup_err)?;
     b.set_min_proto_version(Some(SslVersion::DTLS1_2))
         .map_err(setup_err)?;
     b.set_max_proto_version(Some(SslVersion::DTLS1_2))
         .map_err(setup_err)?;
-    b.set_options(SslOptions::NO_QUERY_MTU);
+    // No renegotiation: a renegotiating client would cost the server signatures and
+    // buffers outside the cookie exchange and the handshake limits.
+    b.set_options(SslOptions::NO_QUERY_MTU | SslOptions::NO_RENEGOTIATION);
     Ok(b)
 }
 
@@ -233,9 +299,26 @@ pub(crate) fn server_context(options: &TlsOptions) -> Result<SslContext, DtlsErr
     }
     b.check_private_key().map_err(|_| DtlsError::KeyMismatch)?;
     b.set_verify(SslVerifyMode::NONE);
+    // The server takes no client certificates: bound the handshake messages a client may
+    // announce (and OpenSSL allocates up front when a fragment claims them) to OpenSSL's
+    // floor (one maximal record, about 18 KiB) instead of its 100 KiB default.
+    super::listen::set_max_cert_list(&mut b, SERVER_MAX_CERT_LIST)?;
     b.set_options(SslOptions::COOKIE_EXCHANGE);
     super::listen::install_cookie_callbacks(&mut b)?;
     Ok(b.build())
+}
+
+/// The `max_cert_list` of the server context (bytes): below OpenSSL's floor for DTLS
+/// handshake messages, which thus applies (a 12-byte header plus one maximal 18 KiB record).
+pub(crate) const SERVER_MAX_CERT_LIST: usize = 4096;
+
+/// Checks a name the client verifies the server against (and sends as SNI): not empty, at
+/// most 255 bytes (a DNS name's limit), no NUL byte.
+pub(crate) fn check_verify_name(name: &str) -> Result<(), DtlsError> {
+    if name.is_empty() || name.len() > 255 || name.contains('\0') {
+        return Err(DtlsError::InvalidHostname(name.to_owned()));
+    }
+    Ok(())
 }
 
 /// The name the client checks the server's certificate against.

@@ -16,7 +16,7 @@ use std::time::Instant;
 use super::addr::{normalize_addr, socket_dest};
 use super::{IoStats, UdpHost};
 use crate::dtls::{DtlsError, DtlsLayer, DtlsStats, TlsOptions};
-use crate::io_policy::{classify_send_error, SendFailure};
+use crate::io_policy::{classify_send_error, SendFailure, MAX_DATAGRAM_SIZE};
 #[cfg(not(batched_io))]
 use {super::MAX_DATAGRAMS_PER_WAKE, crate::io_policy::is_ignorable_recv_error};
 
@@ -139,7 +139,7 @@ impl UdpHost {
             rx: vec![0; 65536],
             #[cfg(batched_io)]
             batch: batched::DtlsBatch::new(),
-            tx: Vec::with_capacity(crate::io_policy::MAX_DATAGRAM_SIZE),
+            tx: Vec::with_capacity(MAX_DATAGRAM_SIZE),
             // Without a handle (out of descriptors) no close_notify is sent on drop: peers
             // then drop the session when it idles out.
             socket: self.socket.try_clone().ok(),
@@ -197,10 +197,21 @@ impl UdpHost {
 
     /// [`UdpHost::socket_send`] on a DTLS host: `bytes` sealed as one record to an
     /// established session; dropped for other addresses (and never starts a handshake).
+    /// Empty `bytes` or more than [`MAX_DATAGRAM_SIZE`] give [`io::ErrorKind::InvalidInput`]
+    /// (the peer would drop them) and leave the session alone.
     pub(super) fn socket_send_dtls(&mut self, to: SocketAddr, bytes: &[u8]) -> io::Result<()> {
         let Some(d) = self.dtls.as_deref_mut() else {
             return Ok(());
         };
+        if bytes.is_empty() || bytes.len() > MAX_DATAGRAM_SIZE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a DTLS datagram carries 1..={MAX_DATAGRAM_SIZE} bytes, got {}",
+                    bytes.len()
+                ),
+            ));
+        }
         let to = normalize_addr(to);
         let v6 = self.local_addr.is_ipv6();
         let (socket, stats) = (&self.socket, &mut self.stats);

@@ -198,8 +198,17 @@ impl UdpHost {
     /// a **test seam** for sources the OS cannot produce on loopback (port 0, spoofed
     /// addresses). The engine treats it as any received datagram (a hostile one is dropped
     /// and counted); replies go out on the next flush.
-    pub fn inject_datagram(&mut self, from: SocketAddr, datagram: &[u8]) {
+    ///
+    /// On a DTLS host it is refused (`Error::Dtls(DtlsError::PlaintextOnDtlsHost)`):
+    /// plaintext must not bypass DTLS.
+    #[doc(hidden)]
+    pub fn inject_datagram(&mut self, from: SocketAddr, datagram: &[u8]) -> Result<()> {
+        #[cfg(feature = "dtls")]
+        if self.dtls.is_some() {
+            return Err(crate::dtls::DtlsError::PlaintextOnDtlsHost.into());
+        }
         self.host
             .handle_datagram(Instant::now(), super::normalize_addr(from), datagram);
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use openssl::ssl::ErrorCode;
 
+use super::budget::{pending_add, source_of};
 use super::renew::Renewal;
 use super::{clear_errors, DtlsLayer, Role, Session};
 use crate::dtls::listen::{Listened, Listener};
@@ -53,7 +54,13 @@ impl DtlsLayer {
             Listened::Accepted => {
                 // An established address renews its session; others need a free slot.
                 let renewing = self.sessions.contains_key(&from);
+                let from_source = self
+                    .pending_by_source
+                    .get(&source_of(from))
+                    .copied()
+                    .unwrap_or(0);
                 if self.stats.pending_handshakes >= self.limits.max_handshakes
+                    || from_source >= self.limits.max_handshakes_per_source
                     || (!renewing && self.sessions.len() >= self.limits.max_sessions)
                 {
                     l.tls.get_mut().clear_out();
@@ -70,13 +77,17 @@ impl DtlsLayer {
                     Err(e) if e.code() == ErrorCode::WANT_READ => {
                         match self.sessions.get_mut(&from) {
                             Some(s) => {
-                                s.renewal = Some(Box::new(Renewal { tls, since: now }));
+                                s.renewal = Some(Box::new(Renewal {
+                                    tls,
+                                    since: now,
+                                    future_records: 0,
+                                }));
                             }
                             None => {
                                 self.sessions.insert(from, Session::handshaking(tls, now));
                             }
                         }
-                        self.stats.pending_handshakes += 1;
+                        pending_add(&mut self.stats, &mut self.pending_by_source, from);
                         self.pending_list.push(from);
                     }
                     Ok(()) | Err(_) => {

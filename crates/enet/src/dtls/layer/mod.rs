@@ -10,7 +10,9 @@
 //!
 //! Submodules: `accept` (the server's cookie exchange and new handshakes), `renew` (a new
 //! handshake replacing an established session), `held` (a client's datagrams held during
-//! its handshake), `timers` (retransmission, timeouts, sweeping).
+//! its handshake), `budget` (pending handshakes per source, later-epoch records per
+//! handshake), `ending` (failures and closes), `timers` (retransmission, timeouts,
+//! sweeping).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -25,10 +27,13 @@ use super::{DtlsError, DtlsLimits, DtlsStats};
 use crate::io_policy::MAX_DATAGRAM_SIZE;
 
 mod accept;
+mod budget;
+mod ending;
 mod held;
 mod renew;
 mod timers;
 
+use budget::{pending_add, pending_sub};
 use held::Held;
 pub use held::{MAX_HELD_BYTES, MAX_HELD_DATAGRAMS};
 use renew::Renewal;
@@ -61,6 +66,8 @@ struct Session {
     held: Held,
     /// Server: a new handshake from this established address (see `renew`).
     renewal: Option<Box<Renewal>>,
+    /// Records of a later epoch given to this session's handshake (see `budget`).
+    future_records: u32,
 }
 
 impl Session {
@@ -72,6 +79,7 @@ impl Session {
             last_rx: now,
             held: Held::default(),
             renewal: None,
+            future_records: 0,
         }
     }
 
@@ -83,6 +91,7 @@ impl Session {
         match self.renewal.take() {
             Some(r) => {
                 *self = Session::handshaking(r.tls, r.since);
+                self.future_records = r.future_records;
                 (true, held)
             }
             None => (false, held),
@@ -111,6 +120,8 @@ pub(crate) struct DtlsLayer {
     stats: DtlsStats,
     /// Addresses that were handshaking at the last poke (may hold finished ones).
     pending_list: Vec<SocketAddr>,
+    /// Pending handshakes per source (see [`source_of`]); no entry for zero.
+    pending_by_source: HashMap<IpAddr, usize>,
     last_error: Option<DtlsError>,
     refuse: bool,
     /// Decrypted datagram buffer (a DTLS record carries up to 16 KiB).
@@ -149,6 +160,7 @@ impl DtlsLayer {
             limits,
             stats: DtlsStats::default(),
             pending_list: Vec::new(),
+            pending_by_source: HashMap::new(),
             last_error: None,
             refuse: false,
             plain: vec![0; 16 * 1024 + 2048],
@@ -167,12 +179,16 @@ impl DtlsLayer {
         ))
     }
 
-    /// A client layer verifying servers against `options` (client options) and `hostname`.
+    /// A client layer verifying servers against `options` (client options) and `hostname`
+    /// (or the options' override), which must be a valid name
+    /// ([`DtlsError::InvalidHostname`] otherwise).
     pub(crate) fn client(options: &TlsOptions, hostname: &str) -> Result<DtlsLayer, DtlsError> {
+        let verify_name = options::verify_name(options, hostname);
+        options::check_verify_name(verify_name)?;
         let ctx = options::client_context(options)?;
         let role = Role::Client {
             ctx,
-            verify_name: options::verify_name(options, hostname).to_owned(),
+            verify_name: verify_name.to_owned(),
             verify: !options.is_unsafe(),
         };
         Ok(DtlsLayer::new(role, options.limits))
@@ -211,52 +227,6 @@ impl DtlsLayer {
         }
     }
 
-    /// Drops the state of `addr` after a failure (a client keeps a marker so as not to
-    /// start over at once; a server forgets the address).
-    fn fail(&mut self, now: Instant, addr: SocketAddr, err: DtlsError) {
-        tracing::debug!(%addr, error = %err, "DTLS session failed");
-        self.stats.failures += 1;
-        if err == DtlsError::HandshakeTimeout {
-            self.stats.handshake_timeouts += 1;
-        }
-        self.last_error = Some(err);
-        let server = self.is_server();
-        if let Some(s) = self.sessions.get_mut(&addr) {
-            match s.state {
-                State::Handshaking => self.stats.pending_handshakes -= 1,
-                State::Established => self.stats.sessions -= 1,
-                State::Failed => {}
-            }
-            let (renewed, held) = s.end();
-            self.stats.busy_drops += held;
-            if renewed {
-                // A new handshake from this address carries on alone.
-            } else if server {
-                self.sessions.remove(&addr);
-            } else {
-                s.tls = None;
-                s.state = State::Failed;
-                s.since = now;
-            }
-        }
-    }
-
-    /// Forgets `addr` without counting a failure (the peer closed the session).
-    fn close(&mut self, addr: SocketAddr) {
-        if let Some(s) = self.sessions.get_mut(&addr) {
-            match s.state {
-                State::Handshaking => self.stats.pending_handshakes -= 1,
-                State::Established => self.stats.sessions -= 1,
-                State::Failed => {}
-            }
-            let (renewed, held) = s.end();
-            self.stats.busy_drops += held;
-            if !renewed {
-                self.sessions.remove(&addr);
-            }
-        }
-    }
-
     /// `addr`'s handshake completed: the session is established and the datagrams held
     /// meanwhile are sealed and sent, in order.
     fn established(
@@ -271,7 +241,7 @@ impl DtlsLayer {
         s.state = State::Established;
         s.last_rx = now;
         let held = std::mem::take(&mut s.held);
-        self.stats.pending_handshakes -= 1;
+        pending_sub(&mut self.stats, &mut self.pending_by_source, addr);
         self.stats.sessions += 1;
         self.stats.handshakes_completed += 1;
         tracing::debug!(%addr, held = held.len(), "DTLS handshake complete");
@@ -310,6 +280,10 @@ impl DtlsLayer {
             State::Failed => self.stats.dropped_records += 1,
             State::Handshaking => {
                 let Some(tls) = s.tls.as_mut() else { return };
+                if !budget::take_future_records(&mut s.future_records, data) {
+                    self.stats.dropped_records += 1;
+                    return;
+                }
                 tls.get_mut().put(data);
                 clear_errors();
                 let r = tls.do_handshake();
@@ -396,8 +370,8 @@ impl DtlsLayer {
                 self.close(from);
             }
             Err(e) => {
-                let err = DtlsError::HandshakeFailed(e.to_string());
-                self.fail(now, from, err);
+                let err = DtlsError::SessionFailed(e.to_string());
+                self.fail_session(now, from, err, send);
             }
             Ok(()) => {}
         }
@@ -430,6 +404,13 @@ impl DtlsLayer {
         plain: &[u8],
         send: &mut impl FnMut(SocketAddr, &[u8]),
     ) {
+        // A caller's mistake, not a session failure: OpenSSL would refuse a record over
+        // 16 KiB (and the peer drops datagrams over ENet's largest), and writes nothing for
+        // an empty one.
+        if plain.is_empty() || plain.len() > MAX_DATAGRAM_SIZE {
+            self.stats.refused_sends += 1;
+            return;
+        }
         match self.sessions.get_mut(&to) {
             Some(Session {
                 tls: Some(tls),
@@ -444,8 +425,8 @@ impl DtlsLayer {
                     }
                     Err(e) => {
                         tls.get_mut().clear_out();
-                        let err = DtlsError::HandshakeFailed(e.to_string());
-                        self.fail(now, to, err);
+                        let err = DtlsError::SessionFailed(e.to_string());
+                        self.fail_session(now, to, err, send);
                     }
                 }
             }
@@ -561,7 +542,7 @@ impl DtlsLayer {
             Err(e) => return Err(DtlsError::HandshakeFailed(e.to_string())),
         }
         self.sessions.insert(to, Session::handshaking(tls, now));
-        self.stats.pending_handshakes += 1;
+        pending_add(&mut self.stats, &mut self.pending_by_source, to);
         self.pending_list.push(to);
         Ok(())
     }

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use openssl::ssl::{ErrorCode, SslStream};
 
-use super::{clear_errors, DtlsLayer};
+use super::{clear_errors, pending_sub, DtlsLayer};
 use crate::dtls::stream::DgramIo;
 use crate::dtls::DtlsError;
 
@@ -28,6 +28,8 @@ use crate::dtls::DtlsError;
 pub(super) struct Renewal {
     pub(super) tls: SslStream<DgramIo>,
     pub(super) since: Instant,
+    /// Records of a later epoch given to this handshake (see `budget`).
+    pub(super) future_records: u32,
 }
 
 /// Whether `data` starts with a DTLS ClientHello record of epoch 0.
@@ -65,6 +67,10 @@ impl DtlsLayer {
         else {
             return false;
         };
+        if !super::budget::take_future_records(&mut r.future_records, data) {
+            self.stats.dropped_records += 1;
+            return false;
+        }
         r.tls.get_mut().put(data);
         clear_errors();
         let res = r.tls.do_handshake();
@@ -123,7 +129,7 @@ impl DtlsLayer {
                 }
                 s.since = now;
                 s.last_rx = now;
-                self.stats.pending_handshakes -= 1;
+                pending_sub(&mut self.stats, &mut self.pending_by_source, addr);
                 self.stats.handshakes_completed += 1;
                 self.stats.sessions_replaced += 1;
                 tracing::debug!(%addr, "DTLS session replaced by a new handshake");
@@ -146,7 +152,7 @@ impl DtlsLayer {
             return;
         }
         tracing::debug!(%addr, error = %err, "DTLS renewal handshake failed");
-        self.stats.pending_handshakes -= 1;
+        pending_sub(&mut self.stats, &mut self.pending_by_source, addr);
         self.stats.failures += 1;
         if err == DtlsError::HandshakeTimeout {
             self.stats.handshake_timeouts += 1;

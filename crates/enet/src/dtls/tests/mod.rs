@@ -7,15 +7,26 @@ use std::time::Instant;
 
 use proptest::prelude::*;
 
-use super::{certs, DtlsLayer, TlsOptions};
+use super::{certs, DtlsLayer, DtlsLimits, TlsOptions};
 
+mod hardening;
 mod pair;
 
 fn server_layer() -> DtlsLayer {
+    server_layer_with(DtlsLimits::default())
+}
+
+/// A server layer (one shared RSA certificate for "localhost") with `limits`.
+fn server_layer_with(limits: DtlsLimits) -> DtlsLayer {
     // One RSA key for all cases (generating one takes a while).
     static PEM: std::sync::OnceLock<certs::PemPair> = std::sync::OnceLock::new();
     let pem = PEM.get_or_init(|| certs::self_signed_rsa("localhost", 1).unwrap());
-    DtlsLayer::server(&TlsOptions::server(&pem.key_pem, &pem.cert_pem).unwrap()).unwrap()
+    DtlsLayer::server(
+        &TlsOptions::server(&pem.key_pem, &pem.cert_pem)
+            .unwrap()
+            .with_limits(limits),
+    )
+    .unwrap()
 }
 
 proptest! {
@@ -47,6 +58,73 @@ proptest! {
                 &mut |_, _| delivered += 1,
             );
             prop_assert_eq!(delivered, 0);
+        }
+        let st = layer.stats();
+        prop_assert_eq!((st.tracked_addresses, st.sessions, st.pending_handshakes), (0, 0, 0));
+        prop_assert_eq!(replies as u64, st.cookies_sent);
+    }
+}
+
+/// A real ClientHello (without a cookie) from a client layer, captured once.
+fn client_hello() -> &'static [u8] {
+    static HELLO: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    HELLO.get_or_init(|| {
+        let mut client = DtlsLayer::client(&TlsOptions::client_unsafe(), "localhost").unwrap();
+        let mut hello = Vec::new();
+        let to = SocketAddr::from(([127, 0, 0, 1], 7777));
+        client.seal(Instant::now(), to, b"enet", &mut |_, d| hello = d.to_vec());
+        hello
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random bytes hardly ever pass the listener's first checks; ClientHellos with a few
+    /// bytes changed (or cut short, or grown) go deep into `DTLSv1_listen`'s parsing and
+    /// cookie check, and still leave no state: at most a stateless cookie reply each.
+    #[test]
+    fn mutated_client_hellos_leave_no_state(
+        mutations in proptest::collection::vec(
+            (
+                any::<u16>(),
+                proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+                0usize..3,
+                any::<prop::sample::Index>(),
+            ),
+            1..40,
+        )
+    ) {
+        let mut layer = server_layer();
+        let hello = client_hello();
+        let mut replies = 0usize;
+        let feed = |layer: &mut DtlsLayer, port: u16, data: &[u8], replies: &mut usize| {
+            let from = SocketAddr::from(([127, 0, 0, 1], port.max(1)));
+            let mut delivered = 0usize;
+            layer.receive(
+                Instant::now(),
+                from,
+                data,
+                &mut |_, _| *replies += 1,
+                &mut |_, _| delivered += 1,
+            );
+            delivered
+        };
+        // The unchanged ClientHello first: it does reach the cookie path.
+        prop_assert_eq!(feed(&mut layer, 1, hello, &mut replies), 0);
+        prop_assert_eq!(layer.stats().cookies_sent, 1);
+        for (port, flips, resize, at) in mutations {
+            let mut data = hello.to_vec();
+            for (i, b) in flips {
+                let i = i.index(data.len());
+                data[i] ^= b.max(1);
+            }
+            match resize {
+                1 => data.truncate(at.index(data.len())),
+                2 => data.extend(std::iter::repeat_n(0xab, at.index(64))),
+                _ => {}
+            }
+            prop_assert_eq!(feed(&mut layer, port, &data, &mut replies), 0);
         }
         let st = layer.stats();
         prop_assert_eq!((st.tracked_addresses, st.sessions, st.pending_handshakes), (0, 0, 0));

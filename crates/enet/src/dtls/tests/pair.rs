@@ -9,30 +9,34 @@ use std::time::{Duration, Instant};
 use super::super::{DtlsLayer, TlsOptions, MAX_HELD_DATAGRAMS};
 use super::server_layer;
 
-fn server_addr() -> SocketAddr {
+pub(super) fn server_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 7777))
 }
 
-fn client_addr() -> SocketAddr {
+pub(super) fn client_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 5000))
 }
 
-fn client_layer() -> DtlsLayer {
+pub(super) fn client_layer() -> DtlsLayer {
     DtlsLayer::client(&TlsOptions::client_unsafe(), "localhost").unwrap()
 }
 
 /// What one exchange produced.
 #[derive(Default)]
-struct Exchanged {
+pub(super) struct Exchanged {
     /// ENet datagrams the server delivered.
-    server_got: Vec<Vec<u8>>,
+    pub(super) server_got: Vec<Vec<u8>>,
     /// Every datagram the client sent.
-    client_sent: Vec<Vec<u8>>,
+    pub(super) client_sent: Vec<Vec<u8>>,
 }
 
 /// Carries datagrams between `client` (at `client_addr`) and `server`, starting with
 /// `to_server`, until neither has more to say.
-fn exchange(client: &mut DtlsLayer, server: &mut DtlsLayer, to_server: Vec<Vec<u8>>) -> Exchanged {
+pub(super) fn exchange(
+    client: &mut DtlsLayer,
+    server: &mut DtlsLayer,
+    to_server: Vec<Vec<u8>>,
+) -> Exchanged {
     let (c, s) = (client_addr(), server_addr());
     let mut out = Exchanged::default();
     let mut to_server = to_server;
@@ -69,7 +73,7 @@ fn exchange(client: &mut DtlsLayer, server: &mut DtlsLayer, to_server: Vec<Vec<u
 }
 
 /// Seals `datagrams` on `client` towards the server; returns what it sent.
-fn seal(client: &mut DtlsLayer, datagrams: &[&[u8]]) -> Vec<Vec<u8>> {
+pub(super) fn seal(client: &mut DtlsLayer, datagrams: &[&[u8]]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for d in datagrams {
         client.seal(Instant::now(), server_addr(), d, &mut |_, r| {
@@ -80,7 +84,7 @@ fn seal(client: &mut DtlsLayer, datagrams: &[&[u8]]) -> Vec<Vec<u8>> {
 }
 
 /// A client with an established session to `server`; also what it sent on the way.
-fn established(server: &mut DtlsLayer) -> (DtlsLayer, Exchanged) {
+pub(super) fn established(server: &mut DtlsLayer) -> (DtlsLayer, Exchanged) {
     let mut client = client_layer();
     let first = seal(&mut client, &[b"CONNECT"]);
     let ex = exchange(&mut client, server, first);
@@ -90,7 +94,7 @@ fn established(server: &mut DtlsLayer) -> (DtlsLayer, Exchanged) {
 }
 
 /// Whether `data` sealed by `client` reaches ENet at `server`.
-fn goes_through(client: &mut DtlsLayer, server: &mut DtlsLayer, data: &[u8]) -> bool {
+pub(super) fn goes_through(client: &mut DtlsLayer, server: &mut DtlsLayer, data: &[u8]) -> bool {
     let sealed = seal(client, &[data]);
     exchange(client, server, sealed).server_got == [data.to_vec()]
 }
