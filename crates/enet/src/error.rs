@@ -195,7 +195,10 @@ impl Error {
             Error::CantConnect(_) => GodotError::CantConnect,
             Error::Io(_) => GodotError::ConnectionError,
             #[cfg(feature = "dtls")]
-            Error::Dtls(crate::dtls::DtlsError::WrongOptions(_)) => GodotError::InvalidParameter,
+            Error::Dtls(
+                crate::dtls::DtlsError::WrongOptions(_)
+                | crate::dtls::DtlsError::InvalidHostname(_),
+            ) => GodotError::InvalidParameter,
             #[cfg(feature = "dtls")]
             Error::Dtls(_) => GodotError::Failed,
         }

@@ -80,6 +80,14 @@ fn setup_returns_godots_error_codes() {
         31,
         "ERR_INVALID_PARAMETER for server options"
     );
+    let e = c
+        .dtls_client_setup("local\0host", TlsOptions::client_unsafe())
+        .unwrap_err();
+    assert_eq!(
+        e.godot_code(),
+        31,
+        "ERR_INVALID_PARAMETER for a host name DTLS cannot carry"
+    );
     c.dtls_server_setup(TlsOptions::server(&key, &cert).unwrap())
         .unwrap();
     let e = c

@@ -189,6 +189,10 @@ impl UdpHost {
     }
 
     /// The socket itself (for options such as TTL; keep it non-blocking).
+    ///
+    /// Do not read from it: a datagram taken with `recv_from` never reaches the engine (or,
+    /// on a DTLS host, the DTLS layer), and one written with `send_to` bypasses both; use
+    /// [`UdpHost::socket_send`] for raw datagrams.
     pub fn socket(&self) -> &UdpSocket {
         &self.socket
     }
