@@ -9,7 +9,8 @@
 //! asks for instead, to compare the protocol engines alone.
 //!
 //! Client stdin/stdout handshake (lets the orchestrator sample CPU times between phases):
-//! `ready` → (line on stdin) → connect all peers → `connected` → (line on stdin) →
+//! `ready` → (line on stdin) → connect all peers (at once, or `--connect-batch` at a
+//! time) → `connected` → (line on stdin) →
 //! transfer with a `progress` line a second → `result` → (EOF on stdin) → exit.
 
 use std::io::{BufRead, Write};
@@ -42,6 +43,10 @@ pub enum Role {
     Server,
     /// Load generator.
     Client,
+    /// Plain UDP echo server (the floor of `enet bench`; [`crate::bench::udp_floor`]).
+    UdpServer,
+    /// Plain UDP load generator for the floor.
+    UdpClient,
 }
 
 /// Arguments of `enet bench-worker` (the same as `bench_peer`'s).
@@ -88,6 +93,9 @@ pub struct Args {
     /// Both: exit after this many seconds whatever happens (0.001..=172800).
     #[arg(long, default_value_t = 600.0, value_parser = seconds(0.001, 172_800.0))]
     pub max_seconds: f64,
+    /// Client: most connection attempts pending at once (0 = all at once), 0..=4000.
+    #[arg(long, default_value_t = 0, value_parser = count::<usize>(0, 4000))]
+    pub connect_batch: usize,
     /// Both: ask for C ENet's 256 KiB socket buffers instead of this library's default.
     #[arg(long)]
     pub c_buffers: bool,
@@ -197,6 +205,8 @@ pub fn run(a: Args) -> CliResult {
     match a.role {
         Role::Server => server(&a),
         Role::Client => client(&a),
+        Role::UdpServer => crate::bench::udp_floor::server(&a),
+        Role::UdpClient => crate::bench::udp_floor::client(&a),
     }
 }
 
@@ -260,25 +270,27 @@ fn client(a: &Args) -> CliResult {
     line(json!({"event": "ready", "impl": "rust"}));
     wait_line();
 
-    // Phase 1: connect all peers at once.
+    // Phase 1: connect all peers, at once or (--connect-batch B) with at most B attempts
+    // pending.
     let c0 = now_us();
-    for c in 0..k {
-        let peer = host
-            .connect(server, CHANNELS, c as u32)
-            .map_err(|e| format!("connect: {e}"))?;
-        by_peer[peer.index()] = c;
-        cl.push(Client {
-            peer,
-            sent: 0,
-            echoed: 0,
-            lost: 0,
-            oldest: 0,
-            connected: false,
-        });
-    }
     let mut up = 0usize;
     let conn_end = c0 + (a.timeout * 1e6) as u64;
     while up < k && error.is_none() {
+        while cl.len() < k && (a.connect_batch == 0 || cl.len() - up < a.connect_batch) {
+            let c = cl.len();
+            let peer = host
+                .connect(server, CHANNELS, c as u32)
+                .map_err(|e| format!("connect: {e}"))?;
+            by_peer[peer.index()] = c;
+            cl.push(Client {
+                peer,
+                sent: 0,
+                echoed: 0,
+                lost: 0,
+                oldest: 0,
+                connected: false,
+            });
+        }
         if now_us() >= conn_end || now_us() >= hard_end {
             error = Some(format!("only {up} of {k} peers connected in time"));
             break;
@@ -482,6 +494,7 @@ fn client(a: &Args) -> CliResult {
         "echoed": echoed, "lost": lost, "late": late, "bad": bad, "disconnects": disconnects,
         "elapsed_s": elapsed, "connect_s": connect_s,
         "rtt_p50_ms": percentile_ms(&rtts, 0.5), "rtt_p99_ms": percentile_ms(&rtts, 0.99),
+        "rtt_p999_ms": percentile_ms(&rtts, 0.999),
         "rtt_mean_ms": mean / 1000.0,
         "rtt_max_ms": rtts.last().map_or(0.0, |&r| r as f64 / 1000.0)}),
     );

@@ -1,5 +1,6 @@
 //! Shared helpers: address parsing, output (text or JSON lines), signals, payloads.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -167,21 +168,80 @@ pub fn flags_mode(flags: u32) -> TransferMode {
     }
 }
 
-/// Prints human lines or JSON objects, one per line, flushed.
+/// Most output a buffered [`Out`] holds before it writes without waiting for a flush.
+const OUT_BUFFER_LIMIT: usize = 1 << 20;
+
+/// Prints human lines or JSON objects, one per line: at once (`Out::new`), or collected in
+/// a buffer that [`Out::flush`] writes in one go (`Out::buffered`, for servers, which flush
+/// once per service round instead of paying a write per packet).
 pub struct Out {
+    /// JSON objects instead of human lines.
     pub json: bool,
+    /// Pending output of a buffered `Out`; `None` writes every line at once.
+    buf: Option<RefCell<Vec<u8>>>,
 }
 
 impl Out {
+    /// An `Out` that writes and flushes every line at once.
+    pub fn new(json: bool) -> Out {
+        Out { json, buf: None }
+    }
+
+    /// An `Out` that keeps lines until [`Out::flush`] (or until it is dropped).
+    pub fn buffered(json: bool) -> Out {
+        Out {
+            json,
+            buf: Some(RefCell::new(Vec::with_capacity(64 * 1024))),
+        }
+    }
+
     /// Prints either `text` or the JSON object `value`.
     pub fn emit(&self, text: impl FnOnce() -> String, value: impl FnOnce() -> serde_json::Value) {
-        let mut o = std::io::stdout().lock();
-        if self.json {
-            let _ = writeln!(o, "{}", value());
-        } else {
-            let _ = writeln!(o, "{}", text());
+        match &self.buf {
+            Some(buf) => {
+                let mut b = buf.borrow_mut();
+                if self.json {
+                    let _ = writeln!(b, "{}", value());
+                } else {
+                    let _ = writeln!(b, "{}", text());
+                }
+                let full = b.len() >= OUT_BUFFER_LIMIT;
+                drop(b);
+                if full {
+                    // A long round (a burst of packets with --verbose) writes early rather
+                    // than hold its whole output.
+                    self.flush();
+                }
+            }
+            None => {
+                let mut o = std::io::stdout().lock();
+                if self.json {
+                    let _ = writeln!(o, "{}", value());
+                } else {
+                    let _ = writeln!(o, "{}", text());
+                }
+                let _ = o.flush();
+            }
         }
+    }
+
+    /// Writes the buffered lines (if any) to stdout in one write and flushes it.
+    pub fn flush(&self) {
+        let Some(buf) = &self.buf else { return };
+        let mut b = buf.borrow_mut();
+        if b.is_empty() {
+            return;
+        }
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(&b);
         let _ = o.flush();
+        b.clear();
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

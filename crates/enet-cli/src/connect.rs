@@ -313,7 +313,7 @@ pub fn run(a: Args) -> CliResult {
     if !a.raw && a.channels > 253 {
         return usage_error("--channels must be 0..=253 in Godot mode");
     }
-    let out = Out { json: a.json };
+    let out = Out::new(a.json);
     let timeout = Duration::from_secs_f64(a.timeout);
     let mut c = open(&a)?;
     let early = wait_connected(c.as_mut(), timeout, &a.addr)?;

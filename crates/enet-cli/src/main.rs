@@ -47,9 +47,9 @@ enum Command {
     /// Benchmark an echo server and a load generator on loopback (optionally against C ENet).
     ///
     /// The server and the load generator run as separate processes on 127.0.0.1. Reported:
-    /// msgs/s, MB/s (10^6 bytes of echoed payload per second), RTT p50/p99 measured by the
-    /// load generator, and CPU seconds of both processes during the transfer (and during
-    /// connecting). With --vs-c the same workload runs again with the C library: a C echo
+    /// msgs/s, MB/s (10^6 bytes of echoed payload per second), RTT p50/p99/p99.9 measured by
+    /// the load generator, CPU seconds of both processes during the transfer (and during
+    /// connecting), and the server's RSS. With --vs-c the same workload runs again with the C library: a C echo
     /// server and load generator, same algorithm and protocol settings, compiled at run time
     /// with $CC (default cc) and `pkg-config --cflags --libs libenet`, and ours/C ratios
     /// are printed.
@@ -63,7 +63,7 @@ enum Command {
     /// so that each side is compared under the same peer; --repeat N alternates the
     /// implementations N times and compares the median runs.
     #[command(
-        after_help = "Workloads (--workload):\n  i     1 client, 100000 x 64 B reliable, 64 in flight: msgs/s\n  ii    1 MB as 1000 x 1 KiB and as 4 x 256 KiB reliable: MB/s\n  iii   500 clients x 20 msgs/s x 100 B for 10 s (paced): server CPU, delivered, RTT\n  iv    1000 connections at once: time until all are connected\n  all   all of them, then a table\n\nExamples:\n  enet bench\n  enet bench --messages 100000 --size 64 --window 64 --vs-c\n  enet bench --clients 500 --rate 20 --duration 10 --size 100 --mode unreliable --vs-c\n  enet bench --workload all --vs-c\n  enet bench --workload ii --vs-c --cross --repeat 5\n  enet bench --workload i --json"
+        after_help = "Workloads (--workload; a single label such as ii-b or v-lat5 also works):\n  i     1 client, 100000 x 64 B reliable, 64 in flight: msgs/s\n  ii    64 MB as 65536 x 1 KiB (ii-a) and as 256 x 256 KiB (ii-b) reliable: MB/s\n  iii   500, 2000, 4000 clients x 20 msgs/s x 100 B for 10 s (paced): server CPU per\n        message, beside a plain UDP echo of the same rate (the floor)\n  iv    1000 connections at once: time until all are connected\n  v     through a UDP relay with 40 ms RTT and a seeded 1 % / 5 % loss pattern:\n        50 clients x 20/s x 100 B reliable (RTT p50/p99/p99.9), and 16 MB as 1 KiB (MB/s)\n  vi    4000 peers x 10 messages, server with 4095 slots: server RSS, growth per peer\n  all   all of them, then a table\n\nExamples:\n  enet bench\n  enet bench --messages 100000 --size 64 --window 64 --vs-c\n  enet bench --clients 500 --rate 20 --duration 10 --size 100 --mode unreliable --vs-c\n  enet bench --workload all --vs-c\n  enet bench --workload ii --vs-c --cross --repeat 5\n  enet bench --workload v-lat5 --vs-c --repeat 3\n  enet bench --workload i --json"
     )]
     Bench(bench::Args),
     /// Write a self-signed RSA-2048 certificate and key (cert.pem, key.pem) for DTLS.

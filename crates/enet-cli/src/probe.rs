@@ -28,7 +28,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> CliResult {
     let (host, port) = split_host_port(&a.addr)?;
-    let out = Out { json: a.json };
+    let out = Out::new(a.json);
     let mut conn = EnetConnection::new();
     conn.create_host(1, 0, 0, 0).map_err(|e| e.to_string())?;
     let data = a.data.unwrap_or_else(enet_multiplayer::generate_unique_id);

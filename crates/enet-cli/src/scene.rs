@@ -102,6 +102,7 @@ pub fn serve_scene(
         },
         || json!({"event": "listening", "addr": addr.to_string(), "mode": "scene", "dtls": dtls}),
     );
+    out.flush();
     let (mut rpcs, mut raws) = (0u64, 0u64);
     while !done() {
         mp.peer_mut().poll_with_timeout(Duration::from_millis(5));
@@ -160,6 +161,7 @@ pub fn serve_scene(
                 _ => {}
             }
         }
+        out.flush();
     }
     let ids = mp.get_peers().to_vec();
     for id in ids {

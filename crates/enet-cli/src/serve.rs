@@ -1,4 +1,7 @@
 //! `enet serve`: a Godot-compatible relay/echo server, or a raw ENet echo server.
+//!
+//! Output goes through a buffered [`Out`], written once per service round (the `listening`
+//! line at once); a line per packet only with `--verbose` or a `--decode` view.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -59,7 +62,8 @@ pub struct Args {
     /// Seconds between stats lines (0..=86400; 0 = none).
     #[arg(long, default_value_t = 5.0, value_parser = seconds(0.0, 86400.0))]
     pub stats_interval: f64,
-    /// Also print a line per packet in text mode (JSON mode always does).
+    /// Also print a line per packet (text and JSON mode; --decode hex/var and --scene print
+    /// theirs anyway). Output is written once per service round either way.
     #[arg(long)]
     pub verbose: bool,
     /// Show each packet's payload: text, hex or var (a Godot Variant; see --help). With
@@ -83,6 +87,11 @@ struct Stats {
 }
 
 impl Stats {
+    /// Whether a stats line is due (`interval` seconds since the last; never for 0).
+    fn due(&self, interval: f64) -> bool {
+        interval > 0.0 && self.last.elapsed().as_secs_f64() >= interval
+    }
+
     fn new() -> Stats {
         Stats {
             packets_in: 0,
@@ -105,7 +114,7 @@ pub fn run(a: Args) -> CliResult {
     }
     let compress = a.compress.mode();
     let stop = stop_flag();
-    let out = Out { json: a.json };
+    let out = Out::buffered(a.json);
     let deadline = (a.duration > 0.0).then(|| Instant::now() + Duration::from_secs_f64(a.duration));
     let done = || stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d);
     if a.scene {
@@ -137,7 +146,7 @@ fn payload_suffix(view: Option<&View>) -> String {
 }
 
 fn stats_line(out: &Out, s: &mut Stats, peers: usize, interval: f64) {
-    if interval <= 0.0 || s.last.elapsed().as_secs_f64() < interval {
+    if !s.due(interval) {
         return;
     }
     let secs = s.last.elapsed().as_secs_f64();
@@ -184,6 +193,8 @@ fn serve_godot(
         },
         || json!({"event": "listening", "addr": addr.to_string(), "mode": "godot", "dtls": dtls}),
     );
+    out.flush();
+    let per_packet = a.verbose || a.decode != Decode::Text;
     let mut stats = Stats::new();
     while !done() {
         mp.poll_with_timeout(Duration::from_millis(20));
@@ -206,6 +217,12 @@ fn serve_godot(
                 ),
             }
         }
+        // Counted once per round: relaying must not cost O(peers) per packet.
+        let others = if a.echo {
+            0
+        } else {
+            mp.peer_ids().len().saturating_sub(1)
+        };
         while mp.get_available_packet_count() > 0 {
             let from = mp.get_packet_peer();
             let channel = mp.get_packet_channel();
@@ -213,7 +230,7 @@ fn serve_godot(
             let Ok(data) = mp.get_packet() else { break };
             stats.packets_in += 1;
             stats.bytes_in += data.len() as u64;
-            if a.json || a.verbose || a.decode != Decode::Text {
+            if per_packet {
                 let view = (a.decode != Decode::Text).then(|| View::of(a.decode, &data));
                 out.emit(
                     || {
@@ -241,13 +258,16 @@ fn serve_godot(
                 1
             } else {
                 mp.set_target_peer(-from);
-                mp.peer_ids().len().saturating_sub(1)
+                others
             };
             if targets > 0 && mp.put_packet(&data).is_ok() {
                 stats.packets_out += targets as u64;
             }
         }
-        stats_line(out, &mut stats, mp.peer_ids().len(), a.stats_interval);
+        if stats.due(a.stats_interval) {
+            stats_line(out, &mut stats, mp.peer_ids().len(), a.stats_interval);
+        }
+        out.flush();
     }
     // Graceful shutdown: disconnect everyone and wait briefly for the acknowledgements.
     let ids = mp.peer_ids();
@@ -279,66 +299,24 @@ fn serve_raw(a: &Args, compress: CompressionMode, out: &Out, done: impl Fn() -> 
         || format!("listening on {addr} (raw ENet echo{})", dtls_note(dtls)),
         || json!({"event": "listening", "addr": addr.to_string(), "mode": "raw", "dtls": dtls}),
     );
+    out.flush();
+    let per_packet = a.verbose || a.decode != Decode::Text;
     let mut stats = Stats::new();
     while !done() {
-        let ev = conn
+        // One round: wait for the first event, then take every event already queued, then
+        // write the round's output at once.
+        let mut ev = conn
             .service(Duration::from_millis(20))
             .map_err(|e| e.to_string())?;
-        match ev.kind {
-            EventType::Connect => {
-                let h = ev.peer.expect("peer");
-                let peer_addr = conn
-                    .peer(h)
-                    .remote_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
-                let id = h.index();
-                out.emit(
-                    || format!("peer_connected id={id} addr={peer_addr} data={}", ev.data),
-                    || json!({"event": "peer_connected", "id": id, "addr": peer_addr, "data": ev.data}),
-                );
-            }
-            EventType::Disconnect => {
-                let id = ev.peer.map(|h| h.index()).unwrap_or(0);
-                out.emit(
-                    || format!("peer_disconnected id={id} data={}", ev.data),
-                    || json!({"event": "peer_disconnected", "id": id, "data": ev.data}),
-                );
-            }
-            EventType::Receive => {
-                let h = ev.peer.expect("peer");
-                let mut p = conn.peer(h);
-                while let Ok((data, channel, flags)) = p.get_packet_with_info() {
-                    stats.packets_in += 1;
-                    stats.bytes_in += data.len() as u64;
-                    if a.json || a.verbose || a.decode != Decode::Text {
-                        let mode = mode_name(flags_mode(flags));
-                        let view = (a.decode != Decode::Text).then(|| View::of(a.decode, &data));
-                        out.emit(
-                            || format!("packet from={} channel={channel} mode={mode} flags={flags} len={}{}", h.index(), data.len(), payload_suffix(view.as_ref())),
-                            || {
-                                let mut j = json!({"event": "packet", "from": h.index(), "channel": channel,
-                                      "mode": mode, "flags": flags, "len": data.len()});
-                                if let Some(v) = &view {
-                                    v.add_to(&mut j);
-                                }
-                                j
-                            },
-                        );
-                    }
-                    let echo_flags = flags
-                        & (enet::godot::FLAG_RELIABLE
-                            | enet::godot::FLAG_UNSEQUENCED
-                            | enet::godot::FLAG_UNRELIABLE_FRAGMENT);
-                    if p.send_bytes(channel, data, echo_flags).is_ok() {
-                        stats.packets_out += 1;
-                    }
-                }
-            }
-            EventType::None | EventType::Error => {}
+        while !matches!(ev.kind, EventType::None | EventType::Error) {
+            raw_event(&mut conn, ev, a, per_packet, out, &mut stats);
+            ev = conn.check_events().map_err(|e| e.to_string())?;
         }
-        let n = conn.get_peers().len();
-        stats_line(out, &mut stats, n, a.stats_interval);
+        if stats.due(a.stats_interval) {
+            let n = conn.get_peers().len();
+            stats_line(out, &mut stats, n, a.stats_interval);
+        }
+        out.flush();
     }
     for h in conn.get_peers() {
         let _ = conn.peer(h).peer_disconnect(0);
@@ -359,4 +337,77 @@ fn serve_raw(a: &Args, compress: CompressionMode, out: &Out, done: impl Fn() -> 
         || json!({"event": "stopped", "packets_in": stats.packets_in, "packets_out": stats.packets_out}),
     );
     Ok(0)
+}
+
+/// Handles one event of the raw echo server: prints connects and disconnects, echoes every
+/// packet of a receive event (printing a line per packet when `per_packet`).
+fn raw_event(
+    conn: &mut EnetConnection,
+    ev: enet::godot::ServiceEvent,
+    a: &Args,
+    per_packet: bool,
+    out: &Out,
+    stats: &mut Stats,
+) {
+    match ev.kind {
+        EventType::Connect => {
+            let Some(h) = ev.peer else { return };
+            let peer_addr = conn
+                .peer(h)
+                .remote_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let id = h.index();
+            out.emit(
+                || format!("peer_connected id={id} addr={peer_addr} data={}", ev.data),
+                || json!({"event": "peer_connected", "id": id, "addr": peer_addr, "data": ev.data}),
+            );
+        }
+        EventType::Disconnect => {
+            let id = ev.peer.map(|h| h.index()).unwrap_or(0);
+            out.emit(
+                || format!("peer_disconnected id={id} data={}", ev.data),
+                || json!({"event": "peer_disconnected", "id": id, "data": ev.data}),
+            );
+        }
+        EventType::Receive => {
+            let Some(h) = ev.peer else { return };
+            let mut p = conn.peer(h);
+            while let Ok((data, channel, flags)) = p.get_packet_with_info() {
+                stats.packets_in += 1;
+                stats.bytes_in += data.len() as u64;
+                if per_packet {
+                    let mode = mode_name(flags_mode(flags));
+                    let view = (a.decode != Decode::Text).then(|| View::of(a.decode, &data));
+                    out.emit(
+                        || {
+                            format!(
+                                "packet from={} channel={channel} mode={mode} flags={flags} len={}{}",
+                                h.index(),
+                                data.len(),
+                                payload_suffix(view.as_ref())
+                            )
+                        },
+                        || {
+                            let mut j = json!({"event": "packet", "from": h.index(),
+                                  "channel": channel, "mode": mode, "flags": flags,
+                                  "len": data.len()});
+                            if let Some(v) = &view {
+                                v.add_to(&mut j);
+                            }
+                            j
+                        },
+                    );
+                }
+                let echo_flags = flags
+                    & (enet::godot::FLAG_RELIABLE
+                        | enet::godot::FLAG_UNSEQUENCED
+                        | enet::godot::FLAG_UNRELIABLE_FRAGMENT);
+                if p.send_bytes(channel, data, echo_flags).is_ok() {
+                    stats.packets_out += 1;
+                }
+            }
+        }
+        EventType::None | EventType::Error => {}
+    }
 }

@@ -147,7 +147,10 @@ fn bad_flags_are_one_clear_line() {
     one_line_error(&["bench", "--clients", "x"], "--clients");
     one_line_error(&["bench", "--rate", "5"], "--duration");
     one_line_error(&["bench", "--rate=-1", "--duration", "1"], "--rate");
-    one_line_error(&["bench", "--workload", "v"], "workload");
+    one_line_error(&["bench", "--workload", "vii"], "workload");
+    one_line_error(&["bench", "--scale", "0.1"], "--workload");
+    one_line_error(&["bench", "--workload", "i", "--scale", "0"], "--scale");
+    one_line_error(&["bench", "--workload", "i", "--scale", "2"], "--scale");
     one_line_error(
         &["bench", "--workload", "i", "--clients", "2"],
         "--workload",
@@ -190,4 +193,136 @@ fn repeat_runs_alternate_and_report_each() {
     assert_eq!(r[0]["run"], 1);
     assert_eq!(r[1]["run"], 2);
     one_line_error(&["bench", "--repeat", "0"], "--repeat");
+}
+
+// Each reference workload, scaled down to a few seconds: it runs, and every reliable
+// message comes back (delivery, not speed).
+
+/// Runs `enet bench --workload W --scale S [extra] --json`; its lines.
+fn scaled(workload: &str, scale: &str, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["bench", "--workload", workload, "--scale", scale, "--json"];
+    args.extend_from_slice(extra);
+    let out = enet(&args);
+    assert!(out.status.success(), "{args:?}: stderr: {}", stderr(&out));
+    json_lines(&out)
+}
+
+/// Every run of `imp` delivered all its messages (clients x messages of its line).
+fn all_delivered(lines: &[Value], imp: &str, runs_expected: usize) {
+    let r = runs(lines, imp);
+    assert_eq!(r.len(), runs_expected, "{imp}: {lines:?}");
+    for r in r {
+        assert_eq!(r["ok"], true, "{r}");
+        let total = r["clients"].as_u64().unwrap() * r["messages"].as_u64().unwrap();
+        assert!(total > 0, "{r}");
+        assert_eq!(r["echoed"].as_u64(), Some(total), "{r}");
+        assert_eq!(r["sent"].as_u64(), Some(total), "{r}");
+    }
+}
+
+#[test]
+fn workload_ii_scaled_delivers_both_sizes() {
+    let lines = scaled("ii", "0.005", &[]);
+    all_delivered(&lines, "rust", 2);
+    let sizes: Vec<u64> = runs(&lines, "rust")
+        .iter()
+        .map(|r| r["size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, vec![1024, 256 * 1024]);
+}
+
+#[test]
+fn workload_iii_scaled_reports_cpu_per_message_beside_the_udp_floor() {
+    let lines = scaled("iii", "0.005", &[]);
+    all_delivered(&lines, "rust", 3);
+    let clients: Vec<u64> = runs(&lines, "rust")
+        .iter()
+        .map(|r| r["clients"].as_u64().unwrap())
+        .collect();
+    assert_eq!(clients, vec![3, 10, 20], "500, 2000, 4000 scaled");
+    // The floor ran at the same message rate: a plain UDP echo over loopback.
+    let floor = runs(&lines, "udp-floor");
+    assert_eq!(floor.len(), 3, "{lines:?}");
+    for (f, r) in floor.iter().zip(runs(&lines, "rust")) {
+        assert_eq!(f["ok"], true, "{f}");
+        assert_eq!(f["sent"], r["sent"], "same message count: {f}");
+        assert!(f["echoed"].as_u64().unwrap() > 0, "{f}");
+        assert_eq!(
+            f["echoed"].as_u64().unwrap() + f["lost"].as_u64().unwrap(),
+            f["sent"].as_u64().unwrap(),
+            "{f}"
+        );
+        assert!(r["server_cpu_us_per_msg"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    assert_eq!(
+        lines.iter().filter(|v| v["event"] == "floor").count(),
+        3,
+        "a floor line per workload"
+    );
+    let table = lines.iter().find(|v| v["event"] == "table").expect("table");
+    let floor_rows = table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["metric"] == "UDP echo floor µs/msg")
+        .count();
+    assert_eq!(floor_rows, 3, "{table}");
+}
+
+#[test]
+fn workload_v_scaled_crosses_the_lossy_link() {
+    let lines = scaled("v", "0.03", &[]);
+    all_delivered(&lines, "rust", 4);
+    for r in runs(&lines, "rust") {
+        let link = &r["link"];
+        assert_eq!(link["rtt_ms"], 40, "{r}");
+        // Round trips take at least the link's 40 ms.
+        assert!(r["rtt_p50_ms"].as_f64().unwrap() >= 40.0, "{r}");
+        assert!(r["rtt_p999_ms"].as_f64().unwrap() >= r["rtt_p99_ms"].as_f64().unwrap());
+        if link["loss"] == 0.05 {
+            let drops = link["dropped_to_server"].as_u64().unwrap()
+                + link["dropped_to_client"].as_u64().unwrap();
+            assert!(drops > 0, "5 % loss dropped nothing: {r}");
+        }
+    }
+}
+
+#[test]
+fn workload_v_lossy_latency_vs_c_delivers_on_both() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
+    let lines = scaled("v-lat5", "0.03", &["--vs-c"]);
+    all_delivered(&lines, "rust", 1);
+    all_delivered(&lines, "c", 1);
+    let cmp = lines
+        .iter()
+        .find(|v| v["event"] == "compare")
+        .expect("compare line");
+    assert!(
+        cmp["ours_over_c"]["RTT p99.9 ms"].as_f64().unwrap() > 0.0,
+        "{cmp}"
+    );
+}
+
+#[test]
+fn workload_vi_scaled_reports_server_memory() {
+    let c = enet_interop::require_c_library();
+    let extra: &[&str] = if c { &["--vs-c"] } else { &[] };
+    let lines = scaled("vi", "0.01", extra);
+    all_delivered(&lines, "rust", 1);
+    let mut imps = vec!["rust"];
+    if c {
+        all_delivered(&lines, "c", 1);
+        imps.push("c");
+    }
+    for imp in imps {
+        let r = runs(&lines, imp)[0];
+        assert_eq!(r["clients"], 40, "{r}");
+        let (before, after) = (
+            r["server_rss_kib_before"].as_u64().unwrap(),
+            r["server_rss_kib"].as_u64().unwrap(),
+        );
+        assert!(before > 0 && after >= before, "{r}");
+    }
 }

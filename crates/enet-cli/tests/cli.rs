@@ -23,7 +23,7 @@ fn run_connect(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn serve_and_connect_echo_in_every_mode() {
-    let server = Serve::start(&["--echo"]);
+    let server = Serve::start(&["--echo", "--verbose"]);
     let addr = format!("127.0.0.1:{}", server.port);
     for (mode, channel) in [
         ("reliable", "0"),
@@ -67,6 +67,52 @@ fn serve_and_connect_echo_in_every_mode() {
         3
     );
     assert!(values.iter().all(|v| v["event"].is_string()));
+}
+
+/// `--json` alone prints no line per packet (in raw, echo and relay modes); `--verbose`
+/// adds one per packet. Both servers echo every packet either way.
+#[test]
+fn serve_prints_packet_lines_only_with_verbose() {
+    for mode in [&["--echo"][..], &["--raw"][..], &[][..]] {
+        for verbose in [false, true] {
+            let mut extra = mode.to_vec();
+            if verbose {
+                extra.push("--verbose");
+            }
+            let server = Serve::start(&extra);
+            let addr = format!("127.0.0.1:{}", server.port);
+            let mut args = vec![&addr[..], "--send", "40", "--size", "32", "--json"];
+            if mode == ["--raw"] {
+                args.push("--raw");
+            }
+            if !mode.is_empty() {
+                args.push("--expect-echo");
+            }
+            let (code, out, err) = run_connect(&args);
+            assert_eq!(code, 0, "{extra:?}: {err}");
+            if !mode.is_empty() {
+                assert_eq!(summary(&out)["matched"], 40, "{extra:?}");
+            }
+            // The server's own counters: it saw every packet, printed or not.
+            let (code, values) = server.terminate();
+            assert_eq!(code, 0, "{extra:?}");
+            let stopped = values
+                .iter()
+                .find(|v| v["event"] == "stopped")
+                .unwrap_or_else(|| panic!("{extra:?}: no stopped line in {values:?}"));
+            assert_eq!(stopped["packets_in"], 40, "{extra:?}");
+            let packets = values.iter().filter(|v| v["event"] == "packet").count();
+            assert_eq!(packets, if verbose { 40 } else { 0 }, "{extra:?}");
+            assert_eq!(
+                values
+                    .iter()
+                    .filter(|v| v["event"] == "peer_connected")
+                    .count(),
+                1,
+                "{extra:?}"
+            );
+        }
+    }
 }
 
 #[test]

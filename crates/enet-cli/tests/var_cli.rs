@@ -104,7 +104,8 @@ fn serve_decode_hex_and_default_text_are_unchanged() {
     send_packets(s.port, &[hex(DICT_A1)]);
     let v: Value = serde_json::from_str(&packet_lines(&s, 1)[0]).unwrap();
     assert_eq!(v["hex"], DICT_A1);
-    let s = serve(&[], true);
+    // Without a view, JSON mode prints packets only with --verbose (issue 14).
+    let s = serve(&["--verbose"], true);
     send_packets(s.port, &[b"hello".to_vec()]);
     let v: Value = serde_json::from_str(&packet_lines(&s, 1)[0]).unwrap();
     assert_eq!(v["len"], 5);

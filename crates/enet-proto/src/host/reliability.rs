@@ -3,7 +3,18 @@
 //! Owns the handling of a received ACKNOWLEDGE (RTT sample, the per-ack throttle update,
 //! removing the command from the retransmission queue and the state transitions it
 //! completes), the retransmission pass with its capped back-off and the timeout decision,
-//! and the per-peer ping and timeout settings.
+//! early retransmission, and the per-peer ping, timeout and early-retransmission settings.
+//!
+//! Early retransmission (not in the C library; the wire format is unchanged): once an
+//! acknowledgement echoes a send time more than a reordering allowance (a quarter of the
+//! RTT, at least 2 ms) after an unacknowledged reliable command's last transmission, that
+//! command is presumed lost and goes out again at the next send pass instead of at its
+//! retransmission timeout. It keeps its timeout (no back-off: the acknowledgement shows the
+//! path alive), and only an acknowledgement of something sent after the new transmission
+//! can trigger it again, at most [`MAX_EARLY_RETRANSMISSIONS`] times per command; only
+//! acknowledgements of commands still awaiting one count. A spurious copy (its acknowledgement was lost, or the link
+//! reordered more than the allowance) is dropped by the receiver as a duplicate, as C and
+//! this engine do with any retransmission.
 
 use super::*;
 
@@ -48,8 +59,34 @@ impl Host {
         Ok(())
     }
 
-    /// Retransmission and timeout check (`enet_protocol_check_timeouts`). Returns true if
-    /// the peer timed out.
+    /// Turns early retransmission on or off for a peer (on by default; a reset slot starts
+    /// with it on again). Off, retransmissions wait for their timeout as in the C library.
+    pub fn set_early_retransmit(&mut self, peer: PeerId, enabled: bool) -> Result<(), Error> {
+        let idx = self.peer_index(peer)?;
+        self.peers[idx].timeouts.early_retransmit = enabled;
+        Ok(())
+    }
+
+    /// Whether early retransmission is on for a peer.
+    pub fn early_retransmit(&self, peer: PeerId) -> Result<bool, Error> {
+        let idx = self.peer_index(peer)?;
+        Ok(self.peers[idx].timeouts.early_retransmit)
+    }
+
+    /// The reordering allowance of early retransmission, ms: a quarter of the RTT, at least 2.
+    fn reorder_allowance(p: &Peer) -> u32 {
+        (p.rtt.round_trip_time / 4).max(2)
+    }
+
+    /// Whether `c` (in `p`'s retransmission queue) is presumed lost and may go out early.
+    fn early_candidate(p: &Peer, c: &OutgoingCommand) -> bool {
+        c.early_retransmissions < MAX_EARLY_RETRANSMISSIONS
+            && p.timeouts
+                .early_due(c.sent_time, Self::reorder_allowance(p))
+    }
+
+    /// Retransmission and timeout check (`enet_protocol_check_timeouts`), plus early
+    /// retransmission of commands presumed lost. Returns true if the peer timed out.
     pub(super) fn check_timeouts(&mut self, idx: usize) -> bool {
         let st = self.service_time;
         let mut i = 0;
@@ -61,8 +98,29 @@ impl Host {
                 break;
             }
             let c = &p.queues.sent_reliable_commands[i];
-            if time_difference(st, c.sent_time) < c.round_trip_timeout {
-                i += 1;
+            let timed_out = time_difference(st, c.sent_time) >= c.round_trip_timeout;
+            if !timed_out {
+                if !Self::early_candidate(p, c) {
+                    i += 1;
+                    continue;
+                }
+                // Presumed lost: out again now, same timeout, no timeout decision (the
+                // acknowledgement that revealed the loss shows the peer alive).
+                let mut c = p
+                    .queues
+                    .sent_reliable_commands
+                    .remove(i)
+                    .expect("index checked");
+                c.early_retransmissions += 1;
+                p.loss.packets_lost += 1;
+                p.counters.early_retransmissions += 1;
+                self.requeue_for_retransmission(
+                    idx,
+                    i,
+                    c,
+                    &mut insert_outgoing,
+                    &mut insert_reliable,
+                );
                 continue;
             }
             if p.timeouts.earliest_timeout == 0
@@ -99,27 +157,48 @@ impl Host {
                 .saturating_mul(2)
                 .min(cap)
                 .max(c.round_trip_timeout);
-            if c.has_packet {
-                p.reliable_data_in_transit -= c.fragment_length();
-                p.queues
-                    .outgoing_send_reliable_commands
-                    .insert(insert_reliable, c);
-                insert_reliable += 1;
-            } else {
-                p.queues.outgoing_commands.insert(insert_outgoing, c);
-                insert_outgoing += 1;
-            }
-            if i == 0 {
-                if let Some(front) = p.queues.sent_reliable_commands.front() {
-                    p.timeouts.next_timeout =
-                        front.sent_time.wrapping_add(front.round_trip_timeout);
-                }
-            }
+            self.requeue_for_retransmission(idx, i, c, &mut insert_outgoing, &mut insert_reliable);
         }
         if insert_outgoing + insert_reliable > 0 {
             self.schedule(idx);
         }
+        let p = &mut self.peers[idx];
+        if p.timeouts.early_retransmit {
+            // An early retransmission may have been requested with a deadline of "now" that
+            // no command meets any more: the deadline is the front's timeout again.
+            if let Some(front) = p.queues.sent_reliable_commands.front() {
+                p.timeouts.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
+            }
+        }
         false
+    }
+
+    /// Puts a command taken from position `i` of the retransmission queue back in front of
+    /// the outgoing queues (after those already put back this pass), as ENet does.
+    fn requeue_for_retransmission(
+        &mut self,
+        idx: usize,
+        i: usize,
+        c: OutgoingCommand,
+        insert_outgoing: &mut usize,
+        insert_reliable: &mut usize,
+    ) {
+        let p = &mut self.peers[idx];
+        if c.has_packet {
+            p.reliable_data_in_transit -= c.fragment_length();
+            p.queues
+                .outgoing_send_reliable_commands
+                .insert(*insert_reliable, c);
+            *insert_reliable += 1;
+        } else {
+            p.queues.outgoing_commands.insert(*insert_outgoing, c);
+            *insert_outgoing += 1;
+        }
+        if i == 0 {
+            if let Some(front) = p.queues.sent_reliable_commands.front() {
+                p.timeouts.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
+            }
+        }
     }
 
     pub(super) fn handle_acknowledge(
@@ -157,6 +236,25 @@ impl Host {
         p.last_receive_time = st.max(1);
         p.timeouts.earliest_timeout = 0;
         let removed = self.remove_sent_reliable_command(idx, seq, channel_id);
+        let p = &mut self.peers[idx];
+        // Only the acknowledgement of a command still awaiting one counts: a repeated or
+        // made-up acknowledgement reveals no loss.
+        if removed.is_some() {
+            p.timeouts.acked(sent);
+        }
+        // The queue is in order of last transmission: the candidates are at its front.
+        let reorder = Self::reorder_allowance(p);
+        if p.queues
+            .sent_reliable_commands
+            .iter()
+            .take_while(|c| p.timeouts.early_due(c.sent_time, reorder))
+            .any(|c| c.early_retransmissions < MAX_EARLY_RETRANSMISSIONS)
+        {
+            // Something sent before the acknowledged command is presumed lost: check at the
+            // next send pass (later acknowledgements in this datagram may still clear it).
+            p.timeouts.next_timeout = st;
+            self.schedule(idx);
+        }
         match self.peers[idx].state {
             PeerState::AcknowledgingConnect => {
                 if removed != Some(CommandKind::VerifyConnect as u8) {

@@ -224,6 +224,36 @@ pub struct Timeouts {
     pub next_timeout: u32,
     /// Send time of the oldest unacknowledged retransmitted command (0: none).
     pub earliest_timeout: u32,
+    /// Whether reliable commands are retransmitted early, before their timeout, once a
+    /// command sent after them has been acknowledged (see [`Timeouts::early_due`]).
+    pub early_retransmit: bool,
+    /// Latest send time (service time) that an acknowledgement has echoed.
+    pub newest_acked_sent: Option<u32>,
+}
+
+impl Timeouts {
+    /// Records that a datagram sent at `sent` (service time) arrived: an acknowledgement
+    /// echoed its send time.
+    pub fn acked(&mut self, sent: u32) {
+        if self
+            .newest_acked_sent
+            .is_none_or(|t| crate::time::time_less(t, sent))
+        {
+            self.newest_acked_sent = Some(sent);
+        }
+    }
+
+    /// Whether a reliable command whose last transmission was at `sent_time` is presumed
+    /// lost: something sent more than `reorder` ms after it has been acknowledged while it
+    /// has not. The sender-side counterpart of TCP's RACK; it only makes a retransmission
+    /// come sooner, and receivers drop the duplicates a spurious one causes, so the wire
+    /// protocol is unchanged.
+    pub fn early_due(&self, sent_time: u32, reorder: u32) -> bool {
+        self.early_retransmit
+            && self
+                .newest_acked_sent
+                .is_some_and(|t| crate::time::time_less(sent_time.wrapping_add(reorder), t))
+    }
 }
 
 impl Default for Timeouts {
@@ -235,6 +265,8 @@ impl Default for Timeouts {
             timeout_maximum: DEFAULT_TIMEOUT_MAXIMUM,
             next_timeout: 0,
             earliest_timeout: 0,
+            early_retransmit: true,
+            newest_acked_sent: None,
         }
     }
 }

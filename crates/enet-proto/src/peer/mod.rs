@@ -104,7 +104,15 @@ pub(crate) struct OutgoingCommand {
     pub round_trip_timeout: u32,
     pub queue_time: u32,
     pub send_attempts: u16,
+    /// Times early retransmission has put this command back (at most
+    /// [`MAX_EARLY_RETRANSMISSIONS`]).
+    pub early_retransmissions: u8,
 }
+
+/// Most early retransmissions of one command; later losses of it wait for its timeout.
+/// This bounds what a receiver that withholds one acknowledgement while acknowledging
+/// everything after it can make us resend.
+pub(crate) const MAX_EARLY_RETRANSMISSIONS: u8 = 3;
 
 impl OutgoingCommand {
     /// The one constructor: a command not yet sequenced, queued or sent. `command` is the
@@ -133,6 +141,7 @@ impl OutgoingCommand {
             round_trip_timeout: 0,
             queue_time: 0,
             send_attempts: 0,
+            early_retransmissions: 0,
         }
     }
 
@@ -270,6 +279,9 @@ pub struct PeerCounters {
     pub packets_sent: u64,
     /// Reliable commands retransmitted.
     pub retransmissions: u64,
+    /// Reliable commands queued again by early retransmission, before their timeout (each
+    /// also counts in `retransmissions` once it is sent).
+    pub early_retransmissions: u64,
 }
 
 /// One peer slot.
