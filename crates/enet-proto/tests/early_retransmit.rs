@@ -32,19 +32,20 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 /// is exactly once and in order.
 fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     let mut tb = Testbed::new(seed);
-    let server = tb.add_host(HostConfig::default());
-    let client = tb.add_host(HostConfig::default());
-    let addr = tb.addr(server);
+    let server = tb.add_host(HostConfig::default()).unwrap();
+    let client = tb.add_host(HostConfig::default()).unwrap();
+    let addr = tb.addr(server).unwrap();
     let now = tb.now();
     let peers: Vec<PeerId> = (0..PEERS)
-        .map(|i| tb.host_mut(client).connect(now, addr, 1, i as u32).unwrap())
+        .map(|i| tb.host_mut(client).unwrap().connect(now, addr, 1, i as u32).unwrap())
         .collect();
     let link = LinkConfig::new().with_latency(Duration::from_millis(20), Duration::ZERO);
-    tb.set_link(server, client, link.clone());
+    tb.set_link(server, client, link.clone()).unwrap();
     let mut up = 0;
     let ok = tb.run_until_cond(now + Duration::from_secs(10), |tb| {
         up += tb
             .take_events(server)
+            .unwrap()
             .iter()
             .filter(|e| matches!(e, Event::Connect { .. }))
             .count();
@@ -52,10 +53,10 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     });
     assert!(ok, "only {up} of {PEERS} connected");
     for &p in &peers {
-        tb.host_mut(client).set_early_retransmit(p, early).unwrap();
-        assert_eq!(tb.host(client).early_retransmit(p).unwrap(), early);
+        tb.host_mut(client).unwrap().set_early_retransmit(p, early).unwrap();
+        assert_eq!(tb.host(client).unwrap().early_retransmit(p).unwrap(), early);
     }
-    tb.set_link(server, client, link.with_loss(loss));
+    tb.set_link(server, client, link.with_loss(loss)).unwrap();
 
     let t0 = tb.now();
     let total = PEERS as u64 * HZ * seconds;
@@ -64,7 +65,7 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     let mut latencies = Vec::with_capacity(total as usize);
     let mut record = |tb: &mut Testbed, latencies: &mut Vec<u64>| {
         let at = tb.now();
-        for e in tb.take_events(server) {
+        for e in tb.take_events(server).unwrap() {
             if let Event::Receive { packet, .. } = e {
                 assert!(packet.flags.contains(PacketFlags::RELIABLE));
                 let d = &packet.data;
@@ -91,7 +92,7 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
         msg.extend_from_slice(&seq.to_le_bytes());
         msg.extend_from_slice(&(due.duration_since(t0).as_micros() as u64).to_le_bytes());
         msg.resize(100, 0xA5);
-        tb.host_mut(client)
+        tb.host_mut(client).unwrap()
             .send(peers[who], 0, Packet::reliable(msg))
             .unwrap();
     }
@@ -105,7 +106,7 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     let early = peers
         .iter()
         .map(|&p| {
-            tb.host(client)
+            tb.host(client).unwrap()
                 .peer_info(p)
                 .unwrap()
                 .counters
@@ -157,35 +158,35 @@ fn lossy_streams_arrive_exactly_once_in_order_with_and_without_early_retransmiss
 fn a_loss_revealed_by_a_later_acknowledgement_is_resent_before_its_timeout() {
     let arrival = |early: bool| -> Duration {
         let mut tb = Testbed::new(9);
-        let server = tb.add_host(HostConfig::default());
-        let client = tb.add_host(HostConfig::default());
-        let addr = tb.addr(server);
+        let server = tb.add_host(HostConfig::default()).unwrap();
+        let client = tb.add_host(HostConfig::default()).unwrap();
+        let addr = tb.addr(server).unwrap();
         let now = tb.now();
-        let peer = tb.host_mut(client).connect(now, addr, 1, 0).unwrap();
+        let peer = tb.host_mut(client).unwrap().connect(now, addr, 1, 0).unwrap();
         let link = LinkConfig::new().with_latency(Duration::from_millis(20), Duration::ZERO);
-        tb.set_link(server, client, link.clone());
+        tb.set_link(server, client, link.clone()).unwrap();
         // Connected, with the handshake's RTT sample only: a retransmission timeout of
         // about RTT + 4 x RTT/2.
         tb.run_for(Duration::from_millis(100));
-        tb.host_mut(client)
+        tb.host_mut(client).unwrap()
             .set_early_retransmit(peer, early)
             .unwrap();
         // The first message is lost on the way: the link drops everything for a moment.
-        tb.set_link(server, client, link.clone().with_loss(1.0));
-        tb.host_mut(client)
+        tb.set_link(server, client, link.clone().with_loss(1.0)).unwrap();
+        tb.host_mut(client).unwrap()
             .send(peer, 0, Packet::reliable(&b"first"[..]))
             .unwrap();
         tb.run_for(Duration::from_millis(1));
-        tb.set_link(server, client, link.clone());
+        tb.set_link(server, client, link.clone()).unwrap();
         let t0 = tb.now();
         tb.run_for(Duration::from_millis(20));
-        tb.host_mut(client)
+        tb.host_mut(client).unwrap()
             .send(peer, 0, Packet::reliable(&b"second"[..]))
             .unwrap();
         let mut got = Vec::new();
         let mut at = None;
         let ok = tb.run_until_cond(t0 + Duration::from_secs(10), |tb| {
-            for e in tb.take_events(server) {
+            for e in tb.take_events(server).unwrap() {
                 if let Event::Receive { packet, .. } = e {
                     got.push(packet.data.to_vec());
                     at.get_or_insert(tb.now());
@@ -203,6 +204,7 @@ fn a_loss_revealed_by_a_later_acknowledgement_is_resent_before_its_timeout() {
         tb.run_for(Duration::from_secs(2));
         assert!(!tb
             .take_events(server)
+            .unwrap()
             .iter()
             .any(|e| matches!(e, Event::Receive { .. })));
         at.unwrap() - t0
