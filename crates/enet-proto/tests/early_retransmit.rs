@@ -37,7 +37,12 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     let addr = tb.addr(server).unwrap();
     let now = tb.now();
     let peers: Vec<PeerId> = (0..PEERS)
-        .map(|i| tb.host_mut(client).unwrap().connect(now, addr, 1, i as u32).unwrap())
+        .map(|i| {
+            tb.host_mut(client)
+                .unwrap()
+                .connect(now, addr, 1, i as u32)
+                .unwrap()
+        })
         .collect();
     let link = LinkConfig::new().with_latency(Duration::from_millis(20), Duration::ZERO);
     tb.set_link(server, client, link.clone()).unwrap();
@@ -53,7 +58,10 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     });
     assert!(ok, "only {up} of {PEERS} connected");
     for &p in &peers {
-        tb.host_mut(client).unwrap().set_early_retransmit(p, early).unwrap();
+        tb.host_mut(client)
+            .unwrap()
+            .set_early_retransmit(p, early)
+            .unwrap();
         assert_eq!(tb.host(client).unwrap().early_retransmit(p).unwrap(), early);
     }
     tb.set_link(server, client, link.with_loss(loss)).unwrap();
@@ -92,7 +100,8 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
         msg.extend_from_slice(&seq.to_le_bytes());
         msg.extend_from_slice(&(due.duration_since(t0).as_micros() as u64).to_le_bytes());
         msg.resize(100, 0xA5);
-        tb.host_mut(client).unwrap()
+        tb.host_mut(client)
+            .unwrap()
             .send(peers[who], 0, Packet::reliable(msg))
             .unwrap();
     }
@@ -106,7 +115,8 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     let early = peers
         .iter()
         .map(|&p| {
-            tb.host(client).unwrap()
+            tb.host(client)
+                .unwrap()
                 .peer_info(p)
                 .unwrap()
                 .counters
@@ -162,25 +172,33 @@ fn a_loss_revealed_by_a_later_acknowledgement_is_resent_before_its_timeout() {
         let client = tb.add_host(HostConfig::default()).unwrap();
         let addr = tb.addr(server).unwrap();
         let now = tb.now();
-        let peer = tb.host_mut(client).unwrap().connect(now, addr, 1, 0).unwrap();
+        let peer = tb
+            .host_mut(client)
+            .unwrap()
+            .connect(now, addr, 1, 0)
+            .unwrap();
         let link = LinkConfig::new().with_latency(Duration::from_millis(20), Duration::ZERO);
         tb.set_link(server, client, link.clone()).unwrap();
         // Connected, with the handshake's RTT sample only: a retransmission timeout of
         // about RTT + 4 x RTT/2.
         tb.run_for(Duration::from_millis(100));
-        tb.host_mut(client).unwrap()
+        tb.host_mut(client)
+            .unwrap()
             .set_early_retransmit(peer, early)
             .unwrap();
         // The first message is lost on the way: the link drops everything for a moment.
-        tb.set_link(server, client, link.clone().with_loss(1.0)).unwrap();
-        tb.host_mut(client).unwrap()
+        tb.set_link(server, client, link.clone().with_loss(1.0))
+            .unwrap();
+        tb.host_mut(client)
+            .unwrap()
             .send(peer, 0, Packet::reliable(&b"first"[..]))
             .unwrap();
         tb.run_for(Duration::from_millis(1));
         tb.set_link(server, client, link.clone()).unwrap();
         let t0 = tb.now();
         tb.run_for(Duration::from_millis(20));
-        tb.host_mut(client).unwrap()
+        tb.host_mut(client)
+            .unwrap()
             .send(peer, 0, Packet::reliable(&b"second"[..]))
             .unwrap();
         let mut got = Vec::new();

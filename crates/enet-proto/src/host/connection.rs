@@ -67,7 +67,7 @@ impl Host {
         let mtu = self.config.mtu;
         let p = &mut self.peers[idx];
         let in_queue = p.in_send_queue;
-        p.reset(mtu);
+        p.reset(mtu, &mut self.commands);
         self.timers.cancel(idx);
         p.in_send_queue = in_queue;
         self.free_slots.insert(idx as u16);
@@ -83,7 +83,7 @@ impl Host {
 
     pub(super) fn reset_queues(&mut self, idx: usize) {
         self.release_held(idx);
-        self.peers[idx].reset_queues();
+        self.peers[idx].reset_queues(&mut self.commands);
     }
 
     pub(super) fn notify_connect(&mut self, idx: usize) {

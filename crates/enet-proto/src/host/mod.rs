@@ -152,6 +152,8 @@ pub struct Host {
     half_open: BTreeMap<u64, u16>,
     half_open_counter: u64,
     pending_transmits: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Every peer's outgoing commands; the peers' queues hold slots of it.
+    commands: CommandSlab,
     compressor: Option<Box<dyn Compressor>>,
     recv_scratch: Vec<u8>,
     send_scratch: Vec<u8>,
@@ -200,6 +202,7 @@ impl Host {
             half_open: BTreeMap::new(),
             half_open_counter: 0,
             pending_transmits: VecDeque::new(),
+            commands: CommandSlab::default(),
             compressor: None,
             recv_scratch: vec![0; MAXIMUM_MTU as usize],
             send_scratch: vec![0; MAXIMUM_MTU as usize],

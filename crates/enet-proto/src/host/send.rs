@@ -194,10 +194,12 @@ impl Host {
             } => *unsequenced_group = p.outgoing_unsequenced_group,
             _ => {}
         }
-        if cmd.header.command & COMMAND_FLAG_ACKNOWLEDGE != 0 && cmd.has_packet {
-            p.queues.outgoing_send_reliable_commands.push_back(cmd);
+        let reliable_packet = cmd.header.command & COMMAND_FLAG_ACKNOWLEDGE != 0 && cmd.has_packet;
+        let slot = self.commands.insert(cmd);
+        if reliable_packet {
+            p.queues.outgoing_send_reliable_commands.push_back(slot);
         } else {
-            p.queues.outgoing_commands.push_back(cmd);
+            p.queues.outgoing_commands.push_back(slot);
         }
         self.schedule(idx);
     }

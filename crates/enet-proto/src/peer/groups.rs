@@ -11,26 +11,39 @@ use std::collections::VecDeque;
 
 use super::*;
 
-/// A peer's outgoing command queues.
+/// A peer's outgoing command queues: slots of the host's [`CommandSlab`], in order.
+///
+/// A queue holds 4-byte slot numbers, not the commands: a command is stored once, in the
+/// host-wide slab, and moving it from one queue to another (sent, put back for
+/// retransmission) moves only its number. A peer's queues thus cost 4 bytes per queued
+/// command, and the commands themselves cost what the host has in flight at once, not
+/// what every peer ever had.
 #[derive(Debug, Default)]
 pub(crate) struct CommandQueues {
     /// Acknowledgements waiting to be sent.
     pub acknowledgements: VecDeque<Acknowledgement>,
     /// Reliable commands sent and not yet acknowledged (the retransmission queue).
-    pub sent_reliable_commands: VecDeque<OutgoingCommand>,
+    pub sent_reliable_commands: VecDeque<CommandSlot>,
     /// Commands without a reliable packet, waiting to be sent.
-    pub outgoing_commands: VecDeque<OutgoingCommand>,
+    pub outgoing_commands: VecDeque<CommandSlot>,
     /// Reliable commands carrying a packet, waiting for room in the reliable window.
-    pub outgoing_send_reliable_commands: VecDeque<OutgoingCommand>,
+    pub outgoing_send_reliable_commands: VecDeque<CommandSlot>,
 }
 
 impl CommandQueues {
-    /// Empties every queue, keeping the allocations.
-    pub fn clear(&mut self) {
+    /// Empties every queue, keeping the allocations, and frees the commands' slots in
+    /// `slab`.
+    pub fn clear(&mut self, slab: &mut CommandSlab) {
         self.acknowledgements.clear();
-        self.sent_reliable_commands.clear();
-        self.outgoing_commands.clear();
-        self.outgoing_send_reliable_commands.clear();
+        for q in [
+            &mut self.sent_reliable_commands,
+            &mut self.outgoing_commands,
+            &mut self.outgoing_send_reliable_commands,
+        ] {
+            for slot in q.drain(..) {
+                slab.take(slot);
+            }
+        }
     }
 
     /// Whether any command waits to be sent or acknowledged.
@@ -38,6 +51,64 @@ impl CommandQueues {
         !self.outgoing_commands.is_empty()
             || !self.outgoing_send_reliable_commands.is_empty()
             || !self.sent_reliable_commands.is_empty()
+    }
+}
+
+/// The number of a slot in a [`CommandSlab`].
+pub(crate) type CommandSlot = u32;
+
+/// The host's outgoing commands, every peer's, in one table of reusable slots.
+///
+/// It grows to the most commands the host has had queued or in flight at once and keeps
+/// that size, so that queueing allocates nothing once the host has warmed up. A slot is
+/// owned by exactly one queue entry from [`CommandSlab::insert`] to [`CommandSlab::take`].
+#[derive(Debug, Default)]
+pub(crate) struct CommandSlab {
+    slots: Vec<Option<OutgoingCommand>>,
+    free: Vec<CommandSlot>,
+}
+
+impl CommandSlab {
+    /// Stores `c` in a free slot and returns the slot.
+    pub fn insert(&mut self, c: OutgoingCommand) -> CommandSlot {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(c);
+                slot
+            }
+            None => {
+                self.slots.push(Some(c));
+                // Queues hold at most a few hundred thousand commands (every peer's window
+                // and its send queue), far below u32::MAX.
+                (self.slots.len() - 1) as CommandSlot
+            }
+        }
+    }
+
+    /// Removes the command of `slot` and frees the slot.
+    pub fn take(&mut self, slot: CommandSlot) -> OutgoingCommand {
+        let c = self.slots[slot as usize]
+            .take()
+            .expect("a queued slot holds a command");
+        self.free.push(slot);
+        c
+    }
+}
+
+impl std::ops::Index<CommandSlot> for CommandSlab {
+    type Output = OutgoingCommand;
+    fn index(&self, slot: CommandSlot) -> &OutgoingCommand {
+        self.slots[slot as usize]
+            .as_ref()
+            .expect("a queued slot holds a command")
+    }
+}
+
+impl std::ops::IndexMut<CommandSlot> for CommandSlab {
+    fn index_mut(&mut self, slot: CommandSlot) -> &mut OutgoingCommand {
+        self.slots[slot as usize]
+            .as_mut()
+            .expect("a queued slot holds a command")
     }
 }
 

@@ -19,8 +19,8 @@ use crate::protocol::{Command, CommandHeader, MAXIMUM_WINDOW_SIZE};
 
 mod groups;
 
-pub(crate) use groups::CommandQueues;
 pub use groups::{Bandwidth, LossStats, RttEstimator, Throttle, Timeouts};
+pub(crate) use groups::{CommandQueues, CommandSlab, CommandSlot};
 
 /// Reliable sequence numbers are split into this many windows.
 pub(crate) const RELIABLE_WINDOWS: u16 = 16;
@@ -387,9 +387,10 @@ impl Peer {
         }
     }
 
-    /// Drops every queued command and packet and releases the channels (`enet_peer_reset_queues`).
-    pub fn reset_queues(&mut self) {
-        self.queues.clear();
+    /// Drops every queued command (freeing its slot in `slab`) and packet and releases the
+    /// channels (`enet_peer_reset_queues`).
+    pub fn reset_queues(&mut self, slab: &mut CommandSlab) {
+        self.queues.clear(slab);
         for c in &mut self.channels[..self.channel_count] {
             c.reset();
         }
@@ -402,7 +403,7 @@ impl Peer {
     }
 
     /// Resets the slot to its defaults (`enet_peer_reset`). Session ids survive.
-    pub fn reset(&mut self, host_mtu: u32) {
+    pub fn reset(&mut self, host_mtu: u32, slab: &mut CommandSlab) {
         let keep = (
             self.incoming_peer_id,
             self.incoming_session_id,
@@ -411,7 +412,7 @@ impl Peer {
             self.incarnation,
             self.counters,
         );
-        self.reset_queues();
+        self.reset_queues(slab);
         // Reuse allocated queues and channels: swap them out, rebuild, and swap back.
         let queues = std::mem::take(&mut self.queues);
         let channels = std::mem::take(&mut self.channels);
@@ -427,6 +428,8 @@ impl Peer {
     /// Allocates `count` channels with zeroed state.
     pub fn setup_channels(&mut self, count: usize) {
         if self.channels.len() < count {
+            // Exactly `count`: an amortised resize would round a single channel up to four.
+            self.channels.reserve_exact(count - self.channels.len());
             self.channels.resize_with(count, Channel::default);
         }
         for c in &mut self.channels[..count] {
