@@ -61,54 +61,71 @@ pub(crate) type CommandSlot = u32;
 ///
 /// It grows to the most commands the host has had queued or in flight at once and keeps
 /// that size, so that queueing allocates nothing once the host has warmed up. A slot is
-/// owned by exactly one queue entry from [`CommandSlab::insert`] to [`CommandSlab::take`].
+/// owned by exactly one queue entry from [`CommandSlab::insert`] to [`CommandSlab::take`];
+/// free slots form a list through the table itself, so a free slot costs nothing more.
 #[derive(Debug, Default)]
 pub(crate) struct CommandSlab {
-    slots: Vec<Option<OutgoingCommand>>,
-    free: Vec<CommandSlot>,
+    slots: Vec<SlabEntry>,
+    /// The first free slot; the list ends at `slots.len()`.
+    free: CommandSlot,
+}
+
+/// A slot of the [`CommandSlab`]: a command, or the next free slot.
+#[derive(Debug)]
+enum SlabEntry {
+    Used(OutgoingCommand),
+    Free(CommandSlot),
 }
 
 impl CommandSlab {
     /// Stores `c` in a free slot and returns the slot.
     pub fn insert(&mut self, c: OutgoingCommand) -> CommandSlot {
-        match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(c);
-                slot
+        let slot = self.free;
+        match self.slots.get_mut(slot as usize) {
+            Some(e) => {
+                let SlabEntry::Free(next) = *e else {
+                    unreachable!("the free list holds free slots")
+                };
+                self.free = next;
+                *e = SlabEntry::Used(c);
             }
             None => {
-                self.slots.push(Some(c));
+                self.slots.push(SlabEntry::Used(c));
                 // Queues hold at most a few hundred thousand commands (every peer's window
                 // and its send queue), far below u32::MAX.
-                (self.slots.len() - 1) as CommandSlot
+                self.free = self.slots.len() as CommandSlot;
             }
         }
+        slot
     }
 
     /// Removes the command of `slot` and frees the slot.
     pub fn take(&mut self, slot: CommandSlot) -> OutgoingCommand {
-        let c = self.slots[slot as usize]
-            .take()
-            .expect("a queued slot holds a command");
-        self.free.push(slot);
-        c
+        let e = std::mem::replace(&mut self.slots[slot as usize], SlabEntry::Free(self.free));
+        self.free = slot;
+        match e {
+            SlabEntry::Used(c) => c,
+            SlabEntry::Free(_) => unreachable!("a queued slot holds a command"),
+        }
     }
 }
 
 impl std::ops::Index<CommandSlot> for CommandSlab {
     type Output = OutgoingCommand;
     fn index(&self, slot: CommandSlot) -> &OutgoingCommand {
-        self.slots[slot as usize]
-            .as_ref()
-            .expect("a queued slot holds a command")
+        match &self.slots[slot as usize] {
+            SlabEntry::Used(c) => c,
+            SlabEntry::Free(_) => unreachable!("a queued slot holds a command"),
+        }
     }
 }
 
 impl std::ops::IndexMut<CommandSlot> for CommandSlab {
     fn index_mut(&mut self, slot: CommandSlot) -> &mut OutgoingCommand {
-        self.slots[slot as usize]
-            .as_mut()
-            .expect("a queued slot holds a command")
+        match &mut self.slots[slot as usize] {
+            SlabEntry::Used(c) => c,
+            SlabEntry::Free(_) => unreachable!("a queued slot holds a command"),
+        }
     }
 }
 
