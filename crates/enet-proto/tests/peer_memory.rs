@@ -274,10 +274,10 @@ fn empty_slots_cost_only_their_record() {
 /// Bytes per empty slot (646 before issue 14's compaction).
 const EMPTY_SLOT_BOUND: i64 = 560;
 /// Bytes per connected idle peer beyond its slot (one channel, queues, maps, timers).
-const CONNECTED_BOUND: i64 = 400;
+const CONNECTED_BOUND: i64 = 360;
 /// Bytes per peer after each peer had 10 reliable messages echoed, all of them in flight
 /// at once at the peak (4,000 x 10 commands): the commands' slots stay for reuse.
-const AFTER_TRAFFIC_BOUND: i64 = 2_200;
+const AFTER_TRAFFIC_BOUND: i64 = 2_100;
 
 /// 4,000 peers connected to 4,095 slots, then 10 reliable 100-byte messages each, echoed
 /// by the server and acknowledged, all 40,000 echoes in flight at once before the first

@@ -40,8 +40,7 @@ impl Host {
         if !p.registered {
             p.registered = true;
             *self.ip_counts.entry(p.address.ip()).or_insert(0) += 1;
-            self.active_connects
-                .insert((p.address, p.connect_id), idx as u16);
+            self.active_connects.insert((p.address, p.connect_id));
         }
     }
 
@@ -270,11 +269,11 @@ impl Host {
         if !(MINIMUM_CHANNEL_COUNT..=MAXIMUM_CHANNEL_COUNT).contains(&c.channel_count) {
             return Err(DropReason::ConnectRefused);
         }
-        if self.active_connects.contains_key(&(from, c.connect_id)) {
+        if self.active_connects.contains(&(from, c.connect_id)) {
             // A retransmitted CONNECT of a connection we already know.
             return Err(DropReason::ConnectRefused);
         }
-        let dups = self.ip_counts.get(&from.ip()).copied().unwrap_or(0);
+        let dups = usize::from(self.ip_counts.get(&from.ip()).copied().unwrap_or(0));
         if dups >= self.config.duplicate_peers {
             return Err(DropReason::ConnectRefused);
         }
