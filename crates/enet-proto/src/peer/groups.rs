@@ -59,16 +59,27 @@ pub(crate) type CommandSlot = u32;
 
 /// The host's outgoing commands, every peer's, in one table of reusable slots.
 ///
-/// It grows to the most commands the host has had queued or in flight at once and keeps
-/// that size, so that queueing allocates nothing once the host has warmed up. A slot is
-/// owned by exactly one queue entry from [`CommandSlab::insert`] to [`CommandSlab::take`];
-/// free slots form a list through the table itself, so a free slot costs nothing more.
+/// It grows to the most commands the host has had queued or in flight at once, so that
+/// queueing allocates nothing once the host has warmed up. A slot is owned by exactly one
+/// queue entry from [`CommandSlab::insert`] to [`CommandSlab::take`]; free slots form a
+/// list through the table itself, so a free slot costs nothing more.
+///
+/// When the last command leaves a table grown beyond [`SLAB_KEEP`] slots (a burst is
+/// over: everything sent was acknowledged), the table shrinks back to that size, so a
+/// burst's memory goes back rather than staying with the host for good. That costs a few
+/// reallocations per burst of more than [`SLAB_KEEP`] commands, never one per packet; a
+/// host whose traffic stays below it never reallocates.
 #[derive(Debug, Default)]
 pub(crate) struct CommandSlab {
     slots: Vec<SlabEntry>,
     /// The first free slot; the list ends at `slots.len()`.
     free: CommandSlot,
+    /// Slots holding a command.
+    used: u32,
 }
+
+/// Slots a [`CommandSlab`] keeps when it empties (about 90 KB).
+pub(crate) const SLAB_KEEP: usize = 1024;
 
 /// A slot of the [`CommandSlab`]: a command, or the next free slot.
 #[derive(Debug)]
@@ -80,6 +91,7 @@ enum SlabEntry {
 impl CommandSlab {
     /// Stores `c` in a free slot and returns the slot.
     pub fn insert(&mut self, c: OutgoingCommand) -> CommandSlot {
+        self.used += 1;
         let slot = self.free;
         match self.slots.get_mut(slot as usize) {
             Some(e) => {
@@ -103,6 +115,12 @@ impl CommandSlab {
     pub fn take(&mut self, slot: CommandSlot) -> OutgoingCommand {
         let e = std::mem::replace(&mut self.slots[slot as usize], SlabEntry::Free(self.free));
         self.free = slot;
+        self.used -= 1;
+        if self.used == 0 && self.slots.capacity() > SLAB_KEEP {
+            self.slots.clear();
+            self.slots.shrink_to(SLAB_KEEP);
+            self.free = 0;
+        }
         match e {
             SlabEntry::Used(c) => c,
             SlabEntry::Free(_) => unreachable!("a queued slot holds a command"),
