@@ -395,3 +395,48 @@ pub struct Bandwidth {
     /// Bytes sent to this peer in the current bandwidth epoch.
     pub outgoing_data_total: u32,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(n: u32) -> OutgoingCommand {
+        OutgoingCommand::new(
+            0,
+            0,
+            Command::Disconnect { data: n },
+            Bytes::new(),
+            false,
+            n,
+        )
+    }
+
+    /// Slots are reused most recently freed first, a command stays where it was put, and
+    /// a table that grew past its keep size shrinks back once empty, then serves again.
+    #[test]
+    fn slab_reuses_slots_and_shrinks_when_empty() {
+        let mut slab = CommandSlab::default();
+        let a = slab.insert(command(1));
+        let b = slab.insert(command(2));
+        let c = slab.insert(command(3));
+        assert_eq!((a, b, c), (0, 1, 2));
+        assert_eq!(slab.take(b).fragment_offset, 2);
+        assert_eq!(slab.insert(command(4)), b);
+        assert_eq!(slab[a].fragment_offset, 1);
+        slab[c].send_attempts = 7;
+        assert_eq!(slab.take(c).send_attempts, 7);
+        assert_eq!(slab.take(b).fragment_offset, 4);
+        assert_eq!(slab.take(a).fragment_offset, 1);
+        // Empty but small: kept.
+        assert_eq!(slab.slots.len(), 3);
+        let n = SLAB_KEEP as u32 * 3;
+        let slots: Vec<_> = (0..n).map(|i| slab.insert(command(i))).collect();
+        assert!(slab.slots.capacity() > SLAB_KEEP);
+        for (i, s) in slots.iter().enumerate().rev() {
+            assert_eq!(slab.take(*s).fragment_offset, i as u32);
+        }
+        assert!(slab.slots.is_empty() && slab.slots.capacity() <= SLAB_KEEP);
+        assert_eq!(slab.insert(command(9)), 0);
+        assert_eq!(slab[0].fragment_offset, 9);
+    }
+}
