@@ -236,23 +236,27 @@ impl Host {
                 p.queues.outgoing_commands.front(),
                 p.queues.outgoing_send_reliable_commands.front(),
             ) {
-                (Some(o), Some(r)) => !reliable_blocked && time_less(r.queue_time, o.queue_time),
+                (Some(&o), Some(&r)) => {
+                    !reliable_blocked
+                        && time_less(self.commands[r].queue_time, self.commands[o].queue_time)
+                }
                 (Some(_), None) => false,
                 (None, Some(_)) if !reliable_blocked => true,
                 _ => break,
             };
-            let cmd = if from_reliable {
-                &p.queues.outgoing_send_reliable_commands[0]
+            let cmd = &self.commands[if from_reliable {
+                p.queues.outgoing_send_reliable_commands[0]
             } else {
-                &p.queues.outgoing_commands[0]
-            };
+                p.queues.outgoing_commands[0]
+            }];
             let is_reliable = cmd.header.command & COMMAND_FLAG_ACKNOWLEDGE != 0;
             let ch = cmd.header.channel_id as usize;
             let has_channel = ch < p.channel_count;
             let seq = cmd.header.reliable_sequence_number;
             let window = seq / RELIABLE_WINDOW_SIZE;
             if is_reliable {
-                if has_channel && cmd.send_attempts < 1 && seq % RELIABLE_WINDOW_SIZE == 0 {
+                if has_channel && cmd.send_attempts < 1 && seq.is_multiple_of(RELIABLE_WINDOW_SIZE)
+                {
                     let chan = &p.channels[ch];
                     let prev = ((window + RELIABLE_WINDOWS - 1) % RELIABLE_WINDOWS) as usize;
                     let mask = ((0x3FFu32 << window) | (0x3FFu32 >> (16 - window as u32))) & 0xFFFF;
@@ -283,12 +287,13 @@ impl Host {
                 p.continue_sending = true;
                 break;
             }
-            let mut cmd = if from_reliable {
+            let slot = if from_reliable {
                 p.queues.outgoing_send_reliable_commands.pop_front()
             } else {
                 p.queues.outgoing_commands.pop_front()
             }
             .expect("front checked above");
+            let cmd = &mut self.commands[slot];
             if is_reliable {
                 if has_channel && cmd.send_attempts < 1 {
                     let chan = &mut p.channels[ch];
@@ -318,28 +323,33 @@ impl Host {
                         cmd.header.reliable_sequence_number,
                         cmd.unreliable_sequence_number,
                     );
-                    while let Some(next) = p.queues.outgoing_commands.front() {
+                    self.commands.take(slot);
+                    while let Some(&next) = p.queues.outgoing_commands.front() {
+                        let next_cmd = &self.commands[next];
                         if (
-                            next.header.reliable_sequence_number,
-                            next.unreliable_sequence_number,
+                            next_cmd.header.reliable_sequence_number,
+                            next_cmd.unreliable_sequence_number,
                         ) != key
                         {
                             break;
                         }
                         p.queues.outgoing_commands.pop_front();
+                        self.commands.take(next);
                     }
                     continue;
                 }
             }
             let at = buf.len();
             buf.resize(at + size as usize, 0);
-            cmd.command.write(&cmd.header, &mut buf[at..]);
+            cmd.command.command().write(&cmd.header, &mut buf[at..]);
             buf.extend_from_slice(&cmd.payload);
             asm.packet_size += size + cmd.fragment_length();
             asm.command_count += 1;
             p.loss.packets_sent += 1;
             if is_reliable {
-                p.queues.sent_reliable_commands.push_back(cmd);
+                p.queues.sent_reliable_commands.push_back(slot);
+            } else {
+                self.commands.take(slot);
             }
         }
         if p.state == PeerState::DisconnectLater && !p.has_outgoing_commands() {

@@ -40,8 +40,7 @@ impl Host {
         if !p.registered {
             p.registered = true;
             *self.ip_counts.entry(p.address.ip()).or_insert(0) += 1;
-            self.active_connects
-                .insert((p.address, p.connect_id), idx as u16);
+            self.active_connects.insert((p.address, p.connect_id));
         }
     }
 
@@ -67,7 +66,7 @@ impl Host {
         let mtu = self.config.mtu;
         let p = &mut self.peers[idx];
         let in_queue = p.in_send_queue;
-        p.reset(mtu);
+        p.reset(mtu, &mut self.commands);
         self.timers.cancel(idx);
         p.in_send_queue = in_queue;
         self.free_slots.insert(idx as u16);
@@ -83,7 +82,7 @@ impl Host {
 
     pub(super) fn reset_queues(&mut self, idx: usize) {
         self.release_held(idx);
-        self.peers[idx].reset_queues();
+        self.peers[idx].reset_queues(&mut self.commands);
     }
 
     pub(super) fn notify_connect(&mut self, idx: usize) {
@@ -270,11 +269,11 @@ impl Host {
         if !(MINIMUM_CHANNEL_COUNT..=MAXIMUM_CHANNEL_COUNT).contains(&c.channel_count) {
             return Err(DropReason::ConnectRefused);
         }
-        if self.active_connects.contains_key(&(from, c.connect_id)) {
+        if self.active_connects.contains(&(from, c.connect_id)) {
             // A retransmitted CONNECT of a connection we already know.
             return Err(DropReason::ConnectRefused);
         }
-        let dups = self.ip_counts.get(&from.ip()).copied().unwrap_or(0);
+        let dups = usize::from(self.ip_counts.get(&from.ip()).copied().unwrap_or(0));
         if dups >= self.config.duplicate_peers {
             return Err(DropReason::ConnectRefused);
         }

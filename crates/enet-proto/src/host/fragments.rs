@@ -29,8 +29,14 @@ impl Host {
         g &= 0xFFFF;
         if g - index != base {
             p.incoming_unsequenced_group = (g - index) as u16;
-            p.unsequenced_window = [0; (UNSEQUENCED_WINDOW_SIZE / 32) as usize];
-        } else if p.unsequenced_window[(index / 32) as usize] & (1 << (index % 32)) != 0 {
+            if let Some(w) = p.unsequenced_window.as_deref_mut() {
+                *w = [0; (UNSEQUENCED_WINDOW_SIZE / 32) as usize];
+            }
+        } else if p
+            .unsequenced_window
+            .as_deref()
+            .is_some_and(|w| w[(index / 32) as usize] & (1 << (index % 32)) != 0)
+        {
             return Ok(false);
         }
         self.queue_incoming(
@@ -43,7 +49,10 @@ impl Host {
             PacketFlags::UNSEQUENCED,
             None,
         )?;
-        self.peers[idx].unsequenced_window[(index / 32) as usize] |= 1 << (index % 32);
+        // Once per connection, not per packet: the window stays until the slot is reset.
+        self.peers[idx]
+            .unsequenced_window
+            .get_or_insert_with(Box::default)[(index / 32) as usize] |= 1 << (index % 32);
         Ok(true)
     }
 

@@ -4,7 +4,7 @@
 //! [`Host::poll_transmit`] (datagrams to send) and [`Host::poll_event`] (events). Ask
 //! [`Host::poll_timeout`] when it next needs [`Host::handle_timeout`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -140,8 +140,10 @@ pub struct Host {
     recalculate_bandwidth_limits: bool,
     bandwidth_throttle_epoch: u32,
     free_slots: BTreeSet<u16>,
-    ip_counts: HashMap<IpAddr, usize>,
-    active_connects: HashMap<(SocketAddr, [u8; 4]), u16>,
+    /// Registered peers per remote IP (at most the slot count, so 16 bits).
+    ip_counts: HashMap<IpAddr, u16>,
+    /// Registered connections by address and connect id.
+    active_connects: HashSet<(SocketAddr, [u8; 4])>,
     send_queue: VecDeque<u16>,
     timers: TimerQueue,
     /// Events with the incarnation of their peer and the bytes they hold.
@@ -152,6 +154,8 @@ pub struct Host {
     half_open: BTreeMap<u64, u16>,
     half_open_counter: u64,
     pending_transmits: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Every peer's outgoing commands; the peers' queues hold slots of it.
+    commands: CommandSlab,
     compressor: Option<Box<dyn Compressor>>,
     recv_scratch: Vec<u8>,
     send_scratch: Vec<u8>,
@@ -192,7 +196,7 @@ impl Host {
             recalculate_bandwidth_limits: false,
             bandwidth_throttle_epoch: 0,
             ip_counts: HashMap::new(),
-            active_connects: HashMap::new(),
+            active_connects: HashSet::new(),
             send_queue: VecDeque::new(),
             timers: TimerQueue::new(config.peer_count),
             events: VecDeque::new(),
@@ -200,6 +204,7 @@ impl Host {
             half_open: BTreeMap::new(),
             half_open_counter: 0,
             pending_transmits: VecDeque::new(),
+            commands: CommandSlab::default(),
             compressor: None,
             recv_scratch: vec![0; MAXIMUM_MTU as usize],
             send_scratch: vec![0; MAXIMUM_MTU as usize],

@@ -97,7 +97,8 @@ impl Host {
             if i >= p.queues.sent_reliable_commands.len() {
                 break;
             }
-            let c = &p.queues.sent_reliable_commands[i];
+            let slot = p.queues.sent_reliable_commands[i];
+            let c = &self.commands[slot];
             let timed_out = time_difference(st, c.sent_time) >= c.round_trip_timeout;
             if !timed_out {
                 if !Self::early_candidate(p, c) {
@@ -106,18 +107,14 @@ impl Host {
                 }
                 // Presumed lost: out again now, same timeout, no timeout decision (the
                 // acknowledgement that revealed the loss shows the peer alive).
-                let mut c = p
-                    .queues
-                    .sent_reliable_commands
-                    .remove(i)
-                    .expect("index checked");
-                c.early_retransmissions += 1;
+                p.queues.sent_reliable_commands.remove(i);
+                self.commands[slot].early_retransmissions += 1;
                 p.loss.packets_lost += 1;
                 p.counters.early_retransmissions += 1;
                 self.requeue_for_retransmission(
                     idx,
                     i,
-                    c,
+                    slot,
                     &mut insert_outgoing,
                     &mut insert_reliable,
                 );
@@ -140,11 +137,8 @@ impl Host {
                 self.notify_disconnect(idx, DisconnectReason::Timeout);
                 return true;
             }
-            let mut c = p
-                .queues
-                .sent_reliable_commands
-                .remove(i)
-                .expect("index checked");
+            p.queues.sent_reliable_commands.remove(i);
+            let c = &mut self.commands[slot];
             p.loss.packets_lost += 1;
             // ENet doubles the RTO without bound, so on a lossy link the last unacknowledged
             // packet is probed ever more rarely and a live peer can time out. We cap the
@@ -157,7 +151,13 @@ impl Host {
                 .saturating_mul(2)
                 .min(cap)
                 .max(c.round_trip_timeout);
-            self.requeue_for_retransmission(idx, i, c, &mut insert_outgoing, &mut insert_reliable);
+            self.requeue_for_retransmission(
+                idx,
+                i,
+                slot,
+                &mut insert_outgoing,
+                &mut insert_reliable,
+            );
         }
         if insert_outgoing + insert_reliable > 0 {
             self.schedule(idx);
@@ -166,7 +166,8 @@ impl Host {
         if p.timeouts.early_retransmit {
             // An early retransmission may have been requested with a deadline of "now" that
             // no command meets any more: the deadline is the front's timeout again.
-            if let Some(front) = p.queues.sent_reliable_commands.front() {
+            if let Some(&front) = p.queues.sent_reliable_commands.front() {
+                let front = &self.commands[front];
                 p.timeouts.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
             }
         }
@@ -179,23 +180,25 @@ impl Host {
         &mut self,
         idx: usize,
         i: usize,
-        c: OutgoingCommand,
+        slot: CommandSlot,
         insert_outgoing: &mut usize,
         insert_reliable: &mut usize,
     ) {
         let p = &mut self.peers[idx];
+        let c = &self.commands[slot];
         if c.has_packet {
             p.reliable_data_in_transit -= c.fragment_length();
             p.queues
                 .outgoing_send_reliable_commands
-                .insert(*insert_reliable, c);
+                .insert(*insert_reliable, slot);
             *insert_reliable += 1;
         } else {
-            p.queues.outgoing_commands.insert(*insert_outgoing, c);
+            p.queues.outgoing_commands.insert(*insert_outgoing, slot);
             *insert_outgoing += 1;
         }
         if i == 0 {
-            if let Some(front) = p.queues.sent_reliable_commands.front() {
+            if let Some(&front) = p.queues.sent_reliable_commands.front() {
+                let front = &self.commands[front];
                 p.timeouts.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
             }
         }
@@ -247,6 +250,7 @@ impl Host {
         if p.queues
             .sent_reliable_commands
             .iter()
+            .map(|&slot| &self.commands[slot])
             .take_while(|c| p.timeouts.early_due(c.sent_time, reorder))
             .any(|c| c.early_retransmissions < MAX_EARLY_RETRANSMISSIONS)
         {
@@ -301,7 +305,7 @@ impl Host {
             .queues
             .sent_reliable_commands
             .iter()
-            .position(matches)
+            .position(|&slot| matches(&self.commands[slot]))
             .and_then(|i| p.queues.sent_reliable_commands.remove(i));
         if found.is_none() {
             was_sent = false;
@@ -310,7 +314,8 @@ impl Host {
                 &mut p.queues.outgoing_send_reliable_commands,
             ] {
                 let mut hit = None;
-                for (i, c) in queue.iter().enumerate() {
+                for (i, &slot) in queue.iter().enumerate() {
+                    let c = &self.commands[slot];
                     if c.header.command & COMMAND_FLAG_ACKNOWLEDGE == 0 {
                         continue;
                     }
@@ -328,7 +333,7 @@ impl Host {
                 }
             }
         }
-        let cmd = found?;
+        let cmd = self.commands.take(found?);
         let ch = channel_id as usize;
         if ch < p.channel_count {
             let chan = &mut p.channels[ch];
@@ -343,7 +348,8 @@ impl Host {
         if was_sent {
             p.reliable_data_in_transit -= cmd.fragment_length();
         }
-        if let Some(front) = p.queues.sent_reliable_commands.front() {
+        if let Some(&front) = p.queues.sent_reliable_commands.front() {
+            let front = &self.commands[front];
             p.timeouts.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
         }
         Some(cmd.header.command & COMMAND_MASK)

@@ -185,19 +185,20 @@ impl Host {
         }
         cmd.queue_time = self.total_queued;
         match &mut cmd.command {
-            Command::SendUnreliable {
-                unreliable_sequence_number,
-                ..
-            } => *unreliable_sequence_number = cmd.unreliable_sequence_number,
-            Command::SendUnsequenced {
-                unsequenced_group, ..
-            } => *unsequenced_group = p.outgoing_unsequenced_group,
+            OutgoingBody::Unreliable(unreliable_sequence_number, _) => {
+                *unreliable_sequence_number = cmd.unreliable_sequence_number
+            }
+            OutgoingBody::Unsequenced(unsequenced_group, _) => {
+                *unsequenced_group = p.outgoing_unsequenced_group
+            }
             _ => {}
         }
-        if cmd.header.command & COMMAND_FLAG_ACKNOWLEDGE != 0 && cmd.has_packet {
-            p.queues.outgoing_send_reliable_commands.push_back(cmd);
+        let reliable_packet = cmd.header.command & COMMAND_FLAG_ACKNOWLEDGE != 0 && cmd.has_packet;
+        let slot = self.commands.insert(cmd);
+        if reliable_packet {
+            p.queues.outgoing_send_reliable_commands.push_back(slot);
         } else {
-            p.queues.outgoing_commands.push_back(cmd);
+            p.queues.outgoing_commands.push_back(slot);
         }
         self.schedule(idx);
     }

@@ -11,26 +11,39 @@ use std::collections::VecDeque;
 
 use super::*;
 
-/// A peer's outgoing command queues.
+/// A peer's outgoing command queues: slots of the host's [`CommandSlab`], in order.
+///
+/// A queue holds 4-byte slot numbers, not the commands: a command is stored once, in the
+/// host-wide slab, and moving it from one queue to another (sent, put back for
+/// retransmission) moves only its number. A peer's queues thus cost 4 bytes per queued
+/// command, and the commands themselves cost what the host has in flight at once, not
+/// what every peer ever had.
 #[derive(Debug, Default)]
 pub(crate) struct CommandQueues {
     /// Acknowledgements waiting to be sent.
     pub acknowledgements: VecDeque<Acknowledgement>,
     /// Reliable commands sent and not yet acknowledged (the retransmission queue).
-    pub sent_reliable_commands: VecDeque<OutgoingCommand>,
+    pub sent_reliable_commands: VecDeque<CommandSlot>,
     /// Commands without a reliable packet, waiting to be sent.
-    pub outgoing_commands: VecDeque<OutgoingCommand>,
+    pub outgoing_commands: VecDeque<CommandSlot>,
     /// Reliable commands carrying a packet, waiting for room in the reliable window.
-    pub outgoing_send_reliable_commands: VecDeque<OutgoingCommand>,
+    pub outgoing_send_reliable_commands: VecDeque<CommandSlot>,
 }
 
 impl CommandQueues {
-    /// Empties every queue, keeping the allocations.
-    pub fn clear(&mut self) {
+    /// Empties every queue, keeping the allocations, and frees the commands' slots in
+    /// `slab`.
+    pub fn clear(&mut self, slab: &mut CommandSlab) {
         self.acknowledgements.clear();
-        self.sent_reliable_commands.clear();
-        self.outgoing_commands.clear();
-        self.outgoing_send_reliable_commands.clear();
+        for q in [
+            &mut self.sent_reliable_commands,
+            &mut self.outgoing_commands,
+            &mut self.outgoing_send_reliable_commands,
+        ] {
+            for slot in q.drain(..) {
+                slab.take(slot);
+            }
+        }
     }
 
     /// Whether any command waits to be sent or acknowledged.
@@ -38,6 +51,99 @@ impl CommandQueues {
         !self.outgoing_commands.is_empty()
             || !self.outgoing_send_reliable_commands.is_empty()
             || !self.sent_reliable_commands.is_empty()
+    }
+}
+
+/// The number of a slot in a [`CommandSlab`].
+pub(crate) type CommandSlot = u32;
+
+/// The host's outgoing commands, every peer's, in one table of reusable slots.
+///
+/// It grows to the most commands the host has had queued or in flight at once, so that
+/// queueing allocates nothing once the host has warmed up. A slot is owned by exactly one
+/// queue entry from [`CommandSlab::insert`] to [`CommandSlab::take`]; free slots form a
+/// list through the table itself, so a free slot costs nothing more.
+///
+/// When the last command leaves a table grown beyond [`SLAB_KEEP`] slots (a burst is
+/// over: everything sent was acknowledged), the table shrinks back to that size, so a
+/// burst's memory goes back rather than staying with the host for good. That costs a few
+/// reallocations per burst of more than [`SLAB_KEEP`] commands, never one per packet; a
+/// host whose traffic stays below it never reallocates.
+#[derive(Debug, Default)]
+pub(crate) struct CommandSlab {
+    slots: Vec<SlabEntry>,
+    /// The first free slot; the list ends at `slots.len()`.
+    free: CommandSlot,
+    /// Slots holding a command.
+    used: u32,
+}
+
+/// Slots a [`CommandSlab`] keeps when it empties (about 90 KB).
+pub(crate) const SLAB_KEEP: usize = 1024;
+
+/// A slot of the [`CommandSlab`]: a command, or the next free slot.
+#[derive(Debug)]
+enum SlabEntry {
+    Used(OutgoingCommand),
+    Free(CommandSlot),
+}
+
+impl CommandSlab {
+    /// Stores `c` in a free slot and returns the slot.
+    pub fn insert(&mut self, c: OutgoingCommand) -> CommandSlot {
+        self.used += 1;
+        let slot = self.free;
+        match self.slots.get_mut(slot as usize) {
+            Some(e) => {
+                let SlabEntry::Free(next) = *e else {
+                    unreachable!("the free list holds free slots")
+                };
+                self.free = next;
+                *e = SlabEntry::Used(c);
+            }
+            None => {
+                self.slots.push(SlabEntry::Used(c));
+                // Queues hold at most a few hundred thousand commands (every peer's window
+                // and its send queue), far below u32::MAX.
+                self.free = self.slots.len() as CommandSlot;
+            }
+        }
+        slot
+    }
+
+    /// Removes the command of `slot` and frees the slot.
+    pub fn take(&mut self, slot: CommandSlot) -> OutgoingCommand {
+        let e = std::mem::replace(&mut self.slots[slot as usize], SlabEntry::Free(self.free));
+        self.free = slot;
+        self.used -= 1;
+        if self.used == 0 && self.slots.capacity() > SLAB_KEEP {
+            self.slots.clear();
+            self.slots.shrink_to(SLAB_KEEP);
+            self.free = 0;
+        }
+        match e {
+            SlabEntry::Used(c) => c,
+            SlabEntry::Free(_) => unreachable!("a queued slot holds a command"),
+        }
+    }
+}
+
+impl std::ops::Index<CommandSlot> for CommandSlab {
+    type Output = OutgoingCommand;
+    fn index(&self, slot: CommandSlot) -> &OutgoingCommand {
+        match &self.slots[slot as usize] {
+            SlabEntry::Used(c) => c,
+            SlabEntry::Free(_) => unreachable!("a queued slot holds a command"),
+        }
+    }
+}
+
+impl std::ops::IndexMut<CommandSlot> for CommandSlab {
+    fn index_mut(&mut self, slot: CommandSlot) -> &mut OutgoingCommand {
+        match &mut self.slots[slot as usize] {
+            SlabEntry::Used(c) => c,
+            SlabEntry::Free(_) => unreachable!("a queued slot holds a command"),
+        }
     }
 }
 
@@ -288,4 +394,49 @@ pub struct Bandwidth {
     pub incoming_data_total: u32,
     /// Bytes sent to this peer in the current bandwidth epoch.
     pub outgoing_data_total: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(n: u32) -> OutgoingCommand {
+        OutgoingCommand::new(
+            0,
+            0,
+            Command::Disconnect { data: n },
+            Bytes::new(),
+            false,
+            n,
+        )
+    }
+
+    /// Slots are reused most recently freed first, a command stays where it was put, and
+    /// a table that grew past its keep size shrinks back once empty, then serves again.
+    #[test]
+    fn slab_reuses_slots_and_shrinks_when_empty() {
+        let mut slab = CommandSlab::default();
+        let a = slab.insert(command(1));
+        let b = slab.insert(command(2));
+        let c = slab.insert(command(3));
+        assert_eq!((a, b, c), (0, 1, 2));
+        assert_eq!(slab.take(b).fragment_offset, 2);
+        assert_eq!(slab.insert(command(4)), b);
+        assert_eq!(slab[a].fragment_offset, 1);
+        slab[c].send_attempts = 7;
+        assert_eq!(slab.take(c).send_attempts, 7);
+        assert_eq!(slab.take(b).fragment_offset, 4);
+        assert_eq!(slab.take(a).fragment_offset, 1);
+        // Empty but small: kept.
+        assert_eq!(slab.slots.len(), 3);
+        let n = SLAB_KEEP as u32 * 3;
+        let slots: Vec<_> = (0..n).map(|i| slab.insert(command(i))).collect();
+        assert!(slab.slots.capacity() > SLAB_KEEP);
+        for (i, s) in slots.iter().enumerate().rev() {
+            assert_eq!(slab.take(*s).fragment_offset, i as u32);
+        }
+        assert!(slab.slots.is_empty() && slab.slots.capacity() <= SLAB_KEEP);
+        assert_eq!(slab.insert(command(9)), 0);
+        assert_eq!(slab[0].fragment_offset, 9);
+    }
 }

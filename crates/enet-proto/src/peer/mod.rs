@@ -15,12 +15,12 @@ use bytes::Bytes;
 
 use crate::incoming::{Reassembly, ReliableKey, UnreliableKey};
 use crate::packet::PacketFlags;
-use crate::protocol::{Command, CommandHeader, MAXIMUM_WINDOW_SIZE};
+use crate::protocol::{Command, CommandHeader, Fragment, MAXIMUM_WINDOW_SIZE};
 
 mod groups;
 
-pub(crate) use groups::CommandQueues;
 pub use groups::{Bandwidth, LossStats, RttEstimator, Throttle, Timeouts};
+pub(crate) use groups::{CommandQueues, CommandSlab, CommandSlot};
 
 /// Reliable sequence numbers are split into this many windows.
 pub(crate) const RELIABLE_WINDOWS: u16 = 16;
@@ -93,7 +93,7 @@ pub enum PeerState {
 #[derive(Debug)]
 pub(crate) struct OutgoingCommand {
     pub header: CommandHeader,
-    pub command: Command,
+    pub command: OutgoingBody,
     /// Fragment (or whole packet) payload; empty for commands without payload.
     pub payload: Bytes,
     /// Whether the command carries a packet (even a zero-length one).
@@ -132,7 +132,7 @@ impl OutgoingCommand {
                 channel_id,
                 reliable_sequence_number: 0,
             },
-            command: body,
+            command: body.into(),
             payload,
             has_packet,
             fragment_offset,
@@ -147,6 +147,102 @@ impl OutgoingCommand {
 
     pub fn fragment_length(&self) -> u32 {
         self.payload.len() as u32
+    }
+}
+
+/// An outgoing command's body, compact for the host's command slab: CONNECT and
+/// VERIFY_CONNECT (one each per connection) are boxed, so every other body takes 24 bytes
+/// instead of a [`Command`]'s 48.
+#[derive(Debug)]
+pub(crate) enum OutgoingBody {
+    /// CONNECT or VERIFY_CONNECT (or any other command, boxed).
+    Boxed(Box<Command>),
+    /// DISCONNECT with its data.
+    Disconnect(u32),
+    /// PING.
+    Ping,
+    /// SEND_RELIABLE with its payload length.
+    Reliable(u16),
+    /// SEND_UNRELIABLE: unreliable sequence number, payload length.
+    Unreliable(u16, u16),
+    /// SEND_FRAGMENT or SEND_UNRELIABLE_FRAGMENT.
+    Fragment(Fragment),
+    /// SEND_UNSEQUENCED: unsequenced group, payload length.
+    Unsequenced(u16, u16),
+    /// BANDWIDTH_LIMIT: incoming and outgoing bandwidth.
+    BandwidthLimit(u32, u32),
+    /// THROTTLE_CONFIGURE: interval, acceleration, deceleration.
+    ThrottleConfigure(u32, u32, u32),
+}
+
+impl From<Command> for OutgoingBody {
+    fn from(c: Command) -> OutgoingBody {
+        match c {
+            Command::Disconnect { data } => OutgoingBody::Disconnect(data),
+            Command::Ping => OutgoingBody::Ping,
+            Command::SendReliable { data_length } => OutgoingBody::Reliable(data_length),
+            Command::SendUnreliable {
+                unreliable_sequence_number,
+                data_length,
+            } => OutgoingBody::Unreliable(unreliable_sequence_number, data_length),
+            Command::SendFragment(f) => OutgoingBody::Fragment(f),
+            Command::SendUnsequenced {
+                unsequenced_group,
+                data_length,
+            } => OutgoingBody::Unsequenced(unsequenced_group, data_length),
+            Command::BandwidthLimit {
+                incoming_bandwidth,
+                outgoing_bandwidth,
+            } => OutgoingBody::BandwidthLimit(incoming_bandwidth, outgoing_bandwidth),
+            Command::ThrottleConfigure {
+                packet_throttle_interval,
+                packet_throttle_acceleration,
+                packet_throttle_deceleration,
+            } => OutgoingBody::ThrottleConfigure(
+                packet_throttle_interval,
+                packet_throttle_acceleration,
+                packet_throttle_deceleration,
+            ),
+            c @ (Command::Connect(_) | Command::VerifyConnect(_) | Command::Acknowledge { .. }) => {
+                OutgoingBody::Boxed(Box::new(c))
+            }
+        }
+    }
+}
+
+impl OutgoingBody {
+    /// The command this body stands for.
+    pub fn command(&self) -> Command {
+        match *self {
+            OutgoingBody::Boxed(ref c) => **c,
+            OutgoingBody::Disconnect(data) => Command::Disconnect { data },
+            OutgoingBody::Ping => Command::Ping,
+            OutgoingBody::Reliable(data_length) => Command::SendReliable { data_length },
+            OutgoingBody::Unreliable(unreliable_sequence_number, data_length) => {
+                Command::SendUnreliable {
+                    unreliable_sequence_number,
+                    data_length,
+                }
+            }
+            OutgoingBody::Fragment(f) => Command::SendFragment(f),
+            OutgoingBody::Unsequenced(unsequenced_group, data_length) => Command::SendUnsequenced {
+                unsequenced_group,
+                data_length,
+            },
+            OutgoingBody::BandwidthLimit(incoming_bandwidth, outgoing_bandwidth) => {
+                Command::BandwidthLimit {
+                    incoming_bandwidth,
+                    outgoing_bandwidth,
+                }
+            }
+            OutgoingBody::ThrottleConfigure(interval, acceleration, deceleration) => {
+                Command::ThrottleConfigure {
+                    packet_throttle_interval: interval,
+                    packet_throttle_acceleration: acceleration,
+                    packet_throttle_deceleration: deceleration,
+                }
+            }
+        }
     }
 }
 
@@ -208,6 +304,9 @@ pub(crate) const INCOMING_ENTRY_COST: usize = std::mem::size_of::<IncomingComman
 pub(crate) fn waiting_cost(len: usize) -> usize {
     len + INCOMING_ENTRY_COST
 }
+
+/// The duplicate bitmap of the unsequenced groups of one block.
+pub(crate) type UnsequencedWindow = [u32; (UNSEQUENCED_WINDOW_SIZE / 32) as usize];
 
 /// Per-channel sequencing state.
 #[derive(Debug, Default)]
@@ -314,7 +413,9 @@ pub(crate) struct Peer {
     pub queues: CommandQueues,
     pub incoming_unsequenced_group: u16,
     pub outgoing_unsequenced_group: u16,
-    pub unsequenced_window: [u32; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
+    /// Unsequenced groups seen in the current block (`None`: none yet). Allocated on the
+    /// connection's first unsequenced packet: most peers never send one.
+    pub unsequenced_window: Option<Box<UnsequencedWindow>>,
     pub event_data: u32,
     pub total_waiting_data: usize,
     /// What the undelivered packets cost against the waiting-data limit: their payload
@@ -368,7 +469,7 @@ impl Peer {
             queues: CommandQueues::default(),
             incoming_unsequenced_group: 0,
             outgoing_unsequenced_group: 0,
-            unsequenced_window: [0; (UNSEQUENCED_WINDOW_SIZE / 32) as usize],
+            unsequenced_window: None,
             event_data: 0,
             total_waiting_data: 0,
             waiting_cost: 0,
@@ -387,9 +488,10 @@ impl Peer {
         }
     }
 
-    /// Drops every queued command and packet and releases the channels (`enet_peer_reset_queues`).
-    pub fn reset_queues(&mut self) {
-        self.queues.clear();
+    /// Drops every queued command (freeing its slot in `slab`) and packet and releases the
+    /// channels (`enet_peer_reset_queues`).
+    pub fn reset_queues(&mut self, slab: &mut CommandSlab) {
+        self.queues.clear(slab);
         for c in &mut self.channels[..self.channel_count] {
             c.reset();
         }
@@ -402,7 +504,7 @@ impl Peer {
     }
 
     /// Resets the slot to its defaults (`enet_peer_reset`). Session ids survive.
-    pub fn reset(&mut self, host_mtu: u32) {
+    pub fn reset(&mut self, host_mtu: u32, slab: &mut CommandSlab) {
         let keep = (
             self.incoming_peer_id,
             self.incoming_session_id,
@@ -411,7 +513,7 @@ impl Peer {
             self.incarnation,
             self.counters,
         );
-        self.reset_queues();
+        self.reset_queues(slab);
         // Reuse allocated queues and channels: swap them out, rebuild, and swap back.
         let queues = std::mem::take(&mut self.queues);
         let channels = std::mem::take(&mut self.channels);
@@ -427,6 +529,8 @@ impl Peer {
     /// Allocates `count` channels with zeroed state.
     pub fn setup_channels(&mut self, count: usize) {
         if self.channels.len() < count {
+            // Exactly `count`: an amortised resize would round a single channel up to four.
+            self.channels.reserve_exact(count - self.channels.len());
             self.channels.resize_with(count, Channel::default);
         }
         for c in &mut self.channels[..count] {
