@@ -62,8 +62,9 @@ impl Host {
         Ok(())
     }
 
-    /// Turns early retransmission on or off for a peer (on by default; a reset slot starts
-    /// with it on again). Off, retransmissions wait for their timeout as in the C library.
+    /// Turns early retransmission on or off for a peer (a new peer starts with
+    /// [`HostConfig::early_retransmit`], on by default). Off, retransmissions wait for their
+    /// timeout as in the C library.
     pub fn set_early_retransmit(&mut self, peer: PeerId, enabled: bool) -> Result<(), Error> {
         let idx = self.peer_index(peer)?;
         self.peers[idx].timeouts.early_retransmit = enabled;
