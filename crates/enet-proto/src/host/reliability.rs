@@ -236,7 +236,8 @@ impl Host {
         // acknowledged command's last transmission (an honest echo is that or an earlier
         // transmission's time, so this changes nothing against the C library). Without
         // this a receiver echoing our current time collapses the RTT estimate and marks
-        // every command in flight lost (early retransmission).
+        // every command in flight lost (early retransmission). (C samples the RTT before
+        // removing the command; the order does not matter, neither step reads the other's.)
         let removed = self.remove_sent_reliable_command(idx, seq, channel_id);
         if let Some((_, last_sent)) = removed {
             if time_less(last_sent, sent) {
