@@ -266,7 +266,11 @@ fn check_invariants(tb: &Testbed) {
         let host = tb.host(nth(tb, h)).unwrap();
         let mut connected = 0;
         for i in 0..host.peer_count() {
-            let info = host.peer_info(pid(host, i as u16)).unwrap();
+            // (A free slot that has been used has no valid id left to look at it with.)
+            let Some(info) = host.peer_info(pid(host, i as u16)) else {
+                assert!(host.peer_id(i).is_none(), "host {h} peer {i}");
+                continue;
+            };
             if matches!(
                 info.state,
                 PeerState::Connected | PeerState::DisconnectLater
@@ -285,17 +289,19 @@ fn check_invariants(tb: &Testbed) {
     }
 }
 
-/// The id of slot `i`'s current generation (an out-of-range id past the table), so that
-/// every operation addresses the slot's present occupant.
+/// The id of slot `i`'s present occupant; for a free slot (which has none) or one past the
+/// table, generation 0: valid only for a slot never used yet, stale otherwise.
 fn pid(host: &Host, i: u16) -> PeerId {
     host.peer_id(i as usize).unwrap_or(PeerId::from_parts(i, 0))
 }
 
-fn expect_peer_call(host: &Host, peer: u16, r: Result<(), Error>, op: &Op) {
-    if peer as usize >= host.peer_count() {
-        assert_eq!(r, Err(Error::InvalidPeer), "{op:?}");
-    } else {
+/// A per-peer call succeeds exactly when its id was `valid` (in range and of the slot's
+/// present generation) before the call; otherwise it is refused with `InvalidPeer`.
+fn expect_peer_call(valid: bool, r: Result<(), Error>, op: &Op) {
+    if valid {
         assert_eq!(r, Ok(()), "{op:?}");
+    } else {
+        assert_eq!(r, Err(Error::InvalidPeer), "{op:?}");
     }
 }
 
@@ -355,33 +361,42 @@ fn apply(tb: &mut Testbed, op: &Op) {
         }
         Op::Disconnect { host, peer, data } => {
             let h = tb.host_mut(nth(tb, host)).unwrap();
-            let r = h.disconnect(pid(h, peer), data);
-            expect_peer_call(h, peer, r, op);
+            let id = pid(h, peer);
+            let valid = h.peer_info(id).is_some();
+            let r = h.disconnect(id, data);
+            expect_peer_call(valid, r, op);
         }
         Op::DisconnectNow { host, peer, data } => {
             let h = tb.host_mut(nth(tb, host)).unwrap();
-            let r = h.disconnect_now(pid(h, peer), data);
-            expect_peer_call(h, peer, r, op);
+            let id = pid(h, peer);
+            let valid = h.peer_info(id).is_some();
+            let r = h.disconnect_now(id, data);
+            expect_peer_call(valid, r, op);
             if (peer as usize) < h.peer_count() {
                 assert_eq!(h.peer_state(pid(h, peer)), Some(PeerState::Disconnected));
             }
         }
         Op::DisconnectLater { host, peer, data } => {
             let h = tb.host_mut(nth(tb, host)).unwrap();
-            let r = h.disconnect_later(pid(h, peer), data);
-            expect_peer_call(h, peer, r, op);
+            let id = pid(h, peer);
+            let valid = h.peer_info(id).is_some();
+            let r = h.disconnect_later(id, data);
+            expect_peer_call(valid, r, op);
         }
         Op::Reset { host, peer } => {
             let h = tb.host_mut(nth(tb, host)).unwrap();
-            let r = h.reset(pid(h, peer));
-            expect_peer_call(h, peer, r, op);
+            let id = pid(h, peer);
+            let valid = h.peer_info(id).is_some();
+            let r = h.reset(id);
+            expect_peer_call(valid, r, op);
             if (peer as usize) < h.peer_count() {
                 assert_eq!(h.peer_state(pid(h, peer)), Some(PeerState::Disconnected));
             }
         }
         Op::Ping { host, peer } => {
             let h = tb.host_mut(nth(tb, host)).unwrap();
-            let expected = match h.peer_state(pid(h, peer)) {
+            // (`peer_state` reads a stale id as disconnected; `peer_info` refuses it.)
+            let expected = match h.peer_info(pid(h, peer)).map(|i| i.state) {
                 None => Err(Error::InvalidPeer),
                 Some(PeerState::Connected) => Ok(()),
                 Some(_) => Err(Error::NotConnected),
@@ -396,8 +411,10 @@ fn apply(tb: &mut Testbed, op: &Op) {
             maximum,
         } => {
             let h = tb.host_mut(nth(tb, host)).unwrap();
-            let r = h.set_timeout(pid(h, peer), limit, minimum, maximum);
-            expect_peer_call(h, peer, r, op);
+            let id = pid(h, peer);
+            let valid = h.peer_info(id).is_some();
+            let r = h.set_timeout(id, limit, minimum, maximum);
+            expect_peer_call(valid, r, op);
         }
         Op::Throttle {
             host,
@@ -407,8 +424,10 @@ fn apply(tb: &mut Testbed, op: &Op) {
             deceleration,
         } => {
             let h = tb.host_mut(nth(tb, host)).unwrap();
-            let r = h.throttle_configure(pid(h, peer), interval, acceleration, deceleration);
-            expect_peer_call(h, peer, r, op);
+            let id = pid(h, peer);
+            let valid = h.peer_info(id).is_some();
+            let r = h.throttle_configure(id, interval, acceleration, deceleration);
+            expect_peer_call(valid, r, op);
         }
         Op::PingInterval {
             host,
@@ -416,8 +435,10 @@ fn apply(tb: &mut Testbed, op: &Op) {
             interval,
         } => {
             let h = tb.host_mut(nth(tb, host)).unwrap();
-            let r = h.set_ping_interval(pid(h, peer), interval);
-            expect_peer_call(h, peer, r, op);
+            let id = pid(h, peer);
+            let valid = h.peer_info(id).is_some();
+            let r = h.set_ping_interval(id, interval);
+            expect_peer_call(valid, r, op);
         }
         Op::Advance { ms: n } => tb.run_for(ms(n)),
         Op::Setting { host, ref setting } => {
@@ -510,7 +531,9 @@ proptest! {
         for h in 0..API_HOSTS {
             for p in 0..API_PEERS as u16 {
                 let host = tb.host_mut(nth(&tb, h)).unwrap();
-                host.reset(pid(host, p)).unwrap();
+                if let Some(id) = host.peer_id(p as usize) {
+                    host.reset(id).unwrap();
+                }
             }
             // Settings back to working values for the final check.
             let c = api_config(h);

@@ -2,7 +2,9 @@
 //! lossy 40 ms-RTT link arrive exactly once and in order with early retransmission on and
 //! off; the delivery latencies of both are printed (`--nocapture`) for comparison, not
 //! asserted. A second test makes the loss that early retransmission repairs certain: a
-//! dropped datagram followed by acknowledged traffic is resent before its timeout.
+//! dropped datagram followed by acknowledged traffic is resent before its timeout. The rest
+//! bound what a hostile or unlucky receiver can cost: a withheld acknowledgement, forged
+//! echoed send times, and the timeout limit with early copies in the count.
 
 mod support;
 
@@ -309,4 +311,170 @@ fn a_withheld_acknowledgement_costs_only_a_few_early_copies() {
         "early retransmission sent its few extra copies"
     );
     assert!(with <= without + 3, "{with} vs {without}");
+}
+
+/// What [`delay_line_run`] measured at the sender.
+struct DelayRun {
+    /// Bytes the sender put on the wire while the messages flowed.
+    bytes: u64,
+    /// The sender's early retransmissions.
+    early: u64,
+    /// The sender's smoothed RTT at the end, ms.
+    rtt: u32,
+    /// Messages the receiver got.
+    delivered: u64,
+    /// When (ms after the first message) the sender timed the receiver out, if it did.
+    timed_out: Option<u32>,
+}
+
+/// Rewrites the echoed send time of every ACKNOWLEDGE in datagram `buf` to `forged`.
+fn forge_acks(buf: &mut [u8], forged: u16) {
+    use enet_proto::protocol::{Command, Header};
+    let Ok((h, mut off)) = Header::read(buf) else {
+        return;
+    };
+    assert!(!h.compressed);
+    while off < buf.len() {
+        let Ok((_, cmd, len)) = Command::read(&buf[off..]) else {
+            break;
+        };
+        if let Command::Acknowledge { .. } = cmd {
+            // Command header (4 bytes), received reliable sequence number, sent time.
+            buf[off + 6..off + 8].copy_from_slice(&forged.to_be_bytes());
+        }
+        off += len + cmd.data_length();
+    }
+}
+
+/// A sends a 32-byte reliable message every 5 ms for 3 s over a lossless link with 40 ms
+/// each way (virtual time, 1 ms steps). With `forge`, B's acknowledgements echo A's current
+/// service time (what a receiver wanting to be served faster would claim) instead of the
+/// send time of the datagram they acknowledge. With `withhold`, the first message never
+/// arrives (every datagram carrying it is lost) and A's timeout limit is 4 (timeout minimum
+/// 1 ms): A times B out after its third timed-out transmission of it.
+fn delay_line_run(early: bool, forge: bool, withhold: bool) -> DelayRun {
+    use enet_proto::Host;
+    use std::collections::VecDeque;
+    let t0 = Instant::now();
+    let mut a = Host::new(HostConfig::default(), t0).unwrap();
+    let mut b = Host::new(HostConfig::default(), t0).unwrap();
+    let (a_addr, b_addr): (std::net::SocketAddr, std::net::SocketAddr) =
+        ("10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap());
+    let peer = a.connect(t0, b_addr, 1, 0).unwrap();
+    let latency = Duration::from_millis(40);
+    let marker = [0xEEu8; 32];
+    let mut to_b: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
+    let mut to_a: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
+    let mut buf = Vec::new();
+    let mut run = DelayRun {
+        bytes: 0,
+        early: 0,
+        rtt: 0,
+        delivered: 0,
+        timed_out: None,
+    };
+    let mut measuring = false;
+    for ms in 0..4000u32 {
+        let now = t0 + Duration::from_millis(ms.into());
+        if ms == 500 {
+            a.set_early_retransmit(peer, early).unwrap();
+            if withhold {
+                a.set_timeout(peer, 4, 1, 60_000).unwrap();
+                a.send(peer, 0, Packet::reliable(marker.to_vec())).unwrap();
+            }
+            measuring = true;
+        }
+        if (500..3500).contains(&ms) && ms % 5 == 0 && run.timed_out.is_none() {
+            a.send(peer, 0, Packet::reliable(vec![7u8; 32])).unwrap();
+        }
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        while a.poll_transmit(now, &mut buf).is_some() {
+            if measuring {
+                run.bytes += buf.len() as u64;
+            }
+            if withhold && buf.windows(marker.len()).any(|w| w == marker) {
+                continue;
+            }
+            to_b.push_back((now + latency, buf.clone()));
+        }
+        // (Read each step: a timed-out peer's slot is reset with its counters.)
+        if let Some(info) = a.peer_info(peer).filter(|_| run.timed_out.is_none()) {
+            run.early = info.counters.early_retransmissions;
+            run.rtt = info.rtt.round_trip_time;
+        }
+        while to_b.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, d) = to_b.pop_front().unwrap();
+            b.handle_datagram(now, a_addr, &d);
+        }
+        while b.poll_transmit(now, &mut buf).is_some() {
+            to_a.push_back((now + latency, buf.clone()));
+        }
+        while to_a.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, mut d) = to_a.pop_front().unwrap();
+            if forge && measuring {
+                forge_acks(&mut d, a.service_time() as u16);
+            }
+            a.handle_datagram(now, b_addr, &d);
+        }
+        while let Some(e) = b.poll_event() {
+            if let Event::Receive { .. } = e {
+                run.delivered += 1;
+            }
+        }
+        while let Some(e) = a.poll_event() {
+            if let Event::Disconnect { .. } = e {
+                assert!(withhold && run.timed_out.is_none(), "{e:?}");
+                run.timed_out = Some(ms - 500);
+            }
+        }
+        if run.timed_out.is_some() {
+            break;
+        }
+    }
+    run
+}
+
+/// The echoed send time is the receiver's word. A receiver echoing the sender's current
+/// time must gain nothing: no early copies (it would otherwise mark everything in flight
+/// lost), no collapsed RTT estimate (early timeouts), and no more bytes than an honest
+/// receiver costs, with early retransmission on or off.
+#[test]
+fn forged_acknowledgement_times_do_not_amplify_retransmission() {
+    for early in [true, false] {
+        let honest = delay_line_run(early, false, false);
+        let forged = delay_line_run(early, true, false);
+        println!(
+            "early={early}: honest {} bytes, {} early copies, rtt {} ms; forged {} bytes, {} early copies, rtt {} ms",
+            honest.bytes, honest.early, honest.rtt, forged.bytes, forged.early, forged.rtt
+        );
+        assert_eq!(honest.delivered, 600);
+        assert_eq!(forged.delivered, 600);
+        assert_eq!(honest.early, 0, "a lossless link needs no early copies");
+        assert_eq!(forged.early, honest.early, "early={early}");
+        assert!(
+            forged.bytes <= honest.bytes + honest.bytes / 20,
+            "early={early}: {} vs {} bytes",
+            forged.bytes,
+            honest.bytes
+        );
+        assert!(forged.rtt >= 60, "early={early}: rtt {} ms", forged.rtt);
+    }
+}
+
+/// Early copies are not timeout doublings: a message that never gets through times the
+/// peer out after as many timed-out transmissions with early retransmission as without
+/// (its early copies only postpone its timeouts), not at its first timeout.
+#[test]
+fn early_copies_do_not_bring_the_timeout_limit_closer() {
+    let on = delay_line_run(true, false, true);
+    let off = delay_line_run(false, false, true);
+    println!(
+        "withheld message: timed out after {:?} ms with {} early copies (early on), {:?} ms (off)",
+        on.timed_out, on.early, off.timed_out
+    );
+    assert_eq!(on.delivered, 0);
+    assert!(on.early > 0, "early retransmission triggered");
+    let (on_t, off_t) = (on.timed_out.unwrap(), off.timed_out.unwrap());
+    assert!(on_t >= off_t, "{on_t} ms (early on) vs {off_t} ms (off)");
 }

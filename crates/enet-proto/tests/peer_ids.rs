@@ -1,6 +1,6 @@
 //! Generation-checked peer ids in the engine, on the deterministic testbed: once a slot is
 //! reset its old id is stale, every call with it is refused with `InvalidPeer`, and it
-//! never reaches the slot's next occupant.
+//! never reaches the slot's next occupant; a free slot hands out no id (`Host::peer_id`).
 
 use std::time::Duration;
 
@@ -49,6 +49,11 @@ fn a_stale_id_never_reaches_the_next_occupant_of_its_slot() {
         tb.host(first).unwrap().peer_info(a).is_none(),
         "the client's own id is stale"
     );
+    assert_eq!(
+        tb.host(first).unwrap().peer_id(a.index()),
+        None,
+        "a free slot has no id"
+    );
     tb.run_for(Duration::from_millis(100));
     assert_eq!(
         tb.take_events(server).unwrap(),
@@ -58,6 +63,10 @@ fn a_stale_id_never_reaches_the_next_occupant_of_its_slot() {
             reason: DisconnectReason::Remote
         }]
     );
+    // While the slot is free there is no id to take: one taken now would name whoever
+    // connects next.
+    assert_eq!(tb.host(server).unwrap().peer_id(old.index()), None);
+    assert_eq!(tb.host(server).unwrap().active_peers().count(), 0);
 
     // The second client gets the same slot with a new generation.
     let now = tb.now();

@@ -251,10 +251,17 @@ fn apply_udp(h: &mut UdpHost, other: SocketAddr, op: &UdpOp) {
         UdpOp::Query(p) => {
             let id = resolve(h, p);
             let live = h.peers().any(|q| q == id);
-            assert_eq!(
-                h.peer_info(id).is_ok(),
-                live || h.host().peer_id(id.index()) == Some(id)
-            );
+            // A live id is the id of its slot; a free slot has none, and only a forged id
+            // can match its next generation (which reads as a disconnected peer).
+            assert_eq!(live, h.host().peer_id(id.index()) == Some(id));
+            match h.peer_info(id) {
+                Ok(info) if !live => {
+                    assert_eq!(info.state, enet::PeerState::Disconnected);
+                    assert_eq!(h.host().peer_id(id.index()), None);
+                }
+                Ok(_) => {}
+                Err(_) => assert!(!live),
+            }
             assert_eq!(h.peer_channel_count(id).is_ok(), h.peer_info(id).is_ok());
             if h.peer_info(id).is_err() {
                 assert_eq!(h.peer_state(id), enet::PeerState::Disconnected);

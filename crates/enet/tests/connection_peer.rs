@@ -334,6 +334,7 @@ fn inactive_peer_methods() {
     assert_code(x.ping_interval(100), UNCONFIGURED);
     assert_code(x.set_timeout(10, 100, 1000), UNCONFIGURED);
     assert_code(x.throttle_configure(1000, 2, 2), UNCONFIGURED);
+    assert_code(x.set_early_retransmit(false), UNCONFIGURED);
     assert_code(x.get_remote_address(), UNCONFIGURED);
     assert_code(x.remote_addr(), UNCONFIGURED);
     assert_code(x.get_remote_port(), UNCONFIGURED);
@@ -380,6 +381,27 @@ fn set_timeout_validation() {
     // The connection keeps working.
     p.client.peer(h).put_packet(b"ok").unwrap();
     assert!(p.pump(T, |i, _, ev| i == 0 && ev.kind == EventType::Receive));
+}
+
+/// Early retransmission (an extension, on by default) can be switched off per peer, which
+/// restores the C library's retransmission; the connection keeps working either way.
+#[test]
+fn early_retransmit_per_peer() {
+    let mut p = Pair::new(0, 1);
+    let h = p.cpeer;
+    let early = |c: &EnetConnection| {
+        c.udp_host()
+            .unwrap()
+            .early_retransmit(c.native_peer_id(h).unwrap())
+            .unwrap()
+    };
+    assert!(early(&p.client), "on by default");
+    p.client.peer(h).set_early_retransmit(false).unwrap();
+    assert!(!early(&p.client));
+    p.client.peer(h).put_packet(b"ok").unwrap();
+    assert!(p.pump(T, |i, _, ev| i == 0 && ev.kind == EventType::Receive));
+    p.client.peer(h).set_early_retransmit(true).unwrap();
+    assert!(early(&p.client));
 }
 
 #[test]

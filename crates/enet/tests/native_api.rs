@@ -1,7 +1,7 @@
 //! The native [`UdpHost`] API over loopback: generation-checked peer ids (a stale id after
 //! its slot is reused is refused and never reaches the new occupant), the builder's values
 //! reaching the host, `Duration` settings taking effect on the wire, host settings as
-//! methods, and typed errors for invalid values.
+//! methods, early retransmission per host and per peer, and typed errors for invalid values.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -485,4 +485,60 @@ fn host_settings_are_methods_and_take_effect() {
     }
     assert_eq!(server.connected_peers(), 1);
     assert_eq!(server.peer_state(speer), PeerState::Connected);
+}
+
+/// Early retransmission is reachable without the engine: a host-wide default for new peers
+/// (`HostConfig::with_early_retransmit`, `UdpHost::set_default_early_retransmit`) and a
+/// generation-checked per-peer switch.
+#[test]
+fn early_retransmission_is_set_per_host_and_per_peer() {
+    let mut server = UdpHost::bind(
+        localhost(),
+        HostConfig::default().with_early_retransmit(false),
+    )
+    .unwrap();
+    assert!(!server.config().early_retransmit);
+    let mut first = UdpHost::bind(localhost(), HostConfig::default()).unwrap();
+    let (s1, c1) = connect(&mut server, &mut first, 1);
+    // The host default reached the accepted peer; the client's default is on.
+    assert!(!server.early_retransmit(s1).unwrap());
+    assert!(first.early_retransmit(c1).unwrap());
+    assert!(first.peer_info(c1).unwrap().timeouts.early_retransmit);
+
+    // Per peer, both ways.
+    first.set_early_retransmit(c1, false).unwrap();
+    assert!(!first.early_retransmit(c1).unwrap());
+    assert!(!first.peer_info(c1).unwrap().timeouts.early_retransmit);
+    server.set_early_retransmit(s1, true).unwrap();
+    assert!(server.early_retransmit(s1).unwrap());
+    server.set_early_retransmit(s1, false).unwrap();
+
+    // A new default applies to peers accepted from then on; the first one keeps its own.
+    server.set_default_early_retransmit(true);
+    assert!(server.config().early_retransmit);
+    let mut second = UdpHost::bind(localhost(), HostConfig::default()).unwrap();
+    let (s2, _) = connect(&mut server, &mut second, 1);
+    assert!(server.early_retransmit(s2).unwrap());
+    assert!(!server.early_retransmit(s1).unwrap());
+
+    // Stale and unknown ids get typed errors and change nothing.
+    first.disconnect_now(c1, 0).unwrap();
+    assert!(matches!(
+        first.set_early_retransmit(c1, true),
+        Err(Error::PeerInactive)
+    ));
+    assert!(matches!(
+        first.early_retransmit(c1),
+        Err(Error::PeerInactive)
+    ));
+    let unknown = PeerId::from_parts(4000, 0);
+    assert!(matches!(
+        server.set_early_retransmit(unknown, false),
+        Err(Error::PeerInactive)
+    ));
+    assert!(matches!(
+        server.early_retransmit(unknown),
+        Err(Error::PeerInactive)
+    ));
+    assert!(server.early_retransmit(s2).unwrap());
 }

@@ -54,6 +54,10 @@ pub struct HostConfig {
     /// Seed for connection ids. The default is fresh for every `HostConfig::default()`; set
     /// it for reproducible runs.
     pub seed: u64,
+    /// Whether new peers (connected or accepted from now on) start with early
+    /// retransmission on (the default; see [`Host::set_early_retransmit`]). Off, reliable
+    /// commands are retransmitted only at their timeout, as in the C library.
+    pub early_retransmit: bool,
 }
 
 impl Default for HostConfig {
@@ -70,6 +74,7 @@ impl Default for HostConfig {
             duplicate_peers: MAXIMUM_PEER_ID as usize,
             checksum: false,
             seed: fresh_seed(),
+            early_retransmit: true,
         }
     }
 }
@@ -135,6 +140,12 @@ impl Host {
     /// Changes the budget for buffered incoming data over all peers.
     pub fn set_buffer_budget(&mut self, size: usize) {
         self.config.buffer_budget = size;
+    }
+
+    /// Turns early retransmission on or off for peers connected or accepted from now on
+    /// ([`HostConfig::early_retransmit`]); peers already in use keep their setting.
+    pub fn set_default_early_retransmit(&mut self, enabled: bool) {
+        self.config.early_retransmit = enabled;
     }
 
     /// Changes how many connections one IP address may hold.
@@ -216,6 +227,13 @@ impl HostConfig {
     /// This configuration with the seed for connection ids ([`HostConfig::seed`]).
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// This configuration with early retransmission on or off for new peers
+    /// ([`HostConfig::early_retransmit`]).
+    pub fn with_early_retransmit(mut self, early_retransmit: bool) -> Self {
+        self.early_retransmit = early_retransmit;
         self
     }
 }

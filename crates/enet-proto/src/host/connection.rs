@@ -145,8 +145,10 @@ impl Host {
         } else {
             clamp_window((self.config.outgoing_bandwidth / WINDOW_SIZE_SCALE) * MINIMUM_WINDOW_SIZE)
         };
+        let early_retransmit = self.config.early_retransmit;
         let p = &mut self.peers[idx];
         p.setup_channels(channel_count);
+        p.timeouts.early_retransmit = early_retransmit;
         p.state = PeerState::Connecting;
         p.address = address;
         p.connect_id = connect_id;
@@ -303,8 +305,10 @@ impl Host {
         let host_mtu = self.config.mtu;
         let host_in = self.config.incoming_bandwidth;
         let host_out = self.config.outgoing_bandwidth;
+        let early_retransmit = self.config.early_retransmit;
         let p = &mut self.peers[idx];
         p.setup_channels(channel_count);
+        p.timeouts.early_retransmit = early_retransmit;
         p.state = PeerState::AcknowledgingConnect;
         p.connect_id = c.connect_id;
         p.address = from;

@@ -276,12 +276,14 @@ impl Host {
         self.live_peer(peer).map(|p| p.channel_count)
     }
 
-    /// The id of slot `index`'s current generation (its occupant, or its next one while
-    /// free), or `None` out of range. For diagnostics and tools that walk the peer table;
-    /// ids from [`Host::connect`] and events name one connection and are what to keep.
+    /// The id of slot `index`'s occupant, or `None` when the slot is free (disconnected) or
+    /// out of range. A free slot has no id to hand out: one taken then would name whoever
+    /// connects next. For diagnostics and tools that walk the peer table; ids from
+    /// [`Host::connect`] and events name one connection and are what to keep.
     pub fn peer_id(&self, index: usize) -> Option<PeerId> {
         self.peers
             .get(index)
+            .filter(|p| p.state != PeerState::Disconnected)
             .map(|p| PeerId::new(index, p.incarnation))
     }
 

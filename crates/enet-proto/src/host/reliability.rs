@@ -12,9 +12,12 @@
 //! retransmission timeout. It keeps its timeout (no back-off: the acknowledgement shows the
 //! path alive), and only an acknowledgement of something sent after the new transmission
 //! can trigger it again, at most [`MAX_EARLY_RETRANSMISSIONS`] times per command; only
-//! acknowledgements of commands still awaiting one count. A spurious copy (its acknowledgement was lost, or the link
-//! reordered more than the allowance) is dropped by the receiver as a duplicate, as C and
-//! this engine do with any retransmission.
+//! acknowledgements of commands still awaiting one count, and early copies do not count
+//! toward the timeout limit. An echoed send time newer than the acknowledged command's
+//! last transmission is clamped to it, so a receiver forging echoes can neither mark
+//! commands in flight lost nor shrink the RTT estimate. A spurious copy (its
+//! acknowledgement was lost, or the link reordered more than the allowance) is dropped by
+//! the receiver as a duplicate, as C and this engine do with any retransmission.
 
 use super::*;
 
@@ -59,8 +62,9 @@ impl Host {
         Ok(())
     }
 
-    /// Turns early retransmission on or off for a peer (on by default; a reset slot starts
-    /// with it on again). Off, retransmissions wait for their timeout as in the C library.
+    /// Turns early retransmission on or off for a peer (a new peer starts with
+    /// [`HostConfig::early_retransmit`], on by default). Off, retransmissions wait for their
+    /// timeout as in the C library.
     pub fn set_early_retransmit(&mut self, peer: PeerId, enabled: bool) -> Result<(), Error> {
         let idx = self.peer_index(peer)?;
         self.peers[idx].timeouts.early_retransmit = enabled;
@@ -126,8 +130,13 @@ impl Host {
                 p.timeouts.earliest_timeout = c.sent_time;
             }
             let waited = time_difference(st, p.timeouts.earliest_timeout);
+            // Early copies are not timeout doublings: only timed-out transmissions bring
+            // the timeout limit closer.
             let attempts_exceeded = {
-                let shift = u32::from(c.send_attempts.saturating_sub(1));
+                let timed = c
+                    .send_attempts
+                    .saturating_sub(u16::from(c.early_retransmissions));
+                let shift = u32::from(timed.saturating_sub(1));
                 shift >= 31 || (1u32 << shift) >= p.timeouts.timeout_limit
             };
             if p.timeouts.earliest_timeout != 0
@@ -226,6 +235,20 @@ impl Host {
             self.drops.add(DropReason::UnexpectedAcknowledge);
             return Ok(());
         }
+        // The echoed send time is the receiver's word: never believe one newer than the
+        // acknowledged command's last transmission (an honest echo is that or an earlier
+        // transmission's time, so this changes nothing against the C library). Without
+        // this a receiver echoing our current time collapses the RTT estimate and marks
+        // every command in flight lost (early retransmission). (C samples the RTT before
+        // removing the command; the order does not matter, neither step reads the other's.)
+        let removed = self.remove_sent_reliable_command(idx, seq, channel_id);
+        if let Some((_, last_sent)) = removed {
+            if time_less(last_sent, sent) {
+                sent = last_sent;
+            }
+        }
+        let removed = removed.map(|(command, _)| command);
+        let p = &mut self.peers[idx];
         let rtt = time_difference(st, sent).max(1);
         let first = p.last_receive_time == 0;
         if !first {
@@ -238,26 +261,25 @@ impl Host {
         }
         p.last_receive_time = st.max(1);
         p.timeouts.earliest_timeout = 0;
-        let removed = self.remove_sent_reliable_command(idx, seq, channel_id);
-        let p = &mut self.peers[idx];
         // Only the acknowledgement of a command still awaiting one counts: a repeated or
-        // made-up acknowledgement reveals no loss.
+        // made-up acknowledgement reveals no loss and needs no scan.
         if removed.is_some() {
             p.timeouts.acked(sent);
-        }
-        // The queue is in order of last transmission: the candidates are at its front.
-        let reorder = Self::reorder_allowance(p);
-        if p.queues
-            .sent_reliable_commands
-            .iter()
-            .map(|&slot| &self.commands[slot])
-            .take_while(|c| p.timeouts.early_due(c.sent_time, reorder))
-            .any(|c| c.early_retransmissions < MAX_EARLY_RETRANSMISSIONS)
-        {
-            // Something sent before the acknowledged command is presumed lost: check at the
-            // next send pass (later acknowledgements in this datagram may still clear it).
-            p.timeouts.next_timeout = st;
-            self.schedule(idx);
+            // The queue is in order of last transmission: the candidates are at its front.
+            let reorder = Self::reorder_allowance(p);
+            if p.queues
+                .sent_reliable_commands
+                .iter()
+                .map(|&slot| &self.commands[slot])
+                .take_while(|c| p.timeouts.early_due(c.sent_time, reorder))
+                .any(|c| c.early_retransmissions < MAX_EARLY_RETRANSMISSIONS)
+            {
+                // Something sent before the acknowledged command is presumed lost: check at
+                // the next send pass (later acknowledgements in this datagram may still
+                // clear it).
+                p.timeouts.next_timeout = st;
+                self.schedule(idx);
+            }
         }
         match self.peers[idx].state {
             PeerState::AcknowledgingConnect => {
@@ -289,13 +311,14 @@ impl Host {
         Ok(())
     }
 
-    /// Removes an acknowledged command; returns its command number.
+    /// Removes an acknowledged command; returns its command number and the service time of
+    /// its last transmission.
     pub(super) fn remove_sent_reliable_command(
         &mut self,
         idx: usize,
         seq: u16,
         channel_id: u8,
-    ) -> Option<u8> {
+    ) -> Option<(u8, u32)> {
         let p = &mut self.peers[idx];
         let matches = |c: &OutgoingCommand| {
             c.header.reliable_sequence_number == seq && c.header.channel_id == channel_id
@@ -352,6 +375,6 @@ impl Host {
             let front = &self.commands[front];
             p.timeouts.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
         }
-        Some(cmd.header.command & COMMAND_MASK)
+        Some((cmd.header.command & COMMAND_MASK, cmd.sent_time))
     }
 }

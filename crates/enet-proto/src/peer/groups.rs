@@ -315,6 +315,22 @@ impl LossStats {
 }
 
 /// Retransmission deadline and the timeout and ping settings.
+///
+/// A read-only snapshot outside the engine (from [`PeerInfo`](crate::PeerInfo)): its
+/// bookkeeping methods are the engine's own.
+///
+/// ```
+/// let t = enet_proto::Timeouts::default();
+/// assert!(t.early_retransmit && t.newest_acked_sent.is_none());
+/// ```
+/// ```compile_fail
+/// let mut t = enet_proto::Timeouts::default();
+/// t.acked(1);
+/// ```
+/// ```compile_fail
+/// let t = enet_proto::Timeouts::default();
+/// let _ = t.early_due(1, 2);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {
@@ -331,7 +347,7 @@ pub struct Timeouts {
     /// Send time of the oldest unacknowledged retransmitted command (0: none).
     pub earliest_timeout: u32,
     /// Whether reliable commands are retransmitted early, before their timeout, once a
-    /// command sent after them has been acknowledged (see [`Timeouts::early_due`]).
+    /// command sent after them has been acknowledged (see [`Host::set_early_retransmit`](crate::Host::set_early_retransmit)).
     pub early_retransmit: bool,
     /// Latest send time (service time) that an acknowledgement has echoed.
     pub newest_acked_sent: Option<u32>,
@@ -340,7 +356,7 @@ pub struct Timeouts {
 impl Timeouts {
     /// Records that a datagram sent at `sent` (service time) arrived: an acknowledgement
     /// echoed its send time.
-    pub fn acked(&mut self, sent: u32) {
+    pub(crate) fn acked(&mut self, sent: u32) {
         if self
             .newest_acked_sent
             .is_none_or(|t| crate::time::time_less(t, sent))
@@ -354,7 +370,7 @@ impl Timeouts {
     /// has not. The sender-side counterpart of TCP's RACK; it only makes a retransmission
     /// come sooner, and receivers drop the duplicates a spurious one causes, so the wire
     /// protocol is unchanged.
-    pub fn early_due(&self, sent_time: u32, reorder: u32) -> bool {
+    pub(crate) fn early_due(&self, sent_time: u32, reorder: u32) -> bool {
         self.early_retransmit
             && self
                 .newest_acked_sent

@@ -272,6 +272,14 @@ impl EnetPacketPeer<'_> {
         Ok(())
     }
 
+    /// Turns early retransmission on or off for this peer (an extension; on by default,
+    /// see [`UdpHost::set_early_retransmit`](crate::UdpHost::set_early_retransmit)). Off,
+    /// retransmissions wait for their timeout as in Godot's C ENet.
+    pub fn set_early_retransmit(&mut self, enabled: bool) -> Result<()> {
+        let (a, id) = self.parts()?;
+        a.udp.set_early_retransmit(id, enabled)
+    }
+
     /// Configures the packet throttle here and on the remote (THROTTLE_CONFIGURE).
     pub fn throttle_configure(
         &mut self,

@@ -1,7 +1,8 @@
 //! The native host's settings and queries, so that a program needs nothing from the engine
-//! directly: host-wide settings (MTU, bandwidth, channel limit, refusing connections),
-//! per-peer settings (ping, ping interval, timeouts, throttle) with [`Duration`]s, and
-//! read-only views (configuration, peers, statistics). Every per-peer call checks the
+//! directly: host-wide settings (MTU, bandwidth, channel limit, refusing connections,
+//! early retransmission for new peers), per-peer settings (ping, ping interval, timeouts,
+//! early retransmission, throttle) with [`Duration`]s, and read-only views (configuration,
+//! peers, statistics). Every per-peer call checks the
 //! [`PeerId`]'s generation: a stale id gets [`Error::PeerInactive`] and never reaches the
 //! slot's next occupant.
 
@@ -104,6 +105,14 @@ impl UdpHost {
         self.host.set_duplicate_peers(peers);
     }
 
+    /// Whether peers connected or accepted from now on start with early retransmission on
+    /// ([`HostConfig::early_retransmit`], on by default; set it at creation with
+    /// [`HostConfig::with_early_retransmit`]). Peers in use keep their setting: change
+    /// theirs with [`UdpHost::set_early_retransmit`].
+    pub fn set_default_early_retransmit(&mut self, enabled: bool) {
+        self.host.set_default_early_retransmit(enabled);
+    }
+
     /// Received data the host holds in memory now (see
     /// [`Host::buffered_bytes`](enet_proto::Host::buffered_bytes)).
     pub fn buffered_bytes(&self) -> usize {
@@ -176,6 +185,23 @@ impl UdpHost {
         self.host
             .set_timeout(peer, limit, minimum, maximum)
             .map_err(peer_error)
+    }
+
+    /// Turns early retransmission on or off for one peer. On (the default, see
+    /// [`HostConfig::early_retransmit`]), a reliable message presumed lost because
+    /// something sent after it was acknowledged goes out again before its retransmission
+    /// timeout; off, retransmissions wait for their timeout as in the C library. The wire
+    /// format is the same either way. [`Error::PeerInactive`] for a stale or unknown id.
+    pub fn set_early_retransmit(&mut self, peer: PeerId, enabled: bool) -> Result<()> {
+        self.host
+            .set_early_retransmit(peer, enabled)
+            .map_err(peer_error)
+    }
+
+    /// Whether early retransmission is on for `peer`; [`Error::PeerInactive`] for a stale or
+    /// unknown id.
+    pub fn early_retransmit(&self, peer: PeerId) -> Result<bool> {
+        self.host.early_retransmit(peer).map_err(peer_error)
     }
 
     /// Configures the peer's packet throttle here and on the remote (THROTTLE_CONFIGURE):
