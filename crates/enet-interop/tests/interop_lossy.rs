@@ -221,12 +221,27 @@ fn collect_at_ours(us: &mut Ours) -> Vec<Rx> {
         if grace.is_some_and(|g| now >= g) {
             return rx;
         }
-        assert!(
-            now < deadline,
-            "ours: only {} of {want} reliable packets; drops {:?}",
-            reliable_count(&rx),
-            us.host.host().drop_stats()
-        );
+        if now >= deadline {
+            // Say whose side gave up: a peer still connected here means the packet never
+            // came; none means a timeout ended the connection (see the disconnect events).
+            let peers: Vec<_> = us
+                .host
+                .peers()
+                .map(|p| {
+                    (
+                        us.host.peer_state(p),
+                        us.host.peer_info(p).map(|i| i.counters),
+                    )
+                })
+                .collect();
+            panic!(
+                "ours: only {} of {want} reliable packets; drops {:?}; our peers {peers:?}; \
+                 other events {:?}",
+                reliable_count(&rx),
+                us.host.host().drop_stats(),
+                us.others
+            );
+        }
         us.step(Duration::from_millis(2));
     }
 }
