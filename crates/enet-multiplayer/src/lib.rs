@@ -1,3 +1,6 @@
+// Size: ~850 lines (893 before issue 9; the trait, its impl and the Rust-first types moved
+// out): what is left is one state machine, create_* plus the service loop and its event
+// dispatch, over shared private state. Splitting it further is left for a later change.
 //! Godot 4's `MultiplayerPeer` and `ENetMultiplayerPeer` in Rust: server, client and mesh
 //! modes, wire-compatible with Godot/Redot 4 games.
 //!
@@ -55,9 +58,6 @@
 //! (2..=2³¹−1) as the CONNECT data; the server refuses ids below 2 and duplicates; ENet
 //! channel 0 carries reliable traffic, channel 1 unreliable and unreliable-ordered traffic,
 //! and user channel `k ≥ 1` travels on ENet channel `k + 1`; packets carry no extra header.
-// Size: ~850 lines (893 before issue 9; the trait, its impl and the Rust-first types moved
-// out): what is left is one state machine, create_* plus the service loop and its event
-// dispatch, over shared private state. Splitting it further is left for a later change.
 #![warn(missing_docs)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

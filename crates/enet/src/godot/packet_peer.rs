@@ -10,7 +10,7 @@ use enet_proto::{Packet, PeerId, PeerState};
 
 use super::connection::EnetConnection;
 use super::events::{PeerHandle, PeerStatistic};
-use super::state::Active;
+use super::state::{Active, Slot};
 use super::{flags_to_packet, FLAG_ALLOWED, FLAG_RELIABLE, MAX_PACKET_SIZE};
 use crate::address;
 use crate::error::{Error, Invalid, Result};
@@ -25,26 +25,38 @@ pub struct EnetPacketPeer<'a> {
 }
 
 impl EnetPacketPeer<'_> {
+    /// This handle's slot in `a`, if the slot was not reused by another peer since.
+    fn slot_in(a: &Active, h: PeerHandle) -> Option<&Slot> {
+        a.slots
+            .get(h.index as usize)
+            .filter(|s| s.generation == h.generation)
+    }
+
+    /// This handle's slot, if the host still exists and the slot was not reused since
+    /// (the peer may be inactive).
+    fn slot(&self) -> Option<&Slot> {
+        Self::slot_in(self.conn.active.as_ref()?, self.handle)
+    }
+
+    /// The native id, if this handle still names an active peer of `a`.
+    fn active_id(a: &Active, h: PeerHandle) -> Result<PeerId> {
+        Self::slot_in(a, h)
+            .filter(|s| s.active)
+            .and_then(|s| s.id)
+            .ok_or(Error::PeerInactive)
+    }
+
     fn parts(&mut self) -> Result<(&mut Active, PeerId)> {
         let h = self.handle;
         let a = self.conn.active.as_mut().ok_or(Error::PeerInactive)?;
-        let slot = a.slots.get(h.index as usize).ok_or(Error::PeerInactive)?;
-        if !slot.active || slot.generation != h.generation {
-            return Err(Error::PeerInactive);
-        }
-        let id = slot.id.ok_or(Error::PeerInactive)?;
+        let id = Self::active_id(a, h)?;
         Ok((a, id))
     }
 
     /// The host and the native id, if this handle still names an active peer of it.
     fn active_host(&self) -> Result<(&Active, PeerId)> {
-        let h = self.handle;
         let a = self.conn.active.as_ref().ok_or(Error::PeerInactive)?;
-        let slot = a.slots.get(h.index as usize).ok_or(Error::PeerInactive)?;
-        if !slot.active || slot.generation != h.generation {
-            return Err(Error::PeerInactive);
-        }
-        Ok((a, slot.id.ok_or(Error::PeerInactive)?))
+        Ok((a, Self::active_id(a, self.handle)?))
     }
 
     /// The native [`PeerId`] of this peer's connection (for [`UdpHost`](crate::UdpHost)
@@ -151,23 +163,12 @@ impl EnetPacketPeer<'_> {
 
     /// Number of received packets queued (works on inactive peers too).
     pub fn get_available_packet_count(&self) -> usize {
-        let h = self.handle;
-        self.conn
-            .active
-            .as_ref()
-            .and_then(|a| a.slots.get(h.index as usize))
-            .filter(|s| s.generation == h.generation)
-            .map_or(0, |s| s.packets.len())
+        self.slot().map_or(0, |s| s.packets.len())
     }
 
     /// The ENet flags of the next queued packet ([`Error::Unavailable`] if none).
     pub fn get_packet_flags(&self) -> Result<u32> {
-        let h = self.handle;
-        self.conn
-            .active
-            .as_ref()
-            .and_then(|a| a.slots.get(h.index as usize))
-            .filter(|s| s.generation == h.generation)
+        self.slot()
             .and_then(|s| s.packets.front())
             .map(|(p, _)| p.flags.0)
             .ok_or(Error::Unavailable)
@@ -175,14 +176,7 @@ impl EnetPacketPeer<'_> {
 
     /// The PacketPeer state of this peer (the default once the slot is gone).
     pub(crate) fn var_state(&self) -> crate::packet_peer::PacketPeerState {
-        let h = self.handle;
-        self.conn
-            .active
-            .as_ref()
-            .and_then(|a| a.slots.get(h.index as usize))
-            .filter(|s| s.generation == h.generation)
-            .map(|s| s.var)
-            .unwrap_or_default()
+        self.slot().map(|s| s.var).unwrap_or_default()
     }
 
     /// Stores the PacketPeer state (ignored once the slot is gone).
@@ -348,12 +342,6 @@ impl EnetPacketPeer<'_> {
     /// The flags of the packet last returned by [`Self::get_packet`] (0 when the handle is
     /// stale: its slot was reused by another peer since).
     pub fn last_packet_flags(&self) -> u32 {
-        let h = self.handle;
-        self.conn
-            .active
-            .as_ref()
-            .and_then(|a| a.slots.get(h.index as usize))
-            .filter(|s| s.generation == h.generation)
-            .map_or(0, |s| s.last_flags)
+        self.slot().map_or(0, |s| s.last_flags)
     }
 }
