@@ -143,10 +143,14 @@ impl UdpHost {
     }
 
     /// Reads datagrams until the socket would block or [`MAX_DATAGRAMS_PER_WAKE`] were read,
-    /// up to [`crate::sys::BATCH`] per `recvmmsg`. A batch shorter than asked for means the
-    /// queue was empty: no further call is made to see "would block".
+    /// up to [`crate::sys::BATCH`] per `recvmmsg`, and returns how many were read. A batch
+    /// shorter than asked for means the queue was empty: no further call is made to see
+    /// "would block". Returns 0 at once when the service loop asked to skip this read.
     #[cfg(batched_io)]
-    pub(super) fn receive_available(&mut self) -> io::Result<()> {
+    pub(super) fn receive_available(&mut self) -> io::Result<usize> {
+        if std::mem::take(&mut self.skip_receive) {
+            return Ok(0);
+        }
         let mut batch = self.take_batch();
         let result = self.receive_with(&mut batch.rx);
         self.batch = Some(batch);
@@ -154,8 +158,9 @@ impl UdpHost {
     }
 
     #[cfg(batched_io)]
-    fn receive_with(&mut self, rx: &mut crate::sys::RecvBatch) -> io::Result<()> {
+    fn receive_with(&mut self, rx: &mut crate::sys::RecvBatch) -> io::Result<usize> {
         let mut n = 0;
+        self.drained_at = None;
         while n < MAX_DATAGRAMS_PER_WAKE {
             let want = (MAX_DATAGRAMS_PER_WAKE - n).min(crate::sys::BATCH);
             match rx.recv(&self.socket, want) {
@@ -177,10 +182,14 @@ impl UdpHost {
                         }
                     }
                     if got < want {
-                        return Ok(());
+                        self.drained_at = Some(now);
+                        return Ok(n);
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.drained_at = Some(Instant::now());
+                    return Ok(n);
+                }
                 Err(e) if is_ignorable_recv_error(e.kind()) => {
                     n += 1;
                     self.stats.ignored_errors += 1;
@@ -188,6 +197,6 @@ impl UdpHost {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        Ok(n)
     }
 }

@@ -157,6 +157,8 @@ impl UdpHostBuilder {
             send_hook: None,
             conditioner: None,
             busy_poll: BusyPoll::new(self.busy_poll_limit),
+            drained_at: None,
+            skip_receive: false,
             #[cfg(batched_io)]
             batch: None,
             #[cfg(feature = "dtls")]

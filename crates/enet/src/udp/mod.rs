@@ -135,6 +135,13 @@ pub struct UdpHost {
     send_hook: Option<SendErrorHook>,
     conditioner: Option<Box<Conditioner>>,
     busy_poll: BusyPoll,
+    /// When the last read of the socket found its queue empty (`None` after a read that
+    /// stopped at its batch limit): a waiting [`UdpHost::service`] that starts right after
+    /// it goes straight to the wait instead of reading again.
+    drained_at: Option<Instant>,
+    /// The next `receive_available` returns at once: set by [`UdpHost::service`] for a
+    /// round whose read has already been done (or just found nothing).
+    skip_receive: bool,
     /// Batched I/O buffers (`recvmmsg`/`sendmmsg`), allocated on first use.
     #[cfg(batched_io)]
     batch: Option<Box<Batch>>,

@@ -85,17 +85,26 @@ impl UdpHost {
             .handle_datagram(Instant::now(), normalize_addr(from), &self.recv_buf[..len]);
     }
 
-    /// Reads datagrams until the socket would block or [`MAX_DATAGRAMS_PER_WAKE`] were read.
+    /// Reads datagrams until the socket would block or [`MAX_DATAGRAMS_PER_WAKE`] were read,
+    /// and returns how many read calls were made that did not block (datagrams, ignored
+    /// errors). Returns 0 at once when the service loop asked to skip this read.
     #[cfg(not(batched_io))]
-    pub(super) fn receive_available(&mut self) -> io::Result<()> {
+    pub(super) fn receive_available(&mut self) -> io::Result<usize> {
+        if std::mem::take(&mut self.skip_receive) {
+            return Ok(0);
+        }
         let mut n = 0;
+        self.drained_at = None;
         while n < MAX_DATAGRAMS_PER_WAKE {
             match self.socket.recv_from(&mut self.recv_buf) {
                 Ok((len, from)) => {
                     n += 1;
                     self.handle(len, from);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.drained_at = Some(Instant::now());
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => n += 1,
                 Err(e) if crate::io_policy::is_recv_truncation(&e) => {
                     n += 1;
@@ -109,6 +118,6 @@ impl UdpHost {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        Ok(n)
     }
 }

@@ -1,6 +1,13 @@
-//! The service loop ([`UdpHost::service`], as `enet_host_service`): receive, timers, send,
-//! then wait on the socket (after an optional busy-poll spin) until a datagram, a timer or
-//! the caller's timeout is due.
+//! The service loop ([`UdpHost::service`], as `enet_host_service`): timers and send,
+//! receive (returning at once when that made an event), send again, then wait on the socket
+//! (after an optional busy-poll spin) until a datagram, a timer or the caller's timeout is
+//! due.
+//!
+//! System calls per wake-up are what a server with sparse traffic pays for, so the loop
+//! avoids the ones that cannot find anything: acknowledgements leave with the replies of
+//! the same round (one datagram where there were two), a waiting call made right after a
+//! read that emptied the socket's queue goes straight to the wait, and a busy-poll spin
+//! probes by reading (`recvmmsg`), so that the probe that finds datagrams has also read them.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -8,21 +15,47 @@ use std::time::{Duration, Instant};
 use enet_proto::Event;
 
 use super::UdpHost;
+
 #[cfg(not(unix))]
 use crate::io_policy::is_ignorable_recv_error;
 
+/// A waiting [`UdpHost::service`] that starts within this time of a read that emptied the
+/// socket's queue does not read first but waits at once (`poll` returns at once if a
+/// datagram came in between): the gap between a caller's last `service(0)` and its next
+/// waiting call is about a microsecond, and a datagram rarely arrives in it.
+const RECENT_DRAIN: Duration = Duration::from_micros(10);
+
 impl UdpHost {
     /// Services the host (`enet_host_service`): returns a queued event at once; otherwise
-    /// receives datagrams, runs timers and sends, waiting on the socket for up to `timeout`
-    /// until an event occurs. Returns `Ok(None)` when `timeout` passes without one.
+    /// runs timers, sends, receives datagrams and sends again, waiting on the socket for up
+    /// to `timeout` until an event occurs. Returns `Ok(None)` when `timeout` passes without
+    /// one.
+    ///
+    /// As in the C library, a call that returns an event made by the datagrams it just read
+    /// leaves their acknowledgements queued: they go out with the next call (or
+    /// [`UdpHost::flush`]), together with whatever the caller sends in reply.
     ///
     /// With a zero `timeout` it does one round of I/O without waiting.
     pub fn service(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
         if let Some(ev) = self.host.poll_event() {
             return Ok(Some(ev));
         }
-        let deadline = Instant::now().checked_add(timeout);
+        let start = Instant::now();
+        let deadline = start.checked_add(timeout);
+        // A waiting call right after a read that emptied the queue (the caller's
+        // `service(0)` loop has just ended): reading again would almost surely find
+        // nothing, and the wait notices a datagram that came in between at once.
+        self.skip_receive = !timeout.is_zero()
+            && self
+                .drained_at
+                .is_some_and(|t| start.saturating_duration_since(t) < RECENT_DRAIN);
         loop {
+            // Send first (as `enet_host_service` does): acknowledgements of the datagrams
+            // whose events the last call returned leave together with what the caller
+            // queued in reply, in one datagram per peer instead of two.
+            self.run_timers();
+            self.flush()?;
+            self.release_conditioned()?;
             #[cfg(feature = "dtls")]
             if self.dtls.is_some() {
                 self.receive_dtls()?;
@@ -31,13 +64,16 @@ impl UdpHost {
             }
             #[cfg(not(feature = "dtls"))]
             self.receive_available()?;
-            self.release_conditioned()?;
-            self.run_timers();
-            self.flush()?;
+            self.skip_receive = false;
             self.release_conditioned()?;
             if let Some(ev) = self.host.poll_event() {
+                // What these datagrams call for goes out on the next call (or flush).
                 return Ok(Some(ev));
             }
+            // Acknowledgements of datagrams that made no event (pings, parts of a
+            // fragmented packet) must not wait for the next call.
+            self.flush()?;
+            self.release_conditioned()?;
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
                 return Ok(None);
@@ -64,46 +100,38 @@ impl UdpHost {
                 // A timer is due now: run it on the next round.
                 continue;
             }
-            self.wait_for_datagram(wait)?;
+            self.wait_for_datagram(now, wait)?;
         }
     }
 
     /// Sleeps until the socket is readable or `wait` has passed (`poll(2)`: precise, one
-    /// system call). The next round reads whatever arrived.
+    /// system call), after a busy-poll spin when the policy asks for one. The next round
+    /// reads whatever arrived (or, when the spin read it, handles its events).
     #[cfg(unix)]
-    fn wait_for_datagram(&mut self, wait: Duration) -> io::Result<()> {
+    fn wait_for_datagram(&mut self, now: Instant, wait: Duration) -> io::Result<()> {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
-        let start = Instant::now();
-        let mut fds = [PollFd::new(&self.socket, PollFlags::IN)];
         let spin = self.busy_poll.budget().min(wait);
+        let mut waited = Duration::ZERO;
         if spin.is_zero() {
             self.busy_poll.record_sleep();
         } else {
-            let zero = Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
             self.stats.spins += 1;
-            loop {
-                if matches!(poll(&mut fds, Some(&zero)), Ok(n) if n > 0) {
-                    self.busy_poll.record_spin(true);
-                    return Ok(());
-                }
-                if start.elapsed() >= spin {
-                    break;
-                }
-                std::hint::spin_loop();
-            }
+            let found = self.spin(now, spin)?;
             // Counted even when cut short by the caller's timeout: a caller that keeps
             // waiting briefly on an idle socket must not keep spinning.
-            self.busy_poll.record_spin(false);
+            self.busy_poll.record_spin(found);
+            if found {
+                return Ok(());
+            }
+            waited = now.elapsed();
         }
         self.stats.waits += 1;
-        let left = wait.saturating_sub(start.elapsed());
+        let left = wait.saturating_sub(waited);
         let timeout = Timespec {
             tv_sec: left.as_secs().min(i64::MAX as u64) as i64,
             tv_nsec: left.subsec_nanos() as _,
         };
+        let mut fds = [PollFd::new(&self.socket, PollFlags::IN)];
         match poll(&mut fds, Some(&timeout)) {
             Ok(_) => Ok(()),
             Err(e) if e == rustix::io::Errno::INTR => Ok(()),
@@ -111,10 +139,48 @@ impl UdpHost {
         }
     }
 
+    /// Busy-polls the socket for up to `spin` from `start`; returns whether a datagram
+    /// came. A plain host probes by reading (one `recvmmsg` per probe, no `poll`):
+    /// datagrams found are handled at once and the next round does not read again. A DTLS
+    /// host, whose reads go through its DTLS layer, probes with `poll`.
+    #[cfg(unix)]
+    fn spin(&mut self, start: Instant, spin: Duration) -> io::Result<bool> {
+        #[cfg(feature = "dtls")]
+        if self.dtls.is_some() {
+            use rustix::event::{poll, PollFd, PollFlags, Timespec};
+            let zero = Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            let mut fds = [PollFd::new(&self.socket, PollFlags::IN)];
+            loop {
+                if matches!(poll(&mut fds, Some(&zero)), Ok(n) if n > 0) {
+                    return Ok(true);
+                }
+                if start.elapsed() >= spin {
+                    return Ok(false);
+                }
+                std::hint::spin_loop();
+            }
+        }
+        loop {
+            if self.receive_available()? > 0 {
+                // Read up to a short batch just now: the next round goes straight to the
+                // events (and to sending what they call for).
+                self.skip_receive = true;
+                return Ok(true);
+            }
+            if start.elapsed() >= spin {
+                return Ok(false);
+            }
+            std::hint::spin_loop();
+        }
+    }
+
     /// Blocks on the socket for at most `wait` and handles the datagram that arrives, if
     /// any. The socket is non-blocking again afterwards.
     #[cfg(not(unix))]
-    fn wait_for_datagram(&mut self, wait: Duration) -> io::Result<()> {
+    fn wait_for_datagram(&mut self, _now: Instant, wait: Duration) -> io::Result<()> {
         self.stats.waits += 1;
         #[cfg(feature = "dtls")]
         if self.dtls.is_some() {

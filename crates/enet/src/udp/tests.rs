@@ -266,6 +266,76 @@ fn connecting_to_a_closed_port_is_not_an_error() {
     assert!(host.io_stats().datagrams_sent >= 1);
 }
 
+/// A reply to a reliable packet leaves in one datagram with the packet's acknowledgement,
+/// as with the C library: the call that returns the Receive event sends nothing, the next
+/// one sends the acknowledgement and the reply together (and the client, acknowledged,
+/// has nothing to resend).
+#[test]
+fn a_reply_leaves_with_the_acknowledgement() {
+    let (mut server, mut client, speer, cpeer) = connected_pair(1, 0);
+    server
+        .set_ping_interval(speer, Duration::from_secs(600))
+        .unwrap();
+    client
+        .set_ping_interval(cpeer, Duration::from_secs(600))
+        .unwrap();
+    // The handshake's last acknowledgements settle; nothing else is due.
+    for _ in 0..10 {
+        assert_eq!(server.service(Duration::from_millis(2)).unwrap(), None);
+        assert_eq!(client.service(Duration::from_millis(2)).unwrap(), None);
+    }
+    client
+        .send(cpeer, 0, Packet::reliable(&b"ping"[..]))
+        .unwrap();
+    client.flush().unwrap();
+    let before = server.io_stats().datagrams_sent;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let ev = loop {
+        assert!(Instant::now() < deadline, "the packet never arrived");
+        if let Some(ev) = server.service(Duration::from_millis(50)).unwrap() {
+            break ev;
+        }
+    };
+    let Event::Receive { peer, packet, .. } = ev else {
+        panic!("unexpected {ev:?}")
+    };
+    assert_eq!((peer, &packet.data[..]), (speer, &b"ping"[..]));
+    assert_eq!(
+        server.io_stats().datagrams_sent,
+        before,
+        "the acknowledgement waits for the reply"
+    );
+    server
+        .send(speer, 0, Packet::reliable(&b"pong"[..]))
+        .unwrap();
+    assert_eq!(server.service(Duration::ZERO).unwrap(), None);
+    assert_eq!(
+        server.io_stats().datagrams_sent,
+        before + 1,
+        "acknowledgement and reply in one datagram"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "the reply never arrived");
+        if let Some(ev) = client.service(Duration::from_millis(50)).unwrap() {
+            let Event::Receive { packet, .. } = ev else {
+                panic!("unexpected {ev:?}")
+            };
+            assert_eq!(&packet.data[..], &b"pong"[..]);
+            break;
+        }
+    }
+    assert_eq!(
+        client
+            .host()
+            .peer_info(cpeer)
+            .unwrap()
+            .reliable_data_in_transit,
+        0,
+        "the client's packet was acknowledged"
+    );
+}
+
 #[test]
 fn one_service_reads_many_datagrams() {
     // More than one recvmmsg batch is queued before the call; all of them (up to
