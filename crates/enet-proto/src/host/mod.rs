@@ -343,6 +343,13 @@ impl Host {
         n ^ (n >> 14)
     }
 
+    /// Whether the next queued event is an [`Event::Receive`] (without taking it). A driver
+    /// can let the acknowledgements of received packets wait for the replies to them, and
+    /// send at once before a connect or disconnect event.
+    pub fn next_event_is_receive(&self) -> bool {
+        matches!(self.events.front(), Some((Event::Receive { .. }, _, _)))
+    }
+
     /// The next event, if any.
     ///
     /// Polling a disconnect event frees the peer slot.

@@ -1,5 +1,5 @@
 //! The service loop ([`UdpHost::service`], as `enet_host_service`): timers and send,
-//! receive (returning at once when that made an event), send again, then wait on the socket
+//! receive (returning at once when that made a Receive event), send again, then wait on the socket
 //! (after an optional busy-poll spin) until a datagram, a timer or the caller's timeout is
 //! due.
 //!
@@ -31,9 +31,10 @@ impl UdpHost {
     /// to `timeout` until an event occurs. Returns `Ok(None)` when `timeout` passes without
     /// one.
     ///
-    /// As in the C library, a call that returns an event made by the datagrams it just read
-    /// leaves their acknowledgements queued: they go out with the next call (or
-    /// [`UdpHost::flush`]), together with whatever the caller sends in reply.
+    /// As in the C library, a call that returns a received packet it just read leaves the
+    /// acknowledgements of that read queued: they go out with the next call (or
+    /// [`UdpHost::flush`]), together with whatever the caller sends in reply. Before a
+    /// connect or disconnect event they are sent at once.
     ///
     /// With a zero `timeout` it does one round of I/O without waiting.
     pub fn service(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
@@ -66,14 +67,22 @@ impl UdpHost {
             self.receive_available()?;
             self.skip_receive = false;
             self.release_conditioned()?;
+            // The acknowledgements of received packets wait for the caller's replies (they
+            // go out on the next call, or flush). Those of datagrams that made no event
+            // (pings, parts of a fragmented packet) or a connect or disconnect event do
+            // not: a caller may stop servicing once connected.
+            let deferred = self.host.next_event_is_receive();
+            if !deferred {
+                self.flush()?;
+                self.release_conditioned()?;
+            }
             if let Some(ev) = self.host.poll_event() {
-                // What these datagrams call for goes out on the next call (or flush).
                 return Ok(Some(ev));
             }
-            // Acknowledgements of datagrams that made no event (pings, parts of a
-            // fragmented packet) must not wait for the next call.
-            self.flush()?;
-            self.release_conditioned()?;
+            if deferred {
+                self.flush()?;
+                self.release_conditioned()?;
+            }
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
                 return Ok(None);
