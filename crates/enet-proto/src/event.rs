@@ -101,6 +101,9 @@ pub enum ConfigError {
     /// With the checksum on, the MTU must leave room for its 4 bytes within 4096.
     #[error("mtu {0} leaves no room for the 4-byte checksum within 4096 bytes")]
     MtuWithChecksum(u32),
+    /// A transit window outside 65,536..=16,777,216 bytes.
+    #[error("transit_window must be 65536..=16777216 bytes, got {0}")]
+    TransitWindow(u32),
 }
 
 /// Errors of host operations.

@@ -34,7 +34,9 @@ pub mod time;
 
 pub use compress::Compressor;
 pub use event::{ConfigError, DisconnectReason, DropReason, DropStats, Error, Event, PeerId};
-pub use host::{Host, HostConfig, HostTotals, PeerInfo};
+pub use host::{
+    Host, HostConfig, HostTotals, PeerInfo, DEFAULT_TRANSIT_WINDOW, MAXIMUM_TRANSIT_WINDOW,
+};
 pub use packet::{Packet, PacketFlags};
 pub use peer::{Bandwidth, LossStats, PeerCounters, PeerState, RttEstimator, Throttle, Timeouts};
 pub use range_coder::RangeCoder;

@@ -228,6 +228,7 @@ impl Host {
         asm: &mut Assembly,
     ) -> bool {
         let st = self.service_time;
+        let transit_window = self.config.transit_window;
         let p = &mut self.peers[idx];
         let mut reliable_blocked = false;
         let mut can_ping = true;
@@ -268,8 +269,16 @@ impl Host {
                     }
                 }
                 if cmd.has_packet {
-                    let window_size =
-                        (p.throttle.packet_throttle * p.window_size) / PACKET_THROTTLE_SCALE;
+                    // An unlimited path (ENet's largest window) may carry the host's
+                    // transit window instead; the throttle scales either.
+                    let base = if p.window_size >= MAXIMUM_WINDOW_SIZE {
+                        transit_window
+                    } else {
+                        p.window_size
+                    };
+                    let window_size = ((u64::from(p.throttle.packet_throttle) * u64::from(base))
+                        / u64::from(PACKET_THROTTLE_SCALE))
+                        as u32;
                     if p.reliable_data_in_transit + cmd.fragment_length() > window_size.max(p.mtu) {
                         reliable_blocked = true;
                         continue;

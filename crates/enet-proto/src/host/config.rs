@@ -22,6 +22,10 @@ pub const DEFAULT_BUFFER_BUDGET: usize = 256 * 1024 * 1024;
 pub const GAP_ALLOWANCE: usize = 1024 * 1024;
 /// Largest datagram processed: ENet's maximum MTU. Larger ones are dropped, as C does.
 pub const MAXIMUM_DATAGRAM_SIZE: usize = MAXIMUM_MTU as usize;
+/// Default [`HostConfig::transit_window`]: 256 KiB, four times ENet's largest window.
+pub const DEFAULT_TRANSIT_WINDOW: u32 = 4 * MAXIMUM_WINDOW_SIZE;
+/// Largest [`HostConfig::transit_window`] accepted (16 MiB).
+pub const MAXIMUM_TRANSIT_WINDOW: u32 = 16 * 1024 * 1024;
 /// Period of the host bandwidth throttle, in ms.
 pub const BANDWIDTH_THROTTLE_INTERVAL: u32 = 1000;
 
@@ -58,6 +62,15 @@ pub struct HostConfig {
     /// retransmission on (the default; see [`Host::set_early_retransmit`]). Off, reliable
     /// commands are retransmitted only at their timeout, as in the C library.
     pub early_retransmit: bool,
+    /// Most reliable bytes in flight to a peer (sent, not yet acknowledged) when neither
+    /// side limits bandwidth, before the packet throttle scales it. ENet's window is then
+    /// its protocol maximum, 64 KiB, which caps a reliable transfer at 64 KiB per round
+    /// trip (1.6 MB/s at 40 ms); the default, [`DEFAULT_TRANSIT_WINDOW`] (256 KiB), allows
+    /// four times that. 65,536 sends exactly as the C library. Where a bandwidth limit sets
+    /// a smaller window, that window applies unchanged. Receivers, the C library's
+    /// included, accept the larger window: it changes only when the sender sends.
+    /// 65,536..=16 MiB ([`MAXIMUM_TRANSIT_WINDOW`]).
+    pub transit_window: u32,
 }
 
 impl Default for HostConfig {
@@ -75,6 +88,7 @@ impl Default for HostConfig {
             checksum: false,
             seed: fresh_seed(),
             early_retransmit: true,
+            transit_window: DEFAULT_TRANSIT_WINDOW,
         }
     }
 }
@@ -146,6 +160,13 @@ impl Host {
     /// ([`HostConfig::early_retransmit`]); peers already in use keep their setting.
     pub fn set_default_early_retransmit(&mut self, enabled: bool) {
         self.config.early_retransmit = enabled;
+    }
+
+    /// Changes [`HostConfig::transit_window`] (for all peers, at once).
+    pub fn set_transit_window(&mut self, bytes: u32) -> Result<(), Error> {
+        check_transit_window(bytes)?;
+        self.config.transit_window = bytes;
+        Ok(())
     }
 
     /// Changes how many connections one IP address may hold.
@@ -236,6 +257,12 @@ impl HostConfig {
         self.early_retransmit = early_retransmit;
         self
     }
+
+    /// This configuration with another [`HostConfig::transit_window`].
+    pub fn with_transit_window(mut self, bytes: u32) -> Self {
+        self.transit_window = bytes;
+        self
+    }
 }
 
 impl HostConfig {
@@ -249,6 +276,7 @@ impl HostConfig {
         }
         self.channel_limit = normalized_channel_limit(self.channel_limit);
         check_mtu(self.mtu, self.checksum)?;
+        check_transit_window(self.transit_window)?;
         Ok(self)
     }
 }
@@ -269,6 +297,14 @@ fn check_mtu(mtu: u32, checksum: bool) -> Result<(), Error> {
     }
     if checksum && mtu + 4 > MAXIMUM_MTU {
         return Err(Error::InvalidConfig(ConfigError::MtuWithChecksum(mtu)));
+    }
+    Ok(())
+}
+
+/// Whether `bytes` is a valid [`HostConfig::transit_window`].
+fn check_transit_window(bytes: u32) -> Result<(), Error> {
+    if !(MAXIMUM_WINDOW_SIZE..=MAXIMUM_TRANSIT_WINDOW).contains(&bytes) {
+        return Err(Error::InvalidConfig(ConfigError::TransitWindow(bytes)));
     }
     Ok(())
 }

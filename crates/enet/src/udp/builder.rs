@@ -88,6 +88,14 @@ impl UdpHostBuilder {
         self
     }
 
+    /// Most reliable bytes in flight to a peer on a path without bandwidth limits
+    /// (65,536..=16 MiB, default 256 KiB; 65,536 sends as the C library does;
+    /// [`HostConfig::transit_window`]).
+    pub fn transit_window(mut self, bytes: u32) -> Self {
+        self.config.transit_window = bytes;
+        self
+    }
+
     /// ENet's CRC-32 checksum on every datagram (both ends must agree).
     pub fn checksum(mut self, enabled: bool) -> Self {
         self.config.checksum = enabled;

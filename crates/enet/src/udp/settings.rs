@@ -113,6 +113,15 @@ impl UdpHost {
         self.host.set_default_early_retransmit(enabled);
     }
 
+    /// Changes the most reliable bytes in flight to each peer on a path without bandwidth
+    /// limits ([`HostConfig::transit_window`]; 65,536..=16 MiB, else
+    /// [`Error::InvalidParameter`]).
+    pub fn set_transit_window(&mut self, bytes: u32) -> Result<()> {
+        self.host
+            .set_transit_window(bytes)
+            .map_err(|e| Error::InvalidParameter(Invalid::Config(e)))
+    }
+
     /// Received data the host holds in memory now (see
     /// [`Host::buffered_bytes`](enet_proto::Host::buffered_bytes)).
     pub fn buffered_bytes(&self) -> usize {
