@@ -11,7 +11,9 @@ use std::time::Duration;
 /// scheduler work (and the sender an inter-processor wake-up); under dense traffic, where the
 /// next datagram usually arrives within microseconds, spinning for it is cheaper and faster.
 /// Spins that come back empty turn spinning off; an idle host then only probes with one spin
-/// every [`BusyPoll::PROBE_EVERY`] sleeps, so sparse traffic costs next to nothing.
+/// every [`BusyPoll::PROBE_EVERY`] sleeps, so sparse traffic costs next to nothing. A spin
+/// that the scheduler interrupts (the CPU is wanted by another thread) stops spinning for a
+/// long while: spinning only pays on a CPU the host has to itself.
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(not(unix), allow(dead_code))]
 pub(super) struct BusyPoll {
@@ -23,6 +25,8 @@ pub(super) struct BusyPoll {
     score: u32,
     /// Sleeps since the last spin.
     since_spin: u32,
+    /// Sleeps left before spinning may resume after a spin was preempted.
+    backoff: u32,
 }
 
 #[cfg_attr(not(unix), allow(dead_code))]
@@ -34,18 +38,25 @@ impl BusyPoll {
     const RESTART: u32 = 224;
     /// While not spinning, one probe spin every this many sleeps.
     const PROBE_EVERY: u32 = 256;
+    /// Sleeps without any spin after a spin was preempted.
+    const PREEMPTED_BACKOFF: u32 = 4096;
+    /// A gap this long between two probes of one spin means the scheduler took the CPU
+    /// away in between (a probe takes a microsecond or two).
+    pub(super) const PREEMPTION_GAP: Duration = Duration::from_micros(200);
 
     pub(super) fn new(limit: Duration) -> BusyPoll {
         BusyPoll {
             limit,
             score: Self::RESTART,
             since_spin: 0,
+            backoff: 0,
         }
     }
 
     /// How long to spin before sleeping this time.
     pub(super) fn budget(&self) -> Duration {
         if !self.limit.is_zero()
+            && self.backoff == 0
             && (self.score >= Self::KEEP || self.since_spin >= Self::PROBE_EVERY)
         {
             self.limit
@@ -68,6 +79,17 @@ impl BusyPoll {
     /// Records a sleep that was not preceded by a spin.
     pub(super) fn record_sleep(&mut self) {
         self.since_spin = self.since_spin.saturating_add(1);
+        self.backoff = self.backoff.saturating_sub(1);
+    }
+
+    /// Records that a spin was preempted: another runnable thread wants this CPU (the
+    /// process shares its cores, with the load generator of a benchmark, say), so spinning
+    /// takes time from it rather than saving any. No spin for the next
+    /// [`BusyPoll::PREEMPTED_BACKOFF`] sleeps, then the probes decide again.
+    pub(super) fn record_preempted(&mut self) {
+        self.backoff = Self::PREEMPTED_BACKOFF;
+        self.score = 0;
+        self.since_spin = 0;
     }
 }
 
@@ -129,6 +151,27 @@ mod tests {
             }
         }
         assert!(spins < 400, "{spins} spins in 10000 waits");
+    }
+
+    #[test]
+    fn a_preempted_spin_stops_spinning_for_a_long_while() {
+        let mut b = BusyPoll::new(Duration::from_micros(50));
+        for _ in 0..10 {
+            b.record_spin(true);
+        }
+        assert!(!b.budget().is_zero());
+        b.record_preempted();
+        for _ in 0..BusyPoll::PREEMPTED_BACKOFF {
+            assert!(
+                b.budget().is_zero(),
+                "no spin, not even a probe, while backing off"
+            );
+            b.record_sleep();
+        }
+        // Then a probe, and useful spins bring spinning back.
+        assert!(!b.budget().is_zero(), "probing again after the back-off");
+        b.record_spin(true);
+        assert!(!b.budget().is_zero());
     }
 
     #[test]

@@ -112,6 +112,9 @@ pub struct IoStats {
     /// Times [`UdpHost::service`] busy-polled the socket before sleeping (see
     /// [`UdpHost::set_busy_poll_limit`]).
     pub spins: u64,
+    /// Busy-poll spins the scheduler interrupted (another thread wanted the CPU); each
+    /// turns spinning off for a long while (spinning only pays on a CPU of one's own).
+    pub preempted_spins: u64,
 }
 
 /// An ENet host on a UDP socket: the crate's native host.

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use enet_proto::Event;
 
+use super::busy_poll::BusyPoll;
 use super::UdpHost;
 
 #[cfg(not(unix))]
@@ -172,6 +173,7 @@ impl UdpHost {
                 std::hint::spin_loop();
             }
         }
+        let mut last = start;
         loop {
             if self.receive_available()? > 0 {
                 // Read up to a short batch just now: the next round goes straight to the
@@ -179,9 +181,17 @@ impl UdpHost {
                 self.skip_receive = true;
                 return Ok(true);
             }
-            if start.elapsed() >= spin {
+            let now = Instant::now();
+            if now.saturating_duration_since(last) >= BusyPoll::PREEMPTION_GAP {
+                // The scheduler ran something else between two probes: the CPU is wanted.
+                self.stats.preempted_spins += 1;
+                self.busy_poll.record_preempted();
                 return Ok(false);
             }
+            if now.saturating_duration_since(start) >= spin {
+                return Ok(false);
+            }
+            last = now;
             std::hint::spin_loop();
         }
     }
