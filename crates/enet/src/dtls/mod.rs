@@ -80,6 +80,11 @@
 //! nothing. (OpenSSL's `SSL_MODE_RELEASE_BUFFERS` would shrink idle sessions
 //! but allocate per record, so it is not used.)
 
+#[cfg(dtls_unsupported_ssl)]
+compile_error!(
+    "the `dtls` feature needs OpenSSL 1.1.0 or later (LibreSSL and BoringSSL lack DTLSv1_listen with BIO_ADDR); point openssl-sys at OpenSSL, e.g. with OPENSSL_DIR"
+);
+
 pub mod certs;
 mod error;
 mod layer;
