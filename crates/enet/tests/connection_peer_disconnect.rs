@@ -145,7 +145,9 @@ fn reset_is_silent_and_the_remote_times_out() {
     let t0 = Instant::now();
     let (server_saw, client_events) = server_disconnect(&mut p);
     assert_eq!(server_saw, (0, Some(DisconnectReason::Timeout)));
-    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    // The remote's 300 ms timeout, not ENet's default 30 s, ended it (bound kept loose:
+    // a loaded machine may be slow, never 30 s slow).
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
     assert!(client_events.is_empty(), "{client_events:?}");
     assert!(!p.server.peer(p.speer).is_active());
 }

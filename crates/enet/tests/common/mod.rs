@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use enet::godot::{EnetConnection, EventType, HostStatistic, PeerHandle, ServiceEvent};
+use enet::godot::{
+    EnetConnection, EventType, HostStatistic, PeerHandle, PeerStatistic, ServiceEvent,
+};
 
 /// Godot's `ERR_FAILED`.
 pub const FAILED: i32 = 1;
@@ -193,3 +195,21 @@ pub fn thread_cpu_time() -> Option<Duration> {
     // USER_HZ is 100 on every Linux configuration in practice.
     Some(Duration::from_millis(ticks * 10))
 }
+
+/// Every `PeerStatistic`, in Godot's order.
+pub const ALL_STATS: [PeerStatistic; 14] = [
+    PeerStatistic::PacketLoss,
+    PeerStatistic::PacketLossVariance,
+    PeerStatistic::PacketLossEpoch,
+    PeerStatistic::RoundTripTime,
+    PeerStatistic::RoundTripTimeVariance,
+    PeerStatistic::LastRoundTripTime,
+    PeerStatistic::LastRoundTripTimeVariance,
+    PeerStatistic::PacketThrottle,
+    PeerStatistic::PacketThrottleLimit,
+    PeerStatistic::PacketThrottleCounter,
+    PeerStatistic::PacketThrottleEpoch,
+    PeerStatistic::PacketThrottleAcceleration,
+    PeerStatistic::PacketThrottleDeceleration,
+    PeerStatistic::PacketThrottleInterval,
+];
