@@ -2,7 +2,10 @@
 //! retransmission on (the default), streams reliable messages through a lossy, delayed UDP
 //! relay to a C receiver. The C side must deliver every message exactly once and in order
 //! (it drops the extra copies as duplicates, as for any retransmission), while its
-//! received-datagram count shows that more copies arrived than it delivered.
+//! received-datagram count shows that more copies arrived than it delivered. A second test
+//! sends a 2 MB burst the same way: our sender keeps more than C's 64 KiB window in flight
+//! (the default transit window, 256 KiB), and the C side still delivers it exactly once and
+//! in order.
 
 mod support;
 
@@ -201,4 +204,70 @@ fn early_retransmission_to_a_c_receiver_delivers_exactly_once_in_order() {
     for seed in [0xE4_0001, 0xE4_0002] {
         run(seed);
     }
+}
+
+/// A 2 MB burst (2,048 reliable 1 KiB messages queued at once) through the lossy relay
+/// to a C receiver: more than 64 KiB is in flight at some point, and C delivers every
+/// message exactly once and in order.
+fn run_bulk(seed: u64) {
+    const BULK: u32 = 2048;
+    const BULK_LEN: usize = 1024;
+    let mut c = CPeer::spawn_server(&CPeerOpts::new().channels(1));
+    let (relay, _to_c) = spawn_relay(SocketAddr::from(([127, 0, 0, 1], c.port())), seed);
+    let mut us = UdpHost::bind("127.0.0.1:0".parse().unwrap(), HostConfig::default()).unwrap();
+    let peer = us.connect(relay.addr, 1, 0).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut connected = false;
+    while !connected {
+        assert!(Instant::now() < deadline, "no connection through the relay");
+        if let Some(e) = us.service(Duration::from_millis(5)).unwrap() {
+            connected = matches!(e, Event::Connect { .. });
+        }
+    }
+    c.expect_connect(Duration::from_secs(20));
+    for k in 0..BULK {
+        us.send(peer, 0, Packet::reliable(pattern(SEED0 + k, BULK_LEN)))
+            .unwrap();
+    }
+    let mut got: Vec<Received> = Vec::new();
+    let mut most_in_flight = 0;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while got.len() < BULK as usize {
+        assert!(
+            Instant::now() < deadline,
+            "C delivered only {} of {BULK}",
+            got.len()
+        );
+        step(&mut us, Duration::from_millis(2));
+        let info = us.peer_info(peer).unwrap();
+        most_in_flight = most_in_flight.max(info.reliable_data_in_transit);
+        drain_c(&mut c, &mut got);
+    }
+    let grace = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < grace {
+        step(&mut us, Duration::from_millis(2));
+        drain_c(&mut c, &mut got);
+    }
+    let stats = relay.finish();
+    eprintln!("bulk seed {seed:#x}: relay {stats:?}, most in flight {most_in_flight} bytes");
+    assert_eq!(got.len(), BULK as usize, "delivered exactly once");
+    for (k, r) in got.iter().enumerate() {
+        assert!(
+            r.is_pattern(SEED0 + k as u32, BULK_LEN) && r.channel == 0,
+            "message #{k} out of order or corrupt"
+        );
+    }
+    assert!(stats.lost > 0, "the relay lost nothing");
+    assert!(
+        most_in_flight > 65_536,
+        "never more than C's window in flight: {most_in_flight}"
+    );
+}
+
+#[test]
+fn a_transit_window_beyond_c_s_is_delivered_exactly_once_in_order_by_c() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
+    run_bulk(0xE4_0101);
 }
