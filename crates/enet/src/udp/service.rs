@@ -204,6 +204,7 @@ impl UdpHost {
             return self.socket.set_nonblocking(true);
         }
         self.socket.set_nonblocking(false)?;
+        self.stats.receive_calls += 1;
         let result = self
             .socket
             .set_read_timeout(Some(wait))
