@@ -346,6 +346,7 @@ pub(super) fn run_one(cfg: &Config, pair: &Pair, ctx: &Ctx) -> Result<RunResult,
         "--max-seconds",
         &max_seconds.to_string(),
     ]);
+    scmd.args(cfg.server_args());
     let sname = pair.server.name();
     let mut server = Proc::spawn(scmd, format!("{sname} server"), false)?;
     let listening = server.expect(
