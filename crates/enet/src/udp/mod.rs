@@ -60,6 +60,8 @@ mod batched;
 mod builder;
 mod busy_poll;
 mod conditioner;
+#[cfg(test)]
+mod drain_tests;
 #[cfg(feature = "dtls")]
 mod dtls_io;
 #[cfg(not(batched_io))]
