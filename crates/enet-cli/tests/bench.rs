@@ -264,6 +264,12 @@ fn workload_iii_scaled_reports_cpu_per_message_beside_the_udp_floor() {
             let title = r["title"].as_str().unwrap();
             assert!(title.contains("60 Hz tick"), "{imp}: {title}");
         }
+        for r in &r {
+            // Read from /proc/net/udp for the server's port (Linux).
+            if cfg!(target_os = "linux") {
+                assert!(r["server_socket_drops"].is_u64(), "{imp}: {r}");
+            }
+        }
     }
     // The floor ran at the same message rate: a plain UDP echo over loopback.
     let floor = runs(&lines, "udp-floor");

@@ -80,6 +80,9 @@ pub(super) fn print_run(cfg: &Config, r: &RunResult) {
             r.link_dropped.0, r.link_dropped.1
         );
     }
+    if let Some(d) = r.server_socket_drops.filter(|&d| d > 0) {
+        s += &format!("; server socket dropped {d} datagrams (buffer full)");
+    }
     let lost = r.result["lost"].as_u64().unwrap_or(0);
     if lost > 0 {
         s += &format!("; {lost} lost");
@@ -128,6 +131,8 @@ pub(super) fn metrics(cfg: &Config, ours: &RunResult, c: &RunResult) -> Vec<Metr
             m.push(("RTT p50 ms", o.rtt_p50_ms, c.rtt_p50_ms, false));
             m.push(("RTT p99 ms", o.rtt_p99_ms, c.rtt_p99_ms, false));
             m.push(("client CPU s", o.client_cpu, c.client_cpu, false));
+            let drops = |r: &RunResult| r.server_socket_drops.unwrap_or(0) as f64;
+            m.push(("server socket drops", drops(o), drops(c), false));
         }
         Family::LossyLatency => {
             m.push(("RTT p50 ms", o.rtt_p50_ms, c.rtt_p50_ms, false));
