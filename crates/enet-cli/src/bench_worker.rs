@@ -114,6 +114,38 @@ pub struct Args {
     /// the server).
     #[arg(long)]
     pub dtls: bool,
+    /// Server (and the UDP floor's server): tick-driven instead of event-driven, this many
+    /// ticks a second (1..=1000). Each tick drains every event with zero-timeout service
+    /// calls, echoing as it goes, flushes, and sleeps until the next tick's deadline.
+    #[arg(long, value_parser = count::<u32>(1, 1000))]
+    pub server_tick_hz: Option<u32>,
+}
+
+/// The ticks of a tick-driven server: deadlines t0 + n / hz (absolute, so they do not
+/// drift); a tick that overruns its period skips the deadlines it missed instead of
+/// running back to back. The same rule as `bench_peer.c`'s `tick_sleep`.
+pub(crate) struct Ticker {
+    period: Duration,
+    next: Instant,
+}
+
+impl Ticker {
+    pub fn new(hz: u32) -> Ticker {
+        let period = Duration::from_nanos(1_000_000_000 / u64::from(hz.max(1)));
+        Ticker {
+            period,
+            next: Instant::now() + period,
+        }
+    }
+
+    /// Sleeps until the next deadline after now.
+    pub fn sleep(&mut self) {
+        let now = Instant::now();
+        while self.next <= now {
+            self.next += self.period;
+        }
+        std::thread::sleep(self.next - now);
+    }
 }
 
 struct Client {
@@ -215,6 +247,25 @@ fn server(a: &Args) -> CliResult {
     let mut host = create_host(a.port, a.peers, a)?;
     line(json!({"event": "listening", "impl": "rust", "port": host.local_addr().port()}));
     let end = Instant::now() + Duration::from_secs_f64(a.max_seconds);
+    if let Some(hz) = a.server_tick_hz {
+        // A game server's frame: every event that is there, the replies, one flush, sleep.
+        let mut ticker = Ticker::new(hz);
+        while Instant::now() < end {
+            while let Some(e) = host.service(Duration::ZERO).map_err(|e| e.to_string())? {
+                if let Event::Receive {
+                    peer,
+                    channel_id,
+                    packet,
+                } = e
+                {
+                    let _ = host.send(peer, channel_id, packet);
+                }
+            }
+            host.flush().map_err(|e| e.to_string())?;
+            ticker.sleep();
+        }
+        return Ok(0);
+    }
     while Instant::now() < end {
         let mut ev = host
             .service(Duration::from_millis(100))

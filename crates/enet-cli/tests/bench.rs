@@ -233,16 +233,47 @@ fn workload_ii_scaled_delivers_both_sizes() {
 
 #[test]
 fn workload_iii_scaled_reports_cpu_per_message_beside_the_udp_floor() {
-    let lines = scaled("iii", "0.005", &[]);
-    all_delivered(&lines, "rust", 3);
-    let clients: Vec<u64> = runs(&lines, "rust")
-        .iter()
-        .map(|r| r["clients"].as_u64().unwrap())
-        .collect();
-    assert_eq!(clients, vec![3, 10, 20], "500, 2000, 4000 scaled");
+    // With the C library: both implementations, event-driven and tick-driven servers.
+    let c = enet_interop::require_c_library();
+    let extra: &[&str] = if c { &["--vs-c"] } else { &[] };
+    let lines = scaled("iii", "0.005", extra);
+    let mut imps = vec!["rust"];
+    if c {
+        imps.push("c");
+    }
+    let labels = [
+        "iii-500",
+        "iii-2k",
+        "iii-4k",
+        "iii-500-tick",
+        "iii-2k-tick",
+        "iii-4k-tick",
+    ];
+    for imp in &imps {
+        all_delivered(&lines, imp, 6);
+        let r = runs(&lines, imp);
+        let clients: Vec<u64> = r.iter().map(|r| r["clients"].as_u64().unwrap()).collect();
+        assert_eq!(
+            clients,
+            vec![3, 10, 20, 3, 10, 20],
+            "{imp}: 500, 2000, 4000 scaled, event-driven then tick-driven"
+        );
+        let got: Vec<&str> = r.iter().map(|r| r["workload"].as_str().unwrap()).collect();
+        assert_eq!(got, labels, "{imp}");
+        for r in &r[3..] {
+            let title = r["title"].as_str().unwrap();
+            assert!(title.contains("60 Hz tick"), "{imp}: {title}");
+        }
+        for r in &r {
+            // Read from /proc/net/udp for the server's port (Linux).
+            if cfg!(target_os = "linux") {
+                assert!(r["server_socket_drops"].is_u64(), "{imp}: {r}");
+            }
+        }
+    }
     // The floor ran at the same message rate: a plain UDP echo over loopback.
     let floor = runs(&lines, "udp-floor");
-    assert_eq!(floor.len(), 3, "{lines:?}");
+    assert_eq!(floor.len(), 6, "{lines:?}");
     for (f, r) in floor.iter().zip(runs(&lines, "rust")) {
         assert_eq!(f["ok"], true, "{f}");
         assert_eq!(f["sent"], r["sent"], "same message count: {f}");
@@ -254,11 +285,14 @@ fn workload_iii_scaled_reports_cpu_per_message_beside_the_udp_floor() {
         );
         assert!(r["server_cpu_us_per_msg"].as_f64().unwrap() > 0.0, "{r}");
     }
-    assert_eq!(
-        lines.iter().filter(|v| v["event"] == "floor").count(),
-        3,
-        "a floor line per workload"
-    );
+    // Each floor says which it is: event-driven, or draining each tick.
+    let floors: Vec<&Value> = lines.iter().filter(|v| v["event"] == "floor").collect();
+    assert_eq!(floors.len(), 6, "a floor line per workload");
+    for f in &floors {
+        let tick = f["workload"].as_str().unwrap().ends_with("-tick");
+        let kind = f["floor_server"].as_str().unwrap();
+        assert_eq!(kind.contains("60 Hz tick"), tick, "{f}");
+    }
     let table = lines.iter().find(|v| v["event"] == "table").expect("table");
     let floor_rows = table["rows"]
         .as_array()
@@ -266,7 +300,68 @@ fn workload_iii_scaled_reports_cpu_per_message_beside_the_udp_floor() {
         .iter()
         .filter(|r| r["metric"] == "UDP echo floor µs/msg")
         .count();
-    assert_eq!(floor_rows, 3, "{table}");
+    assert_eq!(floor_rows, 6, "{table}");
+    if c {
+        let compared = lines.iter().filter(|v| v["event"] == "compare").count();
+        assert_eq!(compared, 6, "ours/C for every workload");
+    }
+}
+
+#[test]
+fn tick_workloads_alone_and_a_custom_tick_rate_deliver() {
+    // `iii-tick` is the three tick-driven workloads; --server-tick-hz makes any run's
+    // servers tick-driven (here a custom paced run at 200 Hz, both implementations).
+    let lines = scaled("iii-tick", "0.002", &[]);
+    all_delivered(&lines, "rust", 3);
+    let c = enet_interop::require_c_library();
+    let mut args = vec![
+        "bench",
+        "--clients",
+        "6",
+        "--rate",
+        "40",
+        "--duration",
+        "0.5",
+        "--size",
+        "100",
+        "--server-tick-hz",
+        "200",
+        "--json",
+    ];
+    if c {
+        args.push("--vs-c");
+    }
+    let out = enet(&args);
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let lines = json_lines(&out);
+    all_delivered(&lines, "rust", 1);
+    if c {
+        all_delivered(&lines, "c", 1);
+    }
+    for r in lines.iter().filter(|v| v["event"] == "run") {
+        assert!(r["title"].as_str().unwrap().contains("200 Hz tick"), "{r}");
+    }
+}
+
+#[test]
+fn server_tick_hz_out_of_range_is_a_usage_error() {
+    for bad in ["0", "1001", "4294967296", "-5", "x", "60.5"] {
+        let flag = format!("--server-tick-hz={bad}");
+        for args in [
+            vec!["bench", flag.as_str()],
+            vec!["bench-worker", "server", flag.as_str()],
+        ] {
+            let out = enet(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+            assert!(
+                err.contains("--server-tick-hz") && err.contains("1..=1000"),
+                "{args:?}: {err}"
+            );
+            assert!(out.stdout.is_empty(), "{args:?}");
+        }
+    }
 }
 
 #[test]

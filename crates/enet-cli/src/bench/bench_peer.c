@@ -7,7 +7,7 @@
  * algorithm, same JSON lines on stdout, so the orchestrator treats both alike. Keep the
  * two in step.
  *
- *   bench_peer server --port P --peers N --max-seconds S
+ *   bench_peer server --port P --peers N --max-seconds S [--server-tick-hz H]
  *   bench_peer client --connect 127.0.0.1:P --clients K --messages M --size B
  *                     --mode reliable|unreliable|unreliable-ordered --window W
  *                     [--rate R] --timeout S --lost-after-ms L --max-seconds S
@@ -17,14 +17,22 @@
  * checksum; the library's own socket buffers (256 KiB). The Rust worker uses its own
  * library's default (1 MiB) unless `enet bench --c-buffers` asks for 256 KiB.
  *
+ * The server is event-driven (enet_host_service with a 100 ms timeout, woken by each
+ * datagram) unless --server-tick-hz H makes it tick-driven, as a game server's frame: H
+ * times a second it drains every event with enet_host_service(host, &ev, 0), echoing as
+ * it goes, calls enet_host_flush and sleeps until the next tick's deadline (absolute,
+ * clock_nanosleep TIMER_ABSTIME), exactly as the Rust worker's tick loop.
+ *
  * Client stdin/stdout handshake (lets the orchestrator sample CPU times between phases):
  *   -> {"event":"ready"}       wait for a line on stdin, then connect all K peers
  *   -> {"event":"connected"}   wait for a line on stdin, then run the transfer
  *   -> {"event":"progress"}... once a second
  *   -> {"event":"result"}      wait for EOF on stdin, then exit
  */
+#define _POSIX_C_SOURCE 200809L
 #include <enet/enet.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +61,7 @@ typedef struct {
     uint64_t lost_after_ms;
     double max_seconds;
     size_t connect_batch;
+    unsigned server_tick_hz;
 } Options;
 
 typedef struct {
@@ -65,6 +74,25 @@ static uint64_t now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* The ticks of a tick-driven server: deadlines t0 + n / hz (absolute, so they do not
+ * drift); a tick that overruns its period skips the deadlines it missed instead of
+ * running back to back. The same rule as the Rust worker's Ticker. */
+static void tick_sleep(uint64_t *next, uint64_t period) {
+    uint64_t now = now_ns();
+    while (*next <= now) *next += period;
+    struct timespec ts;
+    ts.tv_sec = (time_t) (*next / 1000000000u);
+    ts.tv_nsec = (long) (*next % 1000000000u);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
 }
 
 static void die(const char *msg) {
@@ -148,6 +176,26 @@ static int run_server(const Options *o) {
     printf("{\"event\":\"listening\",\"impl\":\"c\",\"port\":%u}\n", (unsigned) bound.port);
     fflush(stdout);
     uint64_t end = now_us() + (uint64_t) (o->max_seconds * 1e6);
+    if (o->server_tick_hz > 0) {
+        /* A game server's frame: every event that is there, the replies, one flush, sleep. */
+        uint64_t period = 1000000000u / o->server_tick_hz;
+        uint64_t next = now_ns() + period;
+        while (now_us() < end) {
+            ENetEvent ev;
+            int r;
+            while ((r = enet_host_service(h, &ev, 0)) > 0) {
+                if (ev.type == ENET_EVENT_TYPE_RECEIVE) {
+                    if (enet_peer_send(ev.peer, ev.channelID, ev.packet) < 0)
+                        enet_packet_destroy(ev.packet);
+                }
+            }
+            if (r < 0) die("enet_host_service failed");
+            enet_host_flush(h);
+            tick_sleep(&next, period);
+        }
+        enet_host_destroy(h);
+        return 0;
+    }
     while (now_us() < end) {
         ENetEvent ev;
         int r = enet_host_service(h, &ev, 100);
@@ -427,6 +475,11 @@ int main(int argc, char **argv) {
         else if (strcmp(key, "--lost-after-ms") == 0) o.lost_after_ms = strtoull(v, NULL, 10);
         else if (strcmp(key, "--max-seconds") == 0) o.max_seconds = strtod(v, NULL);
         else if (strcmp(key, "--connect-batch") == 0) o.connect_batch = strtoul(v, NULL, 10);
+        else if (strcmp(key, "--server-tick-hz") == 0) {
+            unsigned long hz = strtoul(v, NULL, 10);
+            if (hz < 1 || hz > 1000) die("--server-tick-hz must be 1..=1000");
+            o.server_tick_hz = (unsigned) hz;
+        }
         else {
             fprintf(stderr, "bench_peer: unknown option %s\n", key);
             return 1;

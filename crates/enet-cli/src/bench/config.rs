@@ -6,6 +6,9 @@ use super::{Args, MAX_MESSAGES};
 /// Connection attempts pending at once in the many-client workloads (iii, vi).
 const CONNECT_BATCH: usize = 250;
 
+/// Server ticks a second of the tick-driven workloads (`iii-*-tick`): a 60 Hz frame.
+pub(super) const TICK_HZ: u32 = 60;
+
 /// What a configuration measures; picks its metrics and the run that is its median.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Family {
@@ -61,9 +64,27 @@ pub(super) struct Config {
     /// that; the steady-state workloads connect in batches, so that a connection storm
     /// on loopback does not decide them).
     pub connect_batch: usize,
+    /// The servers (ours, C's and the UDP floor's) run tick-driven at this many ticks a
+    /// second instead of waking for each datagram; `None`: event-driven.
+    pub server_tick_hz: Option<u32>,
 }
 
 impl Config {
+    /// The server worker's extra arguments (`--server-tick-hz` of tick-driven runs).
+    pub fn server_args(&self) -> Vec<String> {
+        match self.server_tick_hz {
+            Some(hz) => vec!["--server-tick-hz".into(), hz.to_string()],
+            None => Vec::new(),
+        }
+    }
+
+    /// Makes the servers tick-driven at `hz` (`enet bench --server-tick-hz`).
+    pub fn with_server_tick(mut self, hz: u32) -> Config {
+        self.server_tick_hz = Some(hz);
+        self.title = self.describe();
+        self
+    }
+
     /// The load generator's arguments (after the role).
     pub fn worker_args(&self, port: u16, stall: f64, lost_after_ms: u64, max: f64) -> Vec<String> {
         let mut v: Vec<String> = vec![
@@ -103,6 +124,14 @@ impl Config {
     }
 
     fn describe(&self) -> String {
+        let base = self.describe_load();
+        match self.server_tick_hz {
+            Some(hz) => format!("{base}, server {hz} Hz tick"),
+            None => base,
+        }
+    }
+
+    fn describe_load(&self) -> String {
         if self.rate > 0.0 {
             format!(
                 "{} x {}/s x {} B for {} s, {}",
@@ -168,6 +197,7 @@ pub(super) fn workloads(which: &str, mode: Option<&'static str>) -> Result<Vec<C
         link: None,
         floor: false,
         connect_batch: 0,
+        server_tick_hz: None,
     };
     let throughput = |label: &str, title: &str, messages: u64, size: usize| Config {
         messages,
@@ -210,10 +240,31 @@ pub(super) fn workloads(which: &str, mode: Option<&'static str>) -> Result<Vec<C
         throughput("ii-a", "64 MB as 65536 x 1 KiB", 65536, 1024),
         throughput("ii-b", "64 MB as 256 x 256 KiB", 256, 256 * 1024),
     ];
+    // The same loads with tick-driven servers (a game server's frame: drain, reply, flush,
+    // sleep), which adds up to one tick (16.7 ms) of latency on both sides.
+    let tick = |label: &str, title: &str, clients: usize| Config {
+        server_tick_hz: Some(TICK_HZ),
+        ..paced(label, title, clients)
+    };
     let iii = vec![
         paced("iii-500", "500 clients x 20/s x 100 B, 10 s", 500),
         paced("iii-2k", "2000 clients x 20/s x 100 B, 10 s", 2000),
         paced("iii-4k", "4000 clients x 20/s x 100 B, 10 s", 4000),
+        tick(
+            "iii-500-tick",
+            "500 clients x 20/s x 100 B, 10 s, 60 Hz tick",
+            500,
+        ),
+        tick(
+            "iii-2k-tick",
+            "2000 clients x 20/s x 100 B, 10 s, 60 Hz tick",
+            2000,
+        ),
+        tick(
+            "iii-4k-tick",
+            "4000 clients x 20/s x 100 B, 10 s, 60 Hz tick",
+            4000,
+        ),
     ];
     let iv = Config {
         clients: 1000,
@@ -243,6 +294,10 @@ pub(super) fn workloads(which: &str, mode: Option<&'static str>) -> Result<Vec<C
         "i" | "1" => vec![i],
         "ii" | "2" => ii,
         "iii" | "3" => iii,
+        "iii-tick" => iii
+            .into_iter()
+            .filter(|c| c.server_tick_hz.is_some())
+            .collect(),
         "iv" | "4" => vec![iv],
         "v" | "5" => v,
         "vi" | "6" => vec![vi],
@@ -261,7 +316,7 @@ pub(super) fn workloads(which: &str, mode: Option<&'static str>) -> Result<Vec<C
                 Some(c) => vec![c],
                 None => {
                     return Err(format!(
-                        "unknown workload {which:?}: use i, ii, iii, iv, v, vi, all or one label (ii-a, iii-2k, v-lat5, ...)"
+                        "unknown workload {which:?}: use i, ii, iii, iii-tick, iv, v, vi, all or one label (ii-a, iii-2k, v-lat5, ...)"
                     ))
                 }
             }
@@ -301,6 +356,7 @@ pub(super) fn custom(a: &Args, mode: Option<&'static str>) -> Result<Config, Str
         link: None,
         floor: false,
         connect_batch: 0,
+        server_tick_hz: None,
     };
     c.title = c.describe();
     Ok(c)

@@ -64,7 +64,10 @@ pub struct Args {
     /// Paced mode: seconds of sending, 0.001..=3600 (with --rate).
     #[arg(long, requires = "rate", value_parser = seconds(0.001, 3600.0))]
     pub duration: Option<f64>,
-    /// Run one of the reference workloads: i, ii, iii, iv, v, vi or all (prints a table).
+    /// Run one of the reference workloads: i, ii, iii, iv, v, vi or all (prints a table), or
+    /// one by its label (iii-2k, iii-2k-tick, v-lat5, ...). iii includes iii-500-tick,
+    /// iii-2k-tick and iii-4k-tick (iii-tick: those three alone): the same loads with both
+    /// servers tick-driven at 60 Hz, which adds up to one tick of latency to both.
     #[arg(long, conflicts_with_all = ["clients", "messages", "size", "window", "rate", "duration"])]
     pub workload: Option<String>,
     /// With --workload: run each workload scaled down by this factor (message counts,
@@ -101,6 +104,14 @@ pub struct Args {
     /// the library's, 50 µs, adaptive; 0 turns busy polling off), 0..=1000000.
     #[arg(long, value_parser = count::<u64>(0, 1_000_000))]
     pub busy_poll_us: Option<u64>,
+    /// Run the servers (ours, C's, and the UDP floor's) tick-driven at this many ticks a
+    /// second, 1..=1000, as game servers run: each tick drains every event with zero-timeout
+    /// service calls, echoes, flushes once and sleeps until the next tick, instead of
+    /// waking for each datagram. This adds up to one tick of latency to both
+    /// implementations. With --workload it applies to every workload run (the -tick
+    /// workloads use 60 by default).
+    #[arg(long, value_parser = count::<u32>(1, 1000))]
+    pub server_tick_hz: Option<u32>,
     /// Run our server and load generator over DTLS (a fresh self-signed certificate; the
     /// client does not verify it). Needs a build with `--features dtls`; not with --vs-c.
     #[arg(long, conflicts_with = "vs_c")]
@@ -115,12 +126,16 @@ pub fn run(a: Args) -> CliResult {
         Some(m) => Some(mode_name(parse_mode(m)?)),
         None => None,
     };
+    let tick = |c: config::Config| match a.server_tick_hz {
+        Some(hz) => c.with_server_tick(hz),
+        None => c,
+    };
     let configs: Vec<_> = match &a.workload {
         Some(w) => workloads(w, mode)?
             .into_iter()
-            .map(|c| c.scaled(a.scale))
+            .map(|c| tick(c).scaled(a.scale))
             .collect(),
-        None => vec![custom(&a, mode)?],
+        None => vec![tick(custom(&a, mode)?)],
     };
     let exe = std::env::current_exe().map_err(|e| format!("cannot find our own binary: {e}"))?;
     let stop = stop_flag();
@@ -323,15 +338,17 @@ pub fn run(a: Args) -> CliResult {
                 println!(
                     "{}",
                     json!({"event": "floor", "workload": cfg.label,
+                           "floor_server": report::floor_kind(cfg),
                            "udp_floor_cpu_us_per_msg": fl,
                            "ours_cpu_us_per_msg": ours.cpu_us_per_msg(),
                            "ours_over_floor": ratio(ours.cpu_us_per_msg(), fl)})
                 );
             } else {
                 println!(
-                    "[{}] server CPU per message: ours {:.2} µs, UDP echo floor {:.2} µs (ours/floor {})",
+                    "[{}] server CPU per message: ours {:.2} µs, UDP echo floor ({}) {:.2} µs (ours/floor {})",
                     cfg.label,
                     ours.cpu_us_per_msg(),
+                    report::floor_kind(cfg),
                     fl,
                     fmt_ratio(ratio(ours.cpu_us_per_msg(), fl))
                 );

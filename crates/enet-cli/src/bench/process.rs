@@ -210,6 +210,30 @@ fn rss_kib(pid: u32) -> Option<u64> {
     l.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Datagrams the kernel dropped at the UDP socket bound to `port` on this host because
+/// its receive buffer was full (the `drops` column of `/proc/net/udp` and `udp6`).
+fn udp_drops(port: u16) -> Option<u64> {
+    let mut found = None;
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(s) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for l in s.lines().skip(1) {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let local_port = f
+                .get(1)
+                .and_then(|a| a.rsplit_once(':'))
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) {
+                if let Some(d) = f.get(12).and_then(|d| d.parse::<u64>().ok()) {
+                    *found.get_or_insert(0) += d;
+                }
+            }
+        }
+    }
+    found
+}
+
 /// CPU seconds of a process so far.
 fn cpu_seconds(pid: u32) -> Option<f64> {
     // schedstat: ns on CPU of the (single) thread, far finer than stat's clock ticks.
@@ -269,6 +293,9 @@ pub(super) struct RunResult {
     pub server_rss_kib: (u64, u64),
     /// Datagrams the lossy link dropped (towards the server, towards the load generator).
     pub link_dropped: (u64, u64),
+    /// Datagrams the kernel dropped at the server's socket (receive buffer full) during
+    /// the transfer; `None` where `/proc/net/udp` does not tell.
+    pub server_socket_drops: Option<u64>,
 }
 
 impl RunResult {
@@ -311,6 +338,7 @@ impl RunResult {
             "server_rss_kib_before": self.server_rss_kib.0,
             "server_rss_kib": self.server_rss_kib.1,
             "server_rss_growth_kib_per_client": self.rss_growth_kib(cfg.clients),
+            "server_socket_drops": self.server_socket_drops,
             "mtu": self.result["mtu"], "window_size": self.result["window_size"]});
         v["link"] = link.unwrap_or(Value::Null);
         v
@@ -346,6 +374,7 @@ pub(super) fn run_one(cfg: &Config, pair: &Pair, ctx: &Ctx) -> Result<RunResult,
         "--max-seconds",
         &max_seconds.to_string(),
     ]);
+    scmd.args(cfg.server_args());
     let sname = pair.server.name();
     let mut server = Proc::spawn(scmd, format!("{sname} server"), false)?;
     let listening = server.expect(
@@ -388,6 +417,7 @@ pub(super) fn run_one(cfg: &Config, pair: &Pair, ctx: &Ctx) -> Result<RunResult,
         |_| {},
     )?;
     let (s1, c1) = (cpu(&server), cpu(&client));
+    let drops0 = udp_drops(port);
     client.go()?;
     let label = format!("{} {name}", cfg.label);
     let result = client.expect(
@@ -406,6 +436,7 @@ pub(super) fn run_one(cfg: &Config, pair: &Pair, ctx: &Ctx) -> Result<RunResult,
         },
     )?;
     let (s2, c2) = (cpu(&server), cpu(&client));
+    let drops1 = udp_drops(port);
     let rss1 = rss_kib(server.pid()).unwrap_or(0);
     client.finish(Duration::from_secs(5));
     drop(server);
@@ -438,6 +469,7 @@ pub(super) fn run_one(cfg: &Config, pair: &Pair, ctx: &Ctx) -> Result<RunResult,
         client_connect_cpu: c1 - c0,
         server_rss_kib: (rss0, rss1),
         link_dropped,
+        server_socket_drops: drops0.zip(drops1).map(|(a, b)| b.saturating_sub(a)),
         result,
     })
 }

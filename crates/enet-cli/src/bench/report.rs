@@ -80,6 +80,9 @@ pub(super) fn print_run(cfg: &Config, r: &RunResult) {
             r.link_dropped.0, r.link_dropped.1
         );
     }
+    if let Some(d) = r.server_socket_drops.filter(|&d| d > 0) {
+        s += &format!("; server socket dropped {d} datagrams (buffer full)");
+    }
     let lost = r.result["lost"].as_u64().unwrap_or(0);
     if lost > 0 {
         s += &format!("; {lost} lost");
@@ -128,6 +131,8 @@ pub(super) fn metrics(cfg: &Config, ours: &RunResult, c: &RunResult) -> Vec<Metr
             m.push(("RTT p50 ms", o.rtt_p50_ms, c.rtt_p50_ms, false));
             m.push(("RTT p99 ms", o.rtt_p99_ms, c.rtt_p99_ms, false));
             m.push(("client CPU s", o.client_cpu, c.client_cpu, false));
+            let drops = |r: &RunResult| r.server_socket_drops.unwrap_or(0) as f64;
+            m.push(("server socket drops", drops(o), drops(c), false));
         }
         Family::LossyLatency => {
             m.push(("RTT p50 ms", o.rtt_p50_ms, c.rtt_p50_ms, false));
@@ -286,6 +291,16 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
+/// Which raw-UDP floor a workload measured: an event-driven echo (blocking reads, woken
+/// per datagram) or, for tick-driven servers, one that drains with non-blocking reads
+/// each tick.
+pub(super) fn floor_kind(cfg: &Config) -> String {
+    match cfg.server_tick_hz {
+        Some(hz) => format!("{hz} Hz tick, non-blocking reads"),
+        None => "event-driven, blocking reads".into(),
+    }
+}
+
 /// One workload's median runs: ours, then C, then the cross pairs; and the UDP floor.
 pub(super) struct Row {
     pub cfg: Config,
@@ -299,7 +314,7 @@ pub(super) fn print_table(rows: &[Row], json: bool, vs_c: bool) {
     let mut out: Vec<Value> = Vec::new();
     let mut text = String::new();
     text += &format!(
-        "\n{:<8} {:<46} {:<30} {:>12} {:>12} {:>8}\n",
+        "\n{:<12} {:<46} {:<30} {:>12} {:>12} {:>8}\n",
         "", "workload", "metric", "ours", "C", "ours/C"
     );
     for Row {
@@ -311,7 +326,7 @@ pub(super) fn print_table(rows: &[Row], json: bool, vs_c: bool) {
         let ours = results.first().cloned().flatten();
         let c = results.get(1).cloned().flatten();
         let (Some(ours), c) = (ours, c) else {
-            text += &format!("{:<8} {:<46} failed\n", cfg.label, cfg.title);
+            text += &format!("{:<12} {:<46} failed\n", cfg.label, cfg.title);
             continue;
         };
         let stand_in = c.clone().unwrap_or_else(|| ours.clone());
@@ -327,7 +342,7 @@ pub(super) fn print_table(rows: &[Row], json: bool, vs_c: bool) {
             let label = if n == 0 { cfg.label.as_str() } else { "" };
             let title = if n == 0 { cfg.title.as_str() } else { "" };
             text += &format!(
-                "{label:<8} {title:<46} {name:<30} {:>12} {cs:>12} {rs:>8}\n",
+                "{label:<12} {title:<46} {name:<30} {:>12} {cs:>12} {rs:>8}\n",
                 fmt_num(o)
             );
             out.push(json!({"workload": cfg.label, "metric": name, "ours": o,
@@ -338,23 +353,27 @@ pub(super) fn print_table(rows: &[Row], json: bool, vs_c: bool) {
         for (who, r) in [("ours", Some(&ours)), ("C", c.as_ref())] {
             if let Some(r) = r.filter(|r| !r.ok) {
                 let e = r.result["error"].as_str().unwrap_or("verification failed");
-                text += &format!("{:<8} {:<46} {who}: the median run FAILED: {e}\n", "", "");
+                text += &format!("{:<12} {:<46} {who}: the median run FAILED: {e}\n", "", "");
             }
         }
         if let Some(f) = floor {
             let fl = f.cpu_us_per_msg();
             let theirs = c.as_ref().map(|c| c.cpu_us_per_msg());
+            let name = match cfg.server_tick_hz {
+                Some(hz) => format!("UDP floor ({hz} Hz tick) µs/msg"),
+                None => "UDP echo floor µs/msg".into(),
+            };
             text += &format!(
-                "{:<8} {:<46} {:<30} {:>12} {:>12} {:>8}\n",
+                "{:<12} {:<46} {:<30} {:>12} {:>12} {:>8}\n",
                 "",
                 "",
-                "UDP echo floor µs/msg",
+                name,
                 fmt_num(fl),
                 "",
                 ""
             );
             text += &format!(
-                "{:<8} {:<46} {:<30} {:>12} {:>12}\n",
+                "{:<12} {:<46} {:<30} {:>12} {:>12}\n",
                 "",
                 "",
                 "server CPU / floor",
@@ -363,7 +382,7 @@ pub(super) fn print_table(rows: &[Row], json: bool, vs_c: bool) {
             );
             out.push(
                 json!({"workload": cfg.label, "metric": "UDP echo floor µs/msg",
-                "floor": fl, "ours_over_floor": ratio(ours.cpu_us_per_msg(), fl),
+                "floor_server": floor_kind(cfg), "floor": fl, "ours_over_floor": ratio(ours.cpu_us_per_msg(), fl),
                 "c_over_floor": theirs.and_then(|t| ratio(t, fl)),
                 "floor_echoed": f.echoed, "floor_ok": f.ok}),
             );
@@ -373,6 +392,12 @@ pub(super) fn print_table(rows: &[Row], json: bool, vs_c: bool) {
         println!("{}", json!({"event": "table", "rows": out}));
     } else {
         print!("{text}");
+        if let Some(hz) = rows.iter().find_map(|r| r.cfg.server_tick_hz) {
+            println!(
+                "tick workloads: both servers tick-driven at {hz} Hz (drain all events with zero-timeout service, echo, flush, sleep to the next tick), which adds up to one tick ({:.1} ms) to each echo's RTT on both sides.",
+                1000.0 / f64::from(hz)
+            );
+        }
         if vs_c {
             println!("ratios are ours/C: above 1 is better for msgs/s, MB/s and delivered; below 1 is better for times, CPU and memory.");
         }

@@ -8,6 +8,12 @@
 //! one socket for all its "clients" (there is no connection to set up); message g, for
 //! client g % k, is due at t0 + g / (k × rate). An echo later than `--lost-after-ms`
 //! counts as lost (plain UDP has no retransmission); corrupt echoes fail the run.
+//!
+//! With `--server-tick-hz` the echo server is tick-driven like the ENet servers of the
+//! tick workloads: each tick it reads with non-blocking `recv_from` until the socket
+//! would block, echoing each datagram with `send_to`, then sleeps until the next tick
+//! (the floor of a tick-driven server: the same two system calls per datagram, plus one
+//! read that finds the queue empty per tick, and no wake-up per datagram).
 
 use std::io::{BufRead, ErrorKind};
 use std::net::UdpSocket;
@@ -15,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::bench_worker::{line, wait_line, Args, HEADER_SIZE, SOCKET_BUFFER};
+use crate::bench_worker::{line, wait_line, Args, Ticker, HEADER_SIZE, SOCKET_BUFFER};
 use crate::common::CliResult;
 
 fn bind(port: u16) -> Result<UdpSocket, String> {
@@ -31,10 +37,28 @@ pub fn server(a: &Args) -> CliResult {
     let sock = bind(a.port)?;
     let port = sock.local_addr().map_err(|e| e.to_string())?.port();
     line(json!({"event": "listening", "impl": "udp-floor", "port": port}));
-    sock.set_read_timeout(Some(Duration::from_millis(100)))
-        .map_err(|e| e.to_string())?;
     let end = Instant::now() + Duration::from_secs_f64(a.max_seconds);
     let mut buf = vec![0u8; 65536];
+    if let Some(hz) = a.server_tick_hz {
+        sock.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let mut ticker = Ticker::new(hz);
+        while Instant::now() < end {
+            loop {
+                match sock.recv_from(&mut buf) {
+                    Ok((n, from)) => {
+                        let _ = sock.send_to(&buf[..n], from);
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(format!("recv: {e}")),
+                }
+            }
+            ticker.sleep();
+        }
+        return Ok(0);
+    }
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .map_err(|e| e.to_string())?;
     while Instant::now() < end {
         match sock.recv_from(&mut buf) {
             Ok((n, from)) => {

@@ -163,6 +163,7 @@ impl UdpHost {
         self.drained_at = None;
         while n < MAX_DATAGRAMS_PER_WAKE {
             let want = (MAX_DATAGRAMS_PER_WAKE - n).min(crate::sys::BATCH);
+            self.stats.receive_calls += 1;
             match rx.recv(&self.socket, want) {
                 Ok(got) => {
                     n += got;

@@ -234,6 +234,7 @@ impl UdpHost {
         let mut fatal = None;
         let mut n = 0;
         while n < MAX_DATAGRAMS_PER_WAKE {
+            self.stats.receive_calls += 1;
             match self.socket.recv_from(&mut d.rx) {
                 Ok((len, from)) => {
                     n += 1;

@@ -60,6 +60,8 @@ mod batched;
 mod builder;
 mod busy_poll;
 mod conditioner;
+#[cfg(test)]
+mod drain_tests;
 #[cfg(feature = "dtls")]
 mod dtls_io;
 #[cfg(not(batched_io))]
@@ -90,6 +92,11 @@ pub const MAX_DATAGRAMS_PER_WAKE: usize = 256;
 pub struct IoStats {
     /// Datagrams read from the socket (oversized ones included).
     pub datagrams_received: u64,
+    /// System calls that read the socket (`recvmmsg`, or `recv_from` where I/O is not
+    /// batched), those that found nothing included: a `service(Duration::ZERO)` loop
+    /// that drains k queued events costs one read per batch of datagrams, not one per
+    /// event.
+    pub receive_calls: u64,
     /// Received datagrams dropped before the engine saw them because they were longer than
     /// [`MAX_DATAGRAM_SIZE`] (ENet's largest MTU) or cut short by the kernel.
     pub oversize_dropped: u64,

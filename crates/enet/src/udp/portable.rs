@@ -96,6 +96,7 @@ impl UdpHost {
         let mut n = 0;
         self.drained_at = None;
         while n < MAX_DATAGRAMS_PER_WAKE {
+            self.stats.receive_calls += 1;
             match self.socket.recv_from(&mut self.recv_buf) {
                 Ok((len, from)) => {
                     n += 1;

@@ -8,6 +8,9 @@
 //! the same round (one datagram where there were two), a waiting call made right after a
 //! read that emptied the socket's queue goes straight to the wait, and a busy-poll spin
 //! probes by reading (`recvmmsg`), so that the probe that finds datagrams has also read them.
+//! A call whose timeout has passed still reads on while each read stops at its limit
+//! without making an event (bounded), so that a tick-driven caller's drain empties the
+//! socket.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -15,7 +18,7 @@ use std::time::{Duration, Instant};
 use enet_proto::Event;
 
 use super::busy_poll::BusyPoll;
-use super::UdpHost;
+use super::{UdpHost, MAX_DATAGRAMS_PER_WAKE};
 
 #[cfg(not(unix))]
 use crate::io_policy::is_ignorable_recv_error;
@@ -25,6 +28,11 @@ use crate::io_policy::is_ignorable_recv_error;
 /// datagram came in between): the gap between a caller's last `service(0)` and its next
 /// waiting call is about a microsecond, and a datagram rarely arrives in it.
 const RECENT_DRAIN: Duration = Duration::from_micros(10);
+
+/// Rounds a call whose timeout has passed makes beyond its first while each read stops at
+/// [`MAX_DATAGRAMS_PER_WAKE`] without making an event: 16 × 256 = 4,096 more datagrams at
+/// most, about what a full 1 MiB socket buffer holds of small ones.
+pub(super) const MAX_EXTRA_ROUNDS: usize = 16;
 
 impl UdpHost {
     /// Services the host (`enet_host_service`): returns a queued event at once; otherwise
@@ -37,7 +45,10 @@ impl UdpHost {
     /// [`UdpHost::flush`]), together with whatever the caller sends in reply. Before a
     /// connect or disconnect event they are sent at once.
     ///
-    /// With a zero `timeout` it does one round of I/O without waiting.
+    /// With a zero `timeout` it does one round of I/O without waiting; if that round's read
+    /// stopped at [`MAX_DATAGRAMS_PER_WAKE`] and made no event, it reads on (up to 16 more
+    /// rounds), so that a caller draining the host once a frame (`service(ZERO)` until
+    /// `None`) empties the socket instead of stopping behind a run of acknowledgements.
     pub fn service(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
         if let Some(ev) = self.host.poll_event() {
             return Ok(Some(ev));
@@ -51,6 +62,7 @@ impl UdpHost {
             && self
                 .drained_at
                 .is_some_and(|t| start.saturating_duration_since(t) < RECENT_DRAIN);
+        let mut extra_rounds = 0;
         loop {
             // Send first (as `enet_host_service` does): acknowledgements of the datagrams
             // whose events the last call returned leave together with what the caller
@@ -58,14 +70,16 @@ impl UdpHost {
             self.run_timers();
             self.flush()?;
             self.release_conditioned()?;
+            // Whether the read stopped at its limit with datagrams still queued.
             #[cfg(feature = "dtls")]
-            if self.dtls.is_some() {
+            let full = if self.dtls.is_some() {
                 self.receive_dtls()?;
+                false
             } else {
-                self.receive_available()?;
-            }
+                self.receive_available()? >= MAX_DATAGRAMS_PER_WAKE
+            };
             #[cfg(not(feature = "dtls"))]
-            self.receive_available()?;
+            let full = self.receive_available()? >= MAX_DATAGRAMS_PER_WAKE;
             self.skip_receive = false;
             self.release_conditioned()?;
             // The acknowledgements of received packets wait for the caller's replies (they
@@ -86,6 +100,16 @@ impl UdpHost {
             }
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
+                // Out of time, but the read stopped at its limit and those datagrams made
+                // no event (acknowledgements, pings): the socket holds more. Read on rather
+                // than leave them for the next call, which for a tick-driven caller
+                // (`service(ZERO)` until None, once a frame) is a frame away: meanwhile the
+                // queue grows until the kernel drops. Bounded, so a flood cannot hold the
+                // call.
+                if full && extra_rounds < MAX_EXTRA_ROUNDS {
+                    extra_rounds += 1;
+                    continue;
+                }
                 return Ok(None);
             }
             let timer = match (self.host.poll_timeout(), self.conditioner_next()) {
@@ -214,6 +238,7 @@ impl UdpHost {
             return self.socket.set_nonblocking(true);
         }
         self.socket.set_nonblocking(false)?;
+        self.stats.receive_calls += 1;
         let result = self
             .socket
             .set_read_timeout(Some(wait))

@@ -89,6 +89,7 @@ impl UdpHost {
         let mut n = 0;
         while n < MAX_DATAGRAMS_PER_WAKE {
             let want = (MAX_DATAGRAMS_PER_WAKE - n).min(BATCH);
+            stats.receive_calls += 1;
             match d.batch.rx.recv(socket, want) {
                 Ok(got) => {
                     n += got;
