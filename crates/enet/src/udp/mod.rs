@@ -66,6 +66,8 @@ mod busy_poll;
 mod conditioner;
 #[cfg(feature = "dtls")]
 mod dtls_io;
+#[cfg(all(test, batched_io))]
+mod gso_tests;
 #[cfg(not(batched_io))]
 mod portable;
 mod service;
