@@ -533,13 +533,20 @@ impl SendBatch {
             iov.iov_base = buf.as_ptr() as *mut c_void;
             iov.iov_len = buf.len();
         }
-        let iov_base = iovs.as_mut_ptr();
-        let addr_base = self.addrs.as_mut_ptr();
-        let control_base = control.as_mut_ptr();
+        // The messages: how many datagrams each carries.
         let (mut messages, mut i) = (0, self.start);
         while i < end {
             let run = if gso { self.run_len(i, end) } else { 1 };
-            let hdr = &mut hdrs[messages].msg_hdr;
+            runs[messages] = run;
+            messages += 1;
+            i += run;
+        }
+        let iov_base = iovs.as_mut_ptr();
+        let addr_base = self.addrs.as_mut_ptr();
+        let control_base = control.as_mut_ptr();
+        let mut i = self.start;
+        for (m, (hdr, &run)) in hdrs.iter_mut().zip(&runs[..messages]).enumerate() {
+            let hdr = &mut hdr.msg_hdr;
             hdr.msg_name = addr_base.wrapping_add(i).cast::<c_void>();
             hdr.msg_namelen = self.addr_lens[i];
             hdr.msg_iov = iov_base.wrapping_add(i - self.start);
@@ -547,10 +554,8 @@ impl SendBatch {
             if run > 1 {
                 // `run_len` keeps sizes of runs within u16.
                 let size = self.bufs[i].len() as u16;
-                write_segment_cmsg(hdr, control_base.wrapping_add(messages), size);
+                write_segment_cmsg(hdr, control_base.wrapping_add(m), size);
             }
-            runs[messages] = run;
-            messages += 1;
             i += run;
         }
         #[cfg(test)]

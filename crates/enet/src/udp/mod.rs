@@ -86,7 +86,9 @@ use busy_poll::BusyPoll;
 use conditioner::Conditioner;
 
 /// Most datagrams read from the socket per wake-up before timers and sending get a turn
-/// (the C library's limit in `enet_protocol_receive_incoming_commands`).
+/// (the C library's limit in `enet_protocol_receive_incoming_commands`). With GRO (see
+/// [`UdpHostBuilder::gso`]) the last read may go past it: one read takes up to 32 messages,
+/// each of which may hold several coalesced datagrams.
 pub const MAX_DATAGRAMS_PER_WAKE: usize = 256;
 
 /// Counters of the driver's own I/O (the engine keeps protocol counters, see
