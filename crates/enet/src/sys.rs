@@ -1,8 +1,11 @@
-//! Batched datagram I/O on Linux: `recvmmsg(2)` and `sendmmsg(2)`.
+//! Batched datagram I/O on Linux: `recvmmsg(2)` and `sendmmsg(2)`, with UDP segmentation
+//! offload (GSO, `UDP_SEGMENT`) on send and generic receive offload (GRO, `UDP_GRO`) on
+//! receive, so that a run of datagrams to or from one address crosses the kernel once.
 //!
 //! The only module of the crate with `unsafe` code. Buffers and address arrays are allocated
-//! once per host and reused; the `mmsghdr`/`iovec` arrays that point into them are built on
-//! the stack for each call (so the owning structs hold no raw pointers and stay `Send`).
+//! once per host and reused; the `mmsghdr`/`iovec` arrays (and the send side's control
+//! buffers) that point into them are built on the stack for each call (so the owning
+//! structs hold no raw pointers and stay `Send`).
 
 use std::io;
 use std::mem;
@@ -92,20 +95,148 @@ fn from_std(addr: SocketAddr, ss: &mut sockaddr_storage) -> libc::socklen_t {
     }
 }
 
-/// Receive buffers for up to [`BATCH`] datagrams.
+/// Most datagrams sent as one UDP GSO message (`UDP_SEGMENT`): the kernel's limit
+/// (`UDP_MAX_SEGMENTS`) on older kernels.
+pub(crate) const GSO_MAX_SEGMENTS: usize = 64;
+
+/// Most payload bytes in one GSO message: below the 64 KiB an IP datagram can carry.
+pub(crate) const GSO_MAX_BYTES: usize = 65_000;
+
+/// Size of each receive buffer with GRO on: a message the kernel coalesced holds up to
+/// 64 KiB, and a buffer shorter than that would cut it short.
+pub(crate) const GRO_BUFFER_SIZE: usize = 65_536;
+
+/// Room for one control message with an `int` or `u16` payload, 8-byte aligned.
+type Cmsg = [u64; 4];
+
+// SAFETY: `CMSG_SPACE` only computes a size.
+const _: () = assert!(
+    unsafe { libc::CMSG_SPACE(mem::size_of::<libc::c_int>() as c_uint) } as usize
+        <= mem::size_of::<Cmsg>()
+);
+
+/// Turns UDP generic receive offload (`UDP_GRO`, Linux 5.0+) on or off for `socket`: with it
+/// on, the kernel may hand over several datagrams of one sender as one message, with their
+/// size in a `UDP_GRO` control message (see [`RecvBatch::with_gro`]).
+pub(crate) fn set_gro(socket: &UdpSocket, on: bool) -> io::Result<()> {
+    let value = libc::c_int::from(on);
+    // SAFETY: `socket` owns an open fd; the option value is a live `c_int` whose size is
+    // passed along, and the kernel only reads it.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_UDP,
+            libc::UDP_GRO,
+            (&value as *const libc::c_int).cast::<c_void>(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// The segment size of a `UDP_GRO` control message in `hdr` (the kernel coalesced several
+/// datagrams of that size, the last possibly shorter), or 0 when there is none.
+fn gro_segment_size(hdr: &libc::msghdr) -> usize {
+    if hdr.msg_control.is_null() || hdr.msg_controllen == 0 {
+        return 0;
+    }
+    let mut segment = 0;
+    // SAFETY: `msg_control` points to a live control buffer of the batch into which the
+    // kernel wrote `msg_controllen` bytes of control messages; `CMSG_FIRSTHDR` and
+    // `CMSG_NXTHDR` only return headers that lie within those bytes (or null), and the
+    // payload is read unaligned after checking that the header's length covers it.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(hdr);
+        while !c.is_null() {
+            let need = libc::CMSG_LEN(mem::size_of::<libc::c_int>() as c_uint) as usize;
+            if (*c).cmsg_level == libc::SOL_UDP
+                && (*c).cmsg_type == libc::UDP_GRO
+                && (*c).cmsg_len as usize >= need
+            {
+                let size = ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+                segment = usize::try_from(size).unwrap_or(0);
+            }
+            c = libc::CMSG_NXTHDR(hdr, c);
+        }
+    }
+    segment
+}
+
+/// Receive buffers for up to [`BATCH`] messages (datagrams, or with GRO several datagrams
+/// the kernel coalesced).
 pub(crate) struct RecvBatch {
     buf_size: usize,
     bufs: Box<[u8]>,
     addrs: Box<[sockaddr_storage]>,
     addr_lens: [libc::socklen_t; BATCH],
     lens: [usize; BATCH],
-    /// Whether the kernel cut datagram `i` short (`MSG_TRUNC` in its `msg_flags`).
+    /// Whether the kernel cut message `i` short (`MSG_TRUNC` in its `msg_flags`).
     truncated: [bool; BATCH],
+    /// The GRO segment size of message `i`; 0 when it is a single datagram.
+    segments: [usize; BATCH],
+    /// Control buffers for the kernel's `UDP_GRO` messages; `None` without GRO.
+    control: Option<Box<[Cmsg; BATCH]>>,
+}
+
+/// One message read by [`RecvBatch::recv`]: a datagram or, with GRO, several datagrams of
+/// one sender that the kernel coalesced (see [`Message::datagrams`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Message<'a> {
+    /// The bytes read.
+    pub(crate) data: &'a [u8],
+    /// The source (`None` for an address family other than IPv4/IPv6).
+    pub(crate) from: Option<SocketAddr>,
+    /// Whether the kernel cut the message short (only its first bytes are given).
+    pub(crate) truncated: bool,
+    /// The size of each coalesced datagram (the last may be shorter); 0 for one datagram.
+    pub(crate) segment_size: usize,
+}
+
+impl<'a> Message<'a> {
+    /// Whether the message holds more than one datagram.
+    pub(crate) fn is_coalesced(&self) -> bool {
+        self.segment_size != 0 && self.data.len() > self.segment_size
+    }
+
+    /// The datagrams of the message in the order they were sent, each with whether it was
+    /// cut short: a single datagram as it is, a coalesced message split every
+    /// `segment_size` bytes. Of a truncated message the last piece is flagged.
+    pub(crate) fn datagrams(&self) -> impl Iterator<Item = (&'a [u8], bool)> {
+        let data = self.data;
+        let truncated = self.truncated;
+        let size = if self.segment_size == 0 {
+            data.len().max(1)
+        } else {
+            self.segment_size
+        };
+        // An empty datagram is still one datagram.
+        let count = data.len().div_ceil(size).max(1);
+        (0..count).map(move |k| {
+            let start = k * size;
+            let end = (start + size).min(data.len());
+            (&data[start..end], truncated && k + 1 == count)
+        })
+    }
 }
 
 impl RecvBatch {
-    /// Buffers of `buf_size` bytes each.
+    /// Buffers of `buf_size` bytes each, for a socket without GRO.
     pub(crate) fn new(buf_size: usize) -> RecvBatch {
+        RecvBatch::build(buf_size, false)
+    }
+
+    /// Buffers of [`GRO_BUFFER_SIZE`] bytes each and room for the `UDP_GRO` control
+    /// messages, for a socket with GRO on (see [`set_gro`]). The buffers are allocated
+    /// zeroed, so the pages no message reaches are never made resident.
+    pub(crate) fn with_gro() -> RecvBatch {
+        RecvBatch::build(GRO_BUFFER_SIZE, true)
+    }
+
+    fn build(buf_size: usize, gro: bool) -> RecvBatch {
         RecvBatch {
             buf_size,
             bufs: vec![0; buf_size * BATCH].into_boxed_slice(),
@@ -113,10 +244,12 @@ impl RecvBatch {
             addr_lens: [0; BATCH],
             lens: [0; BATCH],
             truncated: [false; BATCH],
+            segments: [0; BATCH],
+            control: gro.then(|| Box::new([[0; 4]; BATCH])),
         }
     }
 
-    /// Reads up to `max` (at most [`BATCH`]) datagrams without blocking; returns how many
+    /// Reads up to `max` (at most [`BATCH`]) messages without blocking; returns how many
     /// (at least one), or the error of the first read ([`io::ErrorKind::WouldBlock`] when
     /// none is queued). `EINTR` is retried.
     pub(crate) fn recv(&mut self, socket: &UdpSocket, max: usize) -> io::Result<usize> {
@@ -126,13 +259,18 @@ impl RecvBatch {
             iov_len: 0,
         }; BATCH];
         let mut hdrs = zeroed_headers();
+        let control: *mut Cmsg = match self.control.as_deref_mut() {
+            Some(c) => c.as_mut_ptr(),
+            None => ptr::null_mut(),
+        };
         let chunks = self.bufs.chunks_exact_mut(self.buf_size);
-        for (((iov, hdr), buf), addr) in iovs
+        for (i, (((iov, hdr), buf), addr)) in iovs
             .iter_mut()
             .zip(hdrs.iter_mut())
             .zip(chunks)
             .zip(self.addrs.iter_mut())
             .take(max)
+            .enumerate()
         {
             iov.iov_base = buf.as_mut_ptr().cast::<c_void>();
             iov.iov_len = buf.len();
@@ -140,12 +278,17 @@ impl RecvBatch {
             hdr.msg_hdr.msg_namelen = mem::size_of::<sockaddr_storage>() as libc::socklen_t;
             hdr.msg_hdr.msg_iov = iov;
             hdr.msg_hdr.msg_iovlen = 1;
+            if !control.is_null() {
+                hdr.msg_hdr.msg_control = control.wrapping_add(i).cast::<c_void>();
+                hdr.msg_hdr.msg_controllen = mem::size_of::<Cmsg>() as _;
+            }
         }
         let fd = socket.as_raw_fd();
         loop {
             // SAFETY: `fd` is an open socket borrowed from `socket`. The first `max` headers
             // point to one iovec each, which covers one distinct `buf_size`-byte chunk of
-            // `self.bufs`, and to one distinct `sockaddr_storage` of `self.addrs` with its
+            // `self.bufs`, to one distinct `sockaddr_storage` of `self.addrs` with its
+            // size and, with GRO, to one distinct control buffer of `self.control` with its
             // size; all of them outlive the call and are not otherwise accessed during it.
             // A null timeout is allowed (and ignored with MSG_DONTWAIT).
             let n = unsafe {
@@ -172,25 +315,58 @@ impl RecvBatch {
                 // buffer; the kernel flags a datagram that did not fit.
                 self.truncated[i] = hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0
                     || hdr.msg_len as usize > self.buf_size;
+                self.segments[i] = gro_segment_size(&hdr.msg_hdr);
             }
             return Ok(n);
         }
     }
 
-    /// Datagram `i` of the last [`RecvBatch::recv`], its source (`None` for an address
-    /// family other than IPv4/IPv6) and whether the kernel truncated it (the datagram was
-    /// longer than the buffer; only its first bytes are given).
-    pub(crate) fn get(&self, i: usize) -> (&[u8], Option<SocketAddr>, bool) {
+    /// Message `i` of the last [`RecvBatch::recv`].
+    pub(crate) fn get(&self, i: usize) -> Message<'_> {
         let start = i * self.buf_size;
-        (
-            &self.bufs[start..start + self.lens[i]],
-            to_std(&self.addrs[i], self.addr_lens[i]),
-            self.truncated[i],
-        )
+        Message {
+            data: &self.bufs[start..start + self.lens[i]],
+            from: to_std(&self.addrs[i], self.addr_lens[i]),
+            truncated: self.truncated[i],
+            segment_size: self.segments[i],
+        }
+    }
+}
+
+/// Whether a failed GSO send may be GSO's fault: no checksum offload or IPsec on the
+/// route (`EIO`), a segment size the route or kernel refuses (`EINVAL`), or a kernel
+/// without `UDP_SEGMENT` (`ENOPROTOOPT`, `EOPNOTSUPP`).
+fn may_be_gso_error(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
+    )
+}
+
+/// Sets `hdr`'s control buffer to `buf` with one `UDP_SEGMENT` message of `size`.
+fn write_segment_cmsg(hdr: &mut libc::msghdr, buf: *mut Cmsg, size: u16) {
+    hdr.msg_control = buf.cast::<c_void>();
+    // SAFETY: `CMSG_SPACE` only computes a size.
+    hdr.msg_controllen = unsafe { libc::CMSG_SPACE(mem::size_of::<u16>() as c_uint) } as _;
+    // SAFETY: `buf` points to a live, zeroed, 8-byte aligned `Cmsg` of at least
+    // `msg_controllen` bytes (checked at compile time), so `CMSG_FIRSTHDR` returns a header
+    // at its start with room for a `u16` payload, written unaligned.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(hdr);
+        (*c).cmsg_level = libc::SOL_UDP;
+        (*c).cmsg_type = libc::UDP_SEGMENT;
+        (*c).cmsg_len = libc::CMSG_LEN(mem::size_of::<u16>() as c_uint) as _;
+        ptr::write_unaligned(libc::CMSG_DATA(c).cast::<u16>(), size);
     }
 }
 
 /// Up to [`BATCH`] datagrams waiting to be sent with one `sendmmsg`.
+///
+/// With GSO on ([`SendBatch::new`]), consecutive waiting datagrams to the same destination
+/// whose sizes are equal (the last of a run may be shorter) go as one message: its iovecs
+/// list their buffers and a `UDP_SEGMENT` control message gives the size at which the
+/// kernel splits it into datagrams again (at most [`GSO_MAX_SEGMENTS`] and
+/// [`GSO_MAX_BYTES`] per message). Receivers see the same datagrams as without GSO.
 pub(crate) struct SendBatch {
     bufs: Vec<Vec<u8>>,
     addrs: Box<[sockaddr_storage]>,
@@ -199,11 +375,21 @@ pub(crate) struct SendBatch {
     /// Datagrams `start..len` are still to be sent.
     start: usize,
     len: usize,
+    /// Whether runs of datagrams go as GSO messages (turned off for good when the kernel
+    /// refuses one that it takes as single datagrams).
+    gso: bool,
+    /// GSO messages sent and GSO failures since the last [`SendBatch::take_gso_counts`].
+    gso_sends: u64,
+    gso_failures: u64,
+    /// Test seam: GSO messages fail with `EIO` as on a device without checksum offload.
+    #[cfg(test)]
+    pub(crate) fail_gso: bool,
 }
 
 impl SendBatch {
-    /// An empty batch; each buffer starts with `capacity` bytes.
-    pub(crate) fn new(capacity: usize) -> SendBatch {
+    /// An empty batch; each buffer starts with `capacity` bytes. `gso` turns on UDP
+    /// segmentation offload for runs of datagrams.
+    pub(crate) fn new(capacity: usize, gso: bool) -> SendBatch {
         SendBatch {
             bufs: (0..BATCH).map(|_| Vec::with_capacity(capacity)).collect(),
             addrs: vec![zeroed_storage(); BATCH].into_boxed_slice(),
@@ -211,7 +397,27 @@ impl SendBatch {
             dests: [None; BATCH],
             start: 0,
             len: 0,
+            gso,
+            gso_sends: 0,
+            gso_failures: 0,
+            #[cfg(test)]
+            fail_gso: false,
         }
+    }
+
+    /// Whether GSO is (still) on.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn gso(&self) -> bool {
+        self.gso
+    }
+
+    /// GSO messages sent (each carrying several datagrams) and times GSO failed and was
+    /// turned off, since the last call.
+    pub(crate) fn take_gso_counts(&mut self) -> (u64, u64) {
+        (
+            mem::take(&mut self.gso_sends),
+            mem::take(&mut self.gso_failures),
+        )
     }
 
     /// Whether no more datagrams fit.
@@ -261,72 +467,123 @@ impl SendBatch {
         }
     }
 
+    /// How many datagrams from `i` (before `end`) can go as one GSO message: same
+    /// destination, same size as the first (the last may be shorter), within the limits.
+    fn run_len(&self, i: usize, end: usize) -> usize {
+        let size = self.bufs[i].len();
+        if size == 0 || size > usize::from(u16::MAX) {
+            return 1;
+        }
+        let (mut k, mut total) = (1, size);
+        while i + k < end && k < GSO_MAX_SEGMENTS {
+            let len = self.bufs[i + k].len();
+            if len == 0
+                || len > size
+                || total + len > GSO_MAX_BYTES
+                || self.dests[i + k] != self.dests[i]
+            {
+                break;
+            }
+            k += 1;
+            total += len;
+            if len < size {
+                break;
+            }
+        }
+        k
+    }
+
     /// One `sendmmsg` of the waiting datagrams (at most `max` of them): returns how many
-    /// the kernel took (at least one), or the error of the first. Does not advance.
+    /// datagrams the kernel took (at least one), or the error of the first. Does not
+    /// advance.
+    ///
+    /// When a GSO message is refused with an error that may be GSO's (`EIO`, `EINVAL`,
+    /// `ENOPROTOOPT`, `EOPNOTSUPP`), the same datagrams are tried again one per message: if
+    /// the kernel takes them so, GSO is turned off for good; if not, the error was about
+    /// the datagram and is returned.
     pub(crate) fn send(&mut self, socket: &UdpSocket, max: usize) -> io::Result<usize> {
         let count = (self.len - self.start).min(max);
-        let end = self.start + count;
         if count == 0 {
             return Ok(0);
         }
+        let end = self.start + count;
+        let first_gso = self.gso && self.run_len(self.start, end) > 1;
+        match self.send_once(socket, end, self.gso) {
+            Err(e) if first_gso && may_be_gso_error(&e) => {
+                let sent = self.send_once(socket, end, false)?;
+                tracing::debug!(error = %e, "UDP GSO refused; sending one datagram per message from now on");
+                self.gso = false;
+                self.gso_failures += 1;
+                Ok(sent)
+            }
+            result => result,
+        }
+    }
+
+    fn send_once(&mut self, socket: &UdpSocket, end: usize, gso: bool) -> io::Result<usize> {
         let mut iovs = [iovec {
             iov_base: ptr::null_mut(),
             iov_len: 0,
         }; BATCH];
         let mut hdrs = zeroed_headers();
-        for ((((iov, hdr), buf), addr), &addr_len) in iovs
-            .iter_mut()
-            .zip(hdrs.iter_mut())
-            .zip(&self.bufs[self.start..end])
-            .zip(&mut self.addrs[self.start..end])
-            .zip(&self.addr_lens[self.start..end])
-        {
-            // The kernel only reads through these pointers.
+        let mut control: [Cmsg; BATCH] = [[0; 4]; BATCH];
+        let mut runs = [0usize; BATCH];
+        for (iov, buf) in iovs.iter_mut().zip(&self.bufs[self.start..end]) {
+            // The kernel only reads through this pointer.
             iov.iov_base = buf.as_ptr() as *mut c_void;
             iov.iov_len = buf.len();
-            hdr.msg_hdr.msg_name = (addr as *mut sockaddr_storage).cast::<c_void>();
-            hdr.msg_hdr.msg_namelen = addr_len;
-            hdr.msg_hdr.msg_iov = iov;
-            hdr.msg_hdr.msg_iovlen = 1;
         }
-        // SAFETY: `socket` owns an open fd. The first `count` headers point to one iovec
-        // each, which covers one initialised datagram buffer of `self.bufs`, and to one
-        // `sockaddr_storage` holding `addr_len` valid bytes; the kernel only reads them, and
-        // all outlive the call.
+        // The messages: how many datagrams each carries.
+        let (mut messages, mut i) = (0, self.start);
+        while i < end {
+            let run = if gso { self.run_len(i, end) } else { 1 };
+            runs[messages] = run;
+            messages += 1;
+            i += run;
+        }
+        let iov_base = iovs.as_mut_ptr();
+        let addr_base = self.addrs.as_mut_ptr();
+        let control_base = control.as_mut_ptr();
+        let mut i = self.start;
+        for (m, (hdr, &run)) in hdrs.iter_mut().zip(&runs[..messages]).enumerate() {
+            let hdr = &mut hdr.msg_hdr;
+            hdr.msg_name = addr_base.wrapping_add(i).cast::<c_void>();
+            hdr.msg_namelen = self.addr_lens[i];
+            hdr.msg_iov = iov_base.wrapping_add(i - self.start);
+            hdr.msg_iovlen = run as _;
+            if run > 1 {
+                // `run_len` keeps sizes of runs within u16.
+                let size = self.bufs[i].len() as u16;
+                write_segment_cmsg(hdr, control_base.wrapping_add(m), size);
+            }
+            i += run;
+        }
+        #[cfg(test)]
+        if self.fail_gso && runs[0] > 1 {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        // SAFETY: `socket` owns an open fd. The first `messages` headers each point to
+        // `msg_iovlen` consecutive iovecs of `iovs` (within its first `end - start`), each
+        // covering one initialised datagram buffer of `self.bufs`, to one
+        // `sockaddr_storage` of `self.addrs` holding `msg_namelen` valid bytes, and, for a
+        // GSO message, to one initialised control buffer of `control`; the kernel only
+        // reads them, and all outlive the call.
         let n = unsafe {
             libc::sendmmsg(
                 socket.as_raw_fd(),
                 hdrs.as_mut_ptr(),
-                count as c_uint,
+                messages as c_uint,
                 libc::MSG_DONTWAIT as _,
             )
         };
         if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
+            return Err(io::Error::last_os_error());
         }
+        let sent = &runs[..n as usize];
+        self.gso_sends += sent.iter().filter(|&&r| r > 1).count() as u64;
+        Ok(sent.iter().sum())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sockaddr_round_trip() {
-        for s in [
-            "127.0.0.1:9000",
-            "10.1.2.3:4",
-            "[::1]:5",
-            "[::ffff:127.0.0.1]:65535",
-            "[fe80::1%3]:77",
-        ] {
-            let a: SocketAddr = s.parse().unwrap();
-            let mut ss = zeroed_storage();
-            let len = from_std(a, &mut ss);
-            assert_eq!(to_std(&ss, len), Some(a), "{s}");
-        }
-        assert_eq!(to_std(&zeroed_storage(), 0), None);
-    }
-}
+mod tests;

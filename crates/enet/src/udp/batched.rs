@@ -1,6 +1,11 @@
 //! Batched I/O on Linux: datagrams read with `recvmmsg` and written with `sendmmsg`
 //! (the system calls are wrapped in `crate::sys`), up to [`crate::sys::BATCH`] per call,
 //! with the driver's error policy applied per datagram of a batch.
+//!
+//! With GSO on ([`crate::udp::UdpHostBuilder::gso`], the default), runs of equal-size
+//! datagrams to one peer leave as one GSO message and the socket has GRO on: a received
+//! message the kernel coalesced is split back into its datagrams here, each counted and
+//! checked against [`crate::io_policy::MAX_DATAGRAM_SIZE`] on its own.
 
 use std::io;
 use std::net::UdpSocket;
@@ -34,6 +39,9 @@ pub(super) fn send_pending(
         match send(tx) {
             Ok(n) if n > 0 => {
                 stats.datagrams_sent += n as u64;
+                let (gso_sends, gso_failures) = tx.take_gso_counts();
+                stats.gso_sends += gso_sends;
+                stats.gso_failures += gso_failures;
                 tx.advance(n);
             }
             Ok(_) => {
@@ -90,15 +98,38 @@ impl UdpHost {
         self.flush_batched()
     }
 
-    /// The batch buffers, allocated on first use.
+    /// The batch buffers, allocated on first use. With GSO on, GRO is turned on for the
+    /// socket then (receive buffers of 64 KiB each, allocated zeroed so that only the
+    /// pages messages reach become resident); where the kernel refuses GRO, the buffers
+    /// hold one datagram each.
     #[cfg(batched_io)]
     fn take_batch(&mut self) -> Box<Batch> {
         self.batch.take().unwrap_or_else(|| {
+            let gro = self.gso && crate::sys::set_gro(&self.socket, true).is_ok();
             Box::new(Batch {
-                rx: crate::sys::RecvBatch::new(RECV_BUFFER_SIZE),
-                tx: crate::sys::SendBatch::new(RECV_BUFFER_SIZE),
+                rx: if gro {
+                    crate::sys::RecvBatch::with_gro()
+                } else {
+                    crate::sys::RecvBatch::new(RECV_BUFFER_SIZE)
+                },
+                tx: crate::sys::SendBatch::new(RECV_BUFFER_SIZE, self.gso),
             })
         })
+    }
+
+    /// Test seam: makes the kernel's next GSO sends fail as on a device without checksum
+    /// offload, so that the fallback can be seen on loopback.
+    #[cfg(test)]
+    pub(super) fn fail_gso_sends(&mut self) {
+        let mut batch = self.take_batch();
+        batch.tx.fail_gso = true;
+        self.batch = Some(batch);
+    }
+
+    /// Whether GSO is in use now (on, and not turned off after the kernel refused it).
+    #[cfg(test)]
+    pub(super) fn gso_active(&self) -> bool {
+        self.gso && self.batch.as_ref().is_none_or(|b| b.tx.gso())
     }
 
     /// [`UdpHost::flush`] with `sendmmsg`: the datagrams the engine produces are collected
@@ -143,7 +174,8 @@ impl UdpHost {
     }
 
     /// Reads datagrams until the socket would block or [`MAX_DATAGRAMS_PER_WAKE`] were read,
-    /// up to [`crate::sys::BATCH`] per `recvmmsg`, and returns how many were read. A batch
+    /// up to [`crate::sys::BATCH`] messages per `recvmmsg` (each datagram of a coalesced
+    /// message counts), and returns how many were read. A batch
     /// shorter than asked for means the queue was empty: no further call is made to see
     /// "would block". Returns 0 at once when the service loop asked to skip this read.
     #[cfg(batched_io)]
@@ -166,20 +198,27 @@ impl UdpHost {
             self.stats.receive_calls += 1;
             match rx.recv(&self.socket, want) {
                 Ok(got) => {
-                    n += got;
                     let now = Instant::now();
                     for i in 0..got {
-                        let (data, from, truncated) = rx.get(i);
-                        self.stats.datagrams_received += 1;
-                        if is_oversize(data.len(), truncated) {
-                            self.stats.oversize_dropped += 1;
-                            continue;
+                        let message = rx.get(i);
+                        let from = message.from.map(normalize_addr);
+                        if message.is_coalesced() {
+                            self.stats.gro_splits += 1;
                         }
-                        let Some(from) = from else { continue };
-                        let from = normalize_addr(from);
-                        match self.conditioner.as_mut().and_then(|c| c.incoming.as_mut()) {
-                            Some(net) => net.send(now, from, self.local_addr, data),
-                            None => self.host.handle_datagram(now, from, data),
+                        // Each datagram of a coalesced message counts, and is checked, as if
+                        // it had been read on its own.
+                        for (data, truncated) in message.datagrams() {
+                            n += 1;
+                            self.stats.datagrams_received += 1;
+                            if is_oversize(data.len(), truncated) {
+                                self.stats.oversize_dropped += 1;
+                                continue;
+                            }
+                            let Some(from) = from else { continue };
+                            match self.conditioner.as_mut().and_then(|c| c.incoming.as_mut()) {
+                                Some(net) => net.send(now, from, self.local_addr, data),
+                                None => self.host.handle_datagram(now, from, data),
+                            }
                         }
                     }
                     if got < want {

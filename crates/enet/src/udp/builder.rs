@@ -1,6 +1,6 @@
 //! Creating a [`UdpHost`]: [`UdpHostBuilder`] gathers the bind address, the engine's
 //! [`HostConfig`] and the driver's own settings (busy-poll limit, compression, socket buffer
-//! sizes), validates them once and binds the socket. [`UdpHost::bind`] is the short form.
+//! sizes, GSO), validates them once and binds the socket. [`UdpHost::bind`] is the short form.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -38,6 +38,7 @@ pub struct UdpHostBuilder {
     busy_poll_limit: Duration,
     compression: CompressionMode,
     socket_buffer_size: usize,
+    gso: bool,
 }
 
 impl UdpHost {
@@ -50,6 +51,7 @@ impl UdpHost {
             busy_poll_limit: DEFAULT_BUSY_POLL_LIMIT,
             compression: CompressionMode::None,
             socket_buffer_size: addr::SOCKET_BUFFER_SIZE,
+            gso: true,
         }
     }
 }
@@ -123,6 +125,26 @@ impl UdpHostBuilder {
         self
     }
 
+    /// Whether to use UDP segmentation offload on send and generic receive offload on
+    /// receive (Linux batched I/O; on by default; ignored elsewhere and on DTLS hosts).
+    ///
+    /// With it on, consecutive datagrams of a flush to the same peer whose sizes are equal
+    /// (the last may be shorter: a fragmented packet, a stream of equal messages) go to the
+    /// kernel as one message that it splits into the same datagrams ([`IoStats::gso_sends`]),
+    /// and the socket accepts several datagrams of one sender as one message
+    /// ([`IoStats::gro_splits`]), split again before the engine sees them, each checked
+    /// against [`MAX_DATAGRAM_SIZE`](super::MAX_DATAGRAM_SIZE) on its own. Receivers, the C
+    /// library included, see the same datagrams either way; bulk transfers cost the kernel
+    /// far fewer traversals. Where the kernel or device refuses GSO, the host notices on
+    /// its first such send, resends those datagrams one by one and stops using GSO
+    /// ([`IoStats::gso_failures`]); where it refuses GRO, datagrams are read one by one.
+    /// With GRO on, the host's receive buffers take 2 MiB of address space (32 × 64 KiB),
+    /// of which only what large bursts reach becomes resident.
+    pub fn gso(mut self, enabled: bool) -> Self {
+        self.gso = enabled;
+        self
+    }
+
     /// The engine configuration as it stands.
     pub fn host_config(&self) -> &HostConfig {
         &self.config
@@ -165,6 +187,7 @@ impl UdpHostBuilder {
             send_hook: None,
             conditioner: None,
             busy_poll: BusyPoll::new(self.busy_poll_limit),
+            gso: self.gso,
             drained_at: None,
             skip_receive: false,
             #[cfg(batched_io)]

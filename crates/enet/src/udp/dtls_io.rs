@@ -133,6 +133,14 @@ impl UdpHost {
     }
 
     fn install_dtls(&mut self, layer: DtlsLayer) {
+        // Each ciphertext record must stay a datagram of its own: no GRO on this socket
+        // (a plain host turns it on with its first I/O), and the plain batches go.
+        #[cfg(batched_io)]
+        {
+            if self.batch.take().is_some() {
+                let _ = crate::sys::set_gro(&self.socket, false);
+            }
+        }
         self.dtls = Some(Box::new(DtlsIo {
             layer,
             #[cfg(not(batched_io))]

@@ -34,6 +34,10 @@
 //! * Source addresses in IPv4-mapped IPv6 form (`::ffff:a.b.c.d`, seen on dual-stack sockets)
 //!   are given to the engine as plain IPv4 addresses, and IPv4 destinations are mapped back
 //!   when the socket is IPv6.
+//! * On Linux, runs of equal-size datagrams to one peer leave as one UDP GSO message and
+//!   the kernel may hand over several received datagrams as one (GRO), which the driver
+//!   splits again: peers (the C library included) see the same datagrams, and the kernel
+//!   is crossed once per run ([`UdpHostBuilder::gso`], on by default; not on DTLS hosts).
 //! * Under dense traffic, [`UdpHost::service`] busy-polls the socket for up to 50 µs before
 //!   sleeping on it ([`UdpHost::set_busy_poll_limit`]); a host whose spins come back empty
 //!   stops spinning and only probes with one spin every 256 sleeps.
@@ -64,6 +68,8 @@ mod conditioner;
 mod drain_tests;
 #[cfg(feature = "dtls")]
 mod dtls_io;
+#[cfg(all(test, batched_io))]
+mod gso_tests;
 #[cfg(not(batched_io))]
 mod portable;
 mod service;
@@ -82,7 +88,9 @@ use busy_poll::BusyPoll;
 use conditioner::Conditioner;
 
 /// Most datagrams read from the socket per wake-up before timers and sending get a turn
-/// (the C library's limit in `enet_protocol_receive_incoming_commands`).
+/// (the C library's limit in `enet_protocol_receive_incoming_commands`). With GRO (see
+/// [`UdpHostBuilder::gso`]) the last read may go past it: one read takes up to 32 messages,
+/// each of which may hold several coalesced datagrams.
 pub const MAX_DATAGRAMS_PER_WAKE: usize = 256;
 
 /// Counters of the driver's own I/O (the engine keeps protocol counters, see
@@ -122,6 +130,15 @@ pub struct IoStats {
     /// Busy-poll spins the scheduler interrupted (another thread wanted the CPU); each
     /// turns spinning off for a long while (spinning only pays on a CPU of one's own).
     pub preempted_spins: u64,
+    /// Messages sent with UDP segmentation offload, each carrying several datagrams (see
+    /// [`UdpHostBuilder::gso`]); their datagrams count in `datagrams_sent`.
+    pub gso_sends: u64,
+    /// Times the kernel refused a GSO message that it then took as single datagrams, after
+    /// which the host sends one datagram per message (at most 1).
+    pub gso_failures: u64,
+    /// Received messages in which the kernel had coalesced several datagrams (GRO), each
+    /// split into its datagrams (which count in `datagrams_received`).
+    pub gro_splits: u64,
 }
 
 /// An ENet host on a UDP socket: the crate's native host.
@@ -145,6 +162,9 @@ pub struct UdpHost {
     send_hook: Option<SendErrorHook>,
     conditioner: Option<Box<Conditioner>>,
     busy_poll: BusyPoll,
+    /// Whether batched I/O uses UDP GSO and GRO (see [`UdpHostBuilder::gso`]).
+    #[cfg_attr(not(batched_io), allow(dead_code))]
+    gso: bool,
     /// When the last read of the socket found its queue empty (`None` after a read that
     /// stopped at its batch limit): a waiting [`UdpHost::service`] that starts right after
     /// it goes straight to the wait instead of reading again.

@@ -404,7 +404,7 @@ fn partial_sends_and_errors_in_a_batch() {
             tx.push(SocketAddr::from(([127, 0, 0, 1], 1000 + k as u16)));
         }
     };
-    let mut tx = SendBatch::new(16);
+    let mut tx = SendBatch::new(16, false);
     fill(&mut tx, BATCH);
     assert!(tx.is_full());
     let mut stats = IoStats::default();

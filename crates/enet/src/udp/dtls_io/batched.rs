@@ -30,7 +30,8 @@ impl DtlsBatch {
         DtlsBatch {
             // One byte more than accepted, so that a longer datagram shows as truncated.
             rx: RecvBatch::new(MAX_RECORD + 1),
-            tx: SendBatch::new(MAX_DATAGRAM_SIZE + 128),
+            // Without GSO: each DTLS record stays a datagram of its own.
+            tx: SendBatch::new(MAX_DATAGRAM_SIZE + 128, false),
         }
     }
 }
@@ -97,7 +98,9 @@ impl UdpHost {
                     for i in 0..got {
                         // A datagram cut short is longer than any record the layer accepts:
                         // it drops and counts it, as on the unbatched path.
-                        let (data, from, _truncated) = d.batch.rx.get(i);
+                        // The socket has GRO off (see `install_dtls`): one datagram each.
+                        let message = d.batch.rx.get(i);
+                        let (data, from) = (message.data, message.from);
                         stats.datagrams_received += 1;
                         let Some(from) = from else { continue };
                         let from = normalize_addr(from);
