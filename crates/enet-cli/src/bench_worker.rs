@@ -103,6 +103,9 @@ pub struct Args {
     /// off).
     #[arg(long, value_parser = count::<u64>(0, 1_000_000))]
     pub busy_poll_us: Option<u64>,
+    /// Both: transit window in bytes, 65536..=16777216 (default: the library's, 65,536).
+    #[arg(long, value_parser = count::<u32>(65_536, 16 * 1024 * 1024))]
+    pub transit_window: Option<u32>,
     /// Server: serve over DTLS with this certificate and --dtls-key (feature `dtls`;
     /// ignored by the client).
     #[arg(long, requires = "dtls_key")]
@@ -194,6 +197,10 @@ fn create_host(port: u16, peers: usize, a: &Args) -> Result<UdpHost, String> {
         .with_peer_count(peers)
         .with_channel_limit(CHANNELS)
         .with_mtu(MTU);
+    let cfg = match a.transit_window {
+        Some(bytes) => cfg.with_transit_window(bytes),
+        None => cfg,
+    };
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut host = UdpHost::bind(addr, cfg).map_err(|e| format!("cannot bind {addr}: {e}"))?;
     if let Some(us) = a.busy_poll_us {

@@ -365,6 +365,29 @@ fn server_tick_hz_out_of_range_is_a_usage_error() {
 }
 
 #[test]
+fn transit_window_is_range_checked_and_a_wide_one_delivers() {
+    for bad in ["0", "65535", "16777217", "-1", "x"] {
+        let flag = format!("--transit-window={bad}");
+        for args in [
+            vec!["bench", flag.as_str()],
+            vec!["bench-worker", "server", flag.as_str()],
+        ] {
+            let out = enet(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+            assert!(
+                err.contains("--transit-window") && err.contains("65536..=16777216"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    // The lossy bulk transfer with 4 x C's window: everything still arrives.
+    let lines = scaled("v-bulk1", "0.05", &["--transit-window", "262144"]);
+    all_delivered(&lines, "rust", 1);
+}
+
+#[test]
 fn workload_v_scaled_crosses_the_lossy_link() {
     let lines = scaled("v", "0.03", &[]);
     all_delivered(&lines, "rust", 4);

@@ -3,9 +3,9 @@
 //! relay to a C receiver. The C side must deliver every message exactly once and in order
 //! (it drops the extra copies as duplicates, as for any retransmission), while its
 //! received-datagram count shows that more copies arrived than it delivered. A second test
-//! sends a 2 MB burst the same way: our sender keeps more than C's 64 KiB window in flight
-//! (the default transit window, 256 KiB), and the C side still delivers it exactly once and
-//! in order.
+//! sends a 2 MB burst the same way with a 256 KiB transit window: our sender keeps more
+//! than C's 64 KiB window in flight, and the C side still delivers it exactly once and in
+//! order.
 
 mod support;
 
@@ -214,7 +214,8 @@ fn run_bulk(seed: u64) {
     const BULK_LEN: usize = 1024;
     let mut c = CPeer::spawn_server(&CPeerOpts::new().channels(1));
     let (relay, _to_c) = spawn_relay(SocketAddr::from(([127, 0, 0, 1], c.port())), seed);
-    let mut us = UdpHost::bind("127.0.0.1:0".parse().unwrap(), HostConfig::default()).unwrap();
+    let config = HostConfig::default().with_transit_window(256 * 1024);
+    let mut us = UdpHost::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
     let peer = us.connect(relay.addr, 1, 0).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut connected = false;

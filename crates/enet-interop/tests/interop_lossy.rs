@@ -236,10 +236,11 @@ fn collect_at_ours(us: &mut Ours) -> Vec<Rx> {
                 .collect();
             panic!(
                 "ours: only {} of {want} reliable packets; drops {:?}; our peers {peers:?}; \
-                 other events {:?}",
+                 other events {:?}; I/O {:?}",
                 reliable_count(&rx),
                 us.host.host().drop_stats(),
-                us.others
+                us.others,
+                us.host.io_stats()
             );
         }
         us.step(Duration::from_millis(2));

@@ -104,6 +104,11 @@ pub struct Args {
     /// the library's, 50 µs, adaptive; 0 turns busy polling off), 0..=1000000.
     #[arg(long, value_parser = count::<u64>(0, 1_000_000))]
     pub busy_poll_us: Option<u64>,
+    /// Our side's transit window in bytes, 65536..=16777216: the reliable bytes kept in
+    /// flight per peer (default: the library's, 65,536, C's window; see
+    /// `HostConfig::transit_window`).
+    #[arg(long, value_parser = count::<u32>(65_536, 16 * 1024 * 1024))]
+    pub transit_window: Option<u32>,
     /// Run the servers (ours, C's, and the UDP floor's) tick-driven at this many ticks a
     /// second, 1..=1000, as game servers run: each tick drains every event with zero-timeout
     /// service calls, echoes, flushes once and sleeps until the next tick, instead of
@@ -175,6 +180,7 @@ pub fn run(a: Args) -> CliResult {
         lost_after_ms: a.lost_after_ms,
         c_buffers: a.c_buffers,
         busy_poll_us: a.busy_poll_us,
+        transit_window: a.transit_window,
         dtls: if a.dtls {
             Some(crate::tls::bench_certificate()?)
         } else {

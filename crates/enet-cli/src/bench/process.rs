@@ -62,6 +62,9 @@ impl Imp {
                 if let Some(us) = ctx.busy_poll_us {
                     c.arg("--busy-poll-us").arg(us.to_string());
                 }
+                if let Some(bytes) = ctx.transit_window {
+                    c.arg("--transit-window").arg(bytes.to_string());
+                }
                 if let Some(dir) = &ctx.dtls {
                     c.arg("--dtls-cert").arg(dir.0.join("cert.pem"));
                     c.arg("--dtls-key").arg(dir.0.join("key.pem"));
@@ -352,6 +355,8 @@ pub(super) struct Ctx {
     pub lost_after_ms: u64,
     pub c_buffers: bool,
     pub busy_poll_us: Option<u64>,
+    /// Our workers' transit window (`HostConfig::transit_window`), if not the default.
+    pub transit_window: Option<u32>,
     /// With --dtls: the directory holding cert.pem and key.pem for our workers.
     pub dtls: Option<crate::tls::TempDir>,
 }

@@ -22,8 +22,8 @@ pub const DEFAULT_BUFFER_BUDGET: usize = 256 * 1024 * 1024;
 pub const GAP_ALLOWANCE: usize = 1024 * 1024;
 /// Largest datagram processed: ENet's maximum MTU. Larger ones are dropped, as C does.
 pub const MAXIMUM_DATAGRAM_SIZE: usize = MAXIMUM_MTU as usize;
-/// Default [`HostConfig::transit_window`]: 256 KiB, four times ENet's largest window.
-pub const DEFAULT_TRANSIT_WINDOW: u32 = 4 * MAXIMUM_WINDOW_SIZE;
+/// Default [`HostConfig::transit_window`]: ENet's largest window, 64 KiB, as the C library.
+pub const DEFAULT_TRANSIT_WINDOW: u32 = MAXIMUM_WINDOW_SIZE;
 /// Largest [`HostConfig::transit_window`] accepted (16 MiB).
 pub const MAXIMUM_TRANSIT_WINDOW: u32 = 16 * 1024 * 1024;
 /// Period of the host bandwidth throttle, in ms.
@@ -65,11 +65,15 @@ pub struct HostConfig {
     /// Most reliable bytes in flight to a peer (sent, not yet acknowledged) when neither
     /// side limits bandwidth, before the packet throttle scales it. ENet's window is then
     /// its protocol maximum, 64 KiB, which caps a reliable transfer at 64 KiB per round
-    /// trip (1.6 MB/s at 40 ms); the default, [`DEFAULT_TRANSIT_WINDOW`] (256 KiB), allows
-    /// four times that. 65,536 sends exactly as the C library. Where a bandwidth limit sets
-    /// a smaller window, that window applies unchanged. Receivers, the C library's
-    /// included, accept the larger window: it changes only when the sender sends.
-    /// 65,536..=16 MiB ([`MAXIMUM_TRANSIT_WINDOW`]).
+    /// trip (1.6 MB/s at 40 ms); a larger value lets bulk transfers over long or lossy
+    /// paths keep more in flight (4 × 64 KiB moved a 16 MB transfer at 40 ms RTT and 1 %
+    /// loss 1.8 × as fast as the C library). The default, [`DEFAULT_TRANSIT_WINDOW`], is
+    /// C's 64 KiB: ENet has no slow start, so a wider window arrives as one burst, and a
+    /// receiver or middlebox with a smaller buffer drops its tail (more loss, and a C peer
+    /// on a harsh link gives up sooner). Where a bandwidth limit sets a smaller window,
+    /// that window applies unchanged. Receivers, the C library's included, accept a wider
+    /// window: it changes only when the sender sends. 65,536..=16 MiB
+    /// ([`MAXIMUM_TRANSIT_WINDOW`]).
     pub transit_window: u32,
 }
 

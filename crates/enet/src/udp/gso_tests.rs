@@ -102,8 +102,9 @@ fn gso_datagrams_reach_a_socket_without_gro_one_by_one() {
     relay.set_nonblocking(true).unwrap();
     let relay_addr = relay.local_addr().unwrap();
     let mut server = UdpHost::builder(localhost()).gso(false).bind().unwrap();
-    // ENet's 64 KiB window: what is in flight fits the relay's default socket buffer
-    // between two relay rounds, so that no datagram is lost and the counts below compare.
+    // The default transit window (ENet's 64 KiB): what is in flight fits the relay's
+    // default socket buffer between two relay rounds, so that no datagram is lost and the
+    // counts below compare.
     let mut client = UdpHost::builder(localhost())
         .transit_window(65_536)
         .bind()
