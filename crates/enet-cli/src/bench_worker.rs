@@ -192,6 +192,19 @@ fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
+/// The echo server's answer to an event: a received packet goes back to its sender, same
+/// channel, same flags; other events need none.
+fn echo(host: &mut UdpHost, e: Event) {
+    if let Event::Receive {
+        peer,
+        channel_id,
+        packet,
+    } = e
+    {
+        let _ = host.send(peer, channel_id, packet);
+    }
+}
+
 fn create_host(port: u16, peers: usize, a: &Args) -> Result<UdpHost, String> {
     let cfg = HostConfig::default()
         .with_peer_count(peers)
@@ -259,14 +272,7 @@ fn server(a: &Args) -> CliResult {
         let mut ticker = Ticker::new(hz);
         while Instant::now() < end {
             while let Some(e) = host.service(Duration::ZERO).map_err(|e| e.to_string())? {
-                if let Event::Receive {
-                    peer,
-                    channel_id,
-                    packet,
-                } = e
-                {
-                    let _ = host.send(peer, channel_id, packet);
-                }
+                echo(&mut host, e);
             }
             host.flush().map_err(|e| e.to_string())?;
             ticker.sleep();
@@ -278,15 +284,7 @@ fn server(a: &Args) -> CliResult {
             .service(Duration::from_millis(100))
             .map_err(|e| e.to_string())?;
         while let Some(e) = ev {
-            if let Event::Receive {
-                peer,
-                channel_id,
-                packet,
-            } = e
-            {
-                // Echo the same packet to its sender, same channel, same flags.
-                let _ = host.send(peer, channel_id, packet);
-            }
+            echo(&mut host, e);
             ev = host.service(Duration::ZERO).map_err(|e| e.to_string())?;
         }
     }

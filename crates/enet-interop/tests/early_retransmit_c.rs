@@ -91,6 +91,19 @@ fn spawn_relay(server: SocketAddr, seed: u64) -> (Relay, Arc<ToServer>) {
     (relay, counts)
 }
 
+/// Connects our host (one channel) through the relay at `relay`: a lost handshake datagram
+/// is retried after the default 500 ms RTO, so this may take a few seconds.
+fn connect_through(us: &mut UdpHost, relay: SocketAddr) -> enet::PeerId {
+    let peer = us.connect(relay, 1, 0).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(Instant::now() < deadline, "no connection through the relay");
+        if let Some(Event::Connect { .. }) = us.service(Duration::from_millis(5)).unwrap() {
+            return peer;
+        }
+    }
+}
+
 /// Services our host for up to `wait`; panics on a disconnect.
 fn step(host: &mut UdpHost, wait: Duration) {
     let mut ev = host.service(wait).expect("service");
@@ -116,16 +129,7 @@ fn run(seed: u64) {
     let mut c = CPeer::spawn_server(&CPeerOpts::new().channels(1));
     let (relay, to_c) = spawn_relay(SocketAddr::from(([127, 0, 0, 1], c.port())), seed);
     let mut us = UdpHost::bind("127.0.0.1:0".parse().unwrap(), HostConfig::default()).unwrap();
-    let peer = us.connect(relay.addr, 1, 0).unwrap();
-    // Connect (a lost handshake datagram is retried after the default 500 ms RTO).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut connected = false;
-    while !connected {
-        assert!(Instant::now() < deadline, "no connection through the relay");
-        if let Some(e) = us.service(Duration::from_millis(5)).unwrap() {
-            connected = matches!(e, Event::Connect { .. });
-        }
-    }
+    let peer = connect_through(&mut us, relay.addr);
     assert!(us.host().early_retransmit(peer).unwrap(), "on by default");
     c.expect_connect(Duration::from_secs(20));
 
@@ -216,15 +220,7 @@ fn run_bulk(seed: u64) {
     let (relay, _to_c) = spawn_relay(SocketAddr::from(([127, 0, 0, 1], c.port())), seed);
     let config = HostConfig::default().with_transit_window(256 * 1024);
     let mut us = UdpHost::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
-    let peer = us.connect(relay.addr, 1, 0).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut connected = false;
-    while !connected {
-        assert!(Instant::now() < deadline, "no connection through the relay");
-        if let Some(e) = us.service(Duration::from_millis(5)).unwrap() {
-            connected = matches!(e, Event::Connect { .. });
-        }
-    }
+    let peer = connect_through(&mut us, relay.addr);
     c.expect_connect(Duration::from_secs(20));
     for k in 0..BULK {
         us.send(peer, 0, Packet::reliable(pattern(SEED0 + k, BULK_LEN)))

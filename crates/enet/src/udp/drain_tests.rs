@@ -5,12 +5,9 @@
 use super::tests::{connected_pair, localhost};
 use super::*;
 
-#[test]
-fn a_zero_timeout_call_reads_past_eventless_datagrams_to_the_next_event() {
-    // A tick-driven server's socket after a frame: hundreds of datagrams that make no
-    // event (here junk; in a game, the clients' acknowledgements), then a packet. One
-    // `service(ZERO)` must reach the packet, not return None after the first 256, which
-    // would end the caller's drain and leave the queue to grow a frame at a time.
+/// A connected pair (server, client, server's peer, client's peer) whose pings are 10
+/// minutes apart and whose handshake traffic is over: nothing moves unless a test sends.
+fn quiet_pair() -> (UdpHost, UdpHost, PeerId, PeerId) {
     let (mut server, mut client, speer, cpeer) = connected_pair(1, 0);
     for (h, p) in [(&mut server, speer), (&mut client, cpeer)] {
         h.set_ping_interval(p, Duration::from_secs(600)).unwrap();
@@ -19,6 +16,16 @@ fn a_zero_timeout_call_reads_past_eventless_datagrams_to_the_next_event() {
         assert_eq!(server.service(Duration::from_millis(2)).unwrap(), None);
         assert_eq!(client.service(Duration::from_millis(2)).unwrap(), None);
     }
+    (server, client, speer, cpeer)
+}
+
+#[test]
+fn a_zero_timeout_call_reads_past_eventless_datagrams_to_the_next_event() {
+    // A tick-driven server's socket after a frame: hundreds of datagrams that make no
+    // event (here junk; in a game, the clients' acknowledgements), then a packet. One
+    // `service(ZERO)` must reach the packet, not return None after the first 256, which
+    // would end the caller's drain and leave the queue to grow a frame at a time.
+    let (mut server, mut client, _speer, cpeer) = quiet_pair();
     let junk = UdpSocket::bind(localhost()).unwrap();
     let n = 2 * MAX_DATAGRAMS_PER_WAKE + 10;
     for k in 0..n {
@@ -73,14 +80,7 @@ fn a_tick_drain_reads_once_per_batch_not_once_per_event() {
     // Receive, then flush. The first call reads everything queued (one recvmmsg per
     // batch); the calls that hand out the events it made read nothing; only the last call
     // (the one that sends the replies and finds the queue empty) reads once more.
-    let (mut server, mut client, speer, cpeer) = connected_pair(1, 0);
-    for (h, p) in [(&mut server, speer), (&mut client, cpeer)] {
-        h.set_ping_interval(p, Duration::from_secs(600)).unwrap();
-    }
-    for _ in 0..10 {
-        assert_eq!(server.service(Duration::from_millis(2)).unwrap(), None);
-        assert_eq!(client.service(Duration::from_millis(2)).unwrap(), None);
-    }
+    let (mut server, mut client, _speer, cpeer) = quiet_pair();
     let k = 100u32;
     for i in 0..k {
         // One datagram each: a flush per packet.
