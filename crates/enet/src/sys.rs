@@ -109,10 +109,19 @@ pub(crate) const GRO_BUFFER_SIZE: usize = 65_536;
 /// Room for one control message with an `int` or `u16` payload, 8-byte aligned.
 type Cmsg = [u64; 4];
 
+/// A receive message's control buffer, 8-byte aligned: room for the `UDP_GRO` message and
+/// for others a caller may have turned on with socket options (timestamps, drop counts),
+/// which the kernel writes first and would otherwise cut the `UDP_GRO` one off.
+type RecvCmsg = [u64; 16];
+
 // SAFETY: `CMSG_SPACE` only computes a size.
 const _: () = assert!(
     unsafe { libc::CMSG_SPACE(mem::size_of::<libc::c_int>() as c_uint) } as usize
         <= mem::size_of::<Cmsg>()
+);
+// SAFETY: as above.
+const _: () = assert!(
+    unsafe { libc::CMSG_SPACE(mem::size_of::<u16>() as c_uint) } as usize <= mem::size_of::<Cmsg>()
 );
 
 /// Turns UDP generic receive offload (`UDP_GRO`, Linux 5.0+) on or off for `socket`: with it
@@ -179,7 +188,7 @@ pub(crate) struct RecvBatch {
     /// The GRO segment size of message `i`; 0 when it is a single datagram.
     segments: [usize; BATCH],
     /// Control buffers for the kernel's `UDP_GRO` messages; `None` without GRO.
-    control: Option<Box<[Cmsg; BATCH]>>,
+    control: Option<Box<[RecvCmsg; BATCH]>>,
 }
 
 /// One message read by [`RecvBatch::recv`]: a datagram or, with GRO, several datagrams of
@@ -245,7 +254,7 @@ impl RecvBatch {
             lens: [0; BATCH],
             truncated: [false; BATCH],
             segments: [0; BATCH],
-            control: gro.then(|| Box::new([[0; 4]; BATCH])),
+            control: gro.then(|| Box::new([[0; 16]; BATCH])),
         }
     }
 
@@ -259,7 +268,7 @@ impl RecvBatch {
             iov_len: 0,
         }; BATCH];
         let mut hdrs = zeroed_headers();
-        let control: *mut Cmsg = match self.control.as_deref_mut() {
+        let control: *mut RecvCmsg = match self.control.as_deref_mut() {
             Some(c) => c.as_mut_ptr(),
             None => ptr::null_mut(),
         };
@@ -280,7 +289,7 @@ impl RecvBatch {
             hdr.msg_hdr.msg_iovlen = 1;
             if !control.is_null() {
                 hdr.msg_hdr.msg_control = control.wrapping_add(i).cast::<c_void>();
-                hdr.msg_hdr.msg_controllen = mem::size_of::<Cmsg>() as _;
+                hdr.msg_hdr.msg_controllen = mem::size_of::<RecvCmsg>() as _;
             }
         }
         let fd = socket.as_raw_fd();
@@ -334,12 +343,13 @@ impl RecvBatch {
 }
 
 /// Whether a failed GSO send may be GSO's fault: no checksum offload or IPsec on the
-/// route (`EIO`), a segment size the route or kernel refuses (`EINVAL`), or a kernel
-/// without `UDP_SEGMENT` (`ENOPROTOOPT`, `EOPNOTSUPP`).
+/// route (`EIO`), a segment larger than the route's MTU (`EMSGSIZE` since the kernel's
+/// 2024 udpgso fix, `EINVAL` before: a single datagram of that size would merely be
+/// fragmented), or a kernel without `UDP_SEGMENT` (`ENOPROTOOPT`, `EOPNOTSUPP`).
 fn may_be_gso_error(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
+        Some(libc::EIO | libc::EINVAL | libc::EMSGSIZE | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
     )
 }
 
@@ -381,9 +391,10 @@ pub(crate) struct SendBatch {
     /// GSO messages sent and GSO failures since the last [`SendBatch::take_gso_counts`].
     gso_sends: u64,
     gso_failures: u64,
-    /// Test seam: GSO messages fail with `EIO` as on a device without checksum offload.
+    /// Test seam: GSO messages fail with this error number (`EIO` as on a device without
+    /// checksum offload, `EMSGSIZE` as on a path with a smaller MTU).
     #[cfg(test)]
-    pub(crate) fail_gso: bool,
+    pub(crate) fail_gso: Option<i32>,
 }
 
 impl SendBatch {
@@ -401,7 +412,7 @@ impl SendBatch {
             gso_sends: 0,
             gso_failures: 0,
             #[cfg(test)]
-            fail_gso: false,
+            fail_gso: None,
         }
     }
 
@@ -498,7 +509,7 @@ impl SendBatch {
     /// advance.
     ///
     /// When a GSO message is refused with an error that may be GSO's (`EIO`, `EINVAL`,
-    /// `ENOPROTOOPT`, `EOPNOTSUPP`), the same datagrams are tried again one per message: if
+    /// `EMSGSIZE`, `ENOPROTOOPT`, `EOPNOTSUPP`), the same datagrams are tried again one per message: if
     /// the kernel takes them so, GSO is turned off for good; if not, the error was about
     /// the datagram and is returned.
     pub(crate) fn send(&mut self, socket: &UdpSocket, max: usize) -> io::Result<usize> {
@@ -559,8 +570,8 @@ impl SendBatch {
             i += run;
         }
         #[cfg(test)]
-        if self.fail_gso && runs[0] > 1 {
-            return Err(io::Error::from_raw_os_error(libc::EIO));
+        if let Some(errno) = self.fail_gso.filter(|_| runs[0] > 1) {
+            return Err(io::Error::from_raw_os_error(errno));
         }
         // SAFETY: `socket` owns an open fd. The first `messages` headers each point to
         // `msg_iovlen` consecutive iovecs of `iovs` (within its first `end - start`), each

@@ -207,10 +207,18 @@ fn a_gro_receive_splits_into_the_sent_datagrams() {
 
 #[test]
 fn refused_gso_falls_back_to_single_datagrams_for_good() {
+    // EIO: a device without checksum offload; EMSGSIZE: a segment above the path's MTU
+    // (which a single datagram of that size would cross, fragmented).
+    for errno in [libc::EIO, libc::EMSGSIZE] {
+        refused_gso_falls_back(errno);
+    }
+}
+
+fn refused_gso_falls_back(errno: i32) {
     let (sender, receiver) = (bound(), bound());
     let to = receiver.local_addr().unwrap();
     let mut tx = SendBatch::new(2048, true);
-    tx.fail_gso = true;
+    tx.fail_gso = Some(errno);
     let lens = [500; 10];
     send_all(&mut tx, &sender, to, &lens);
     assert_eq!(tx.take_gso_counts(), (0, 1));

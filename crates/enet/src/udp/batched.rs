@@ -122,7 +122,7 @@ impl UdpHost {
     #[cfg(test)]
     pub(super) fn fail_gso_sends(&mut self) {
         let mut batch = self.take_batch();
-        batch.tx.fail_gso = true;
+        batch.tx.fail_gso = Some(libc::EIO);
         self.batch = Some(batch);
     }
 

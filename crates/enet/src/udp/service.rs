@@ -29,10 +29,11 @@ use crate::io_policy::is_ignorable_recv_error;
 /// waiting call is about a microsecond, and a datagram rarely arrives in it.
 const RECENT_DRAIN: Duration = Duration::from_micros(10);
 
-/// Rounds a call whose timeout has passed makes beyond its first while each read stops at
-/// [`MAX_DATAGRAMS_PER_WAKE`] without making an event: 16 × 256 = 4,096 more datagrams at
-/// most, about what a full 1 MiB socket buffer holds of small ones.
-pub(super) const MAX_EXTRA_ROUNDS: usize = 16;
+/// Datagrams a call whose timeout has passed reads beyond its first round while each read
+/// stops at [`MAX_DATAGRAMS_PER_WAKE`] without making an event: 16 × 256 = 4,096 (about what
+/// a full 1 MiB socket buffer holds of small ones), plus at most one read's overshoot (with
+/// GRO, one read may hold 32 messages of up to 64 coalesced datagrams each).
+pub(super) const MAX_EXTRA_DATAGRAMS: usize = 16 * MAX_DATAGRAMS_PER_WAKE;
 
 impl UdpHost {
     /// Services the host (`enet_host_service`): returns a queued event at once; otherwise
@@ -46,8 +47,8 @@ impl UdpHost {
     /// connect or disconnect event they are sent at once.
     ///
     /// With a zero `timeout` it does one round of I/O without waiting; if that round's read
-    /// stopped at [`MAX_DATAGRAMS_PER_WAKE`] and made no event, it reads on (up to 16 more
-    /// rounds), so that a caller draining the host once a frame (`service(ZERO)` until
+    /// stopped at [`MAX_DATAGRAMS_PER_WAKE`] and made no event, it reads on (about 4,096 more
+    /// datagrams at most), so that a caller draining the host once a frame (`service(ZERO)` until
     /// `None`) empties the socket instead of stopping behind a run of acknowledgements.
     pub fn service(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
         if let Some(ev) = self.host.poll_event() {
@@ -62,7 +63,8 @@ impl UdpHost {
             && self
                 .drained_at
                 .is_some_and(|t| start.saturating_duration_since(t) < RECENT_DRAIN);
-        let mut extra_rounds = 0;
+        let mut extra_datagrams = 0;
+        let mut first_round = true;
         loop {
             // Send first (as `enet_host_service` does): acknowledgements of the datagrams
             // whose events the last call returned leave together with what the caller
@@ -70,16 +72,23 @@ impl UdpHost {
             self.run_timers();
             self.flush()?;
             self.release_conditioned()?;
-            // Whether the read stopped at its limit with datagrams still queued.
+            // Datagrams read this round (none counted for a DTLS host, which never reads
+            // on past its limit).
             #[cfg(feature = "dtls")]
-            let full = if self.dtls.is_some() {
+            let read = if self.dtls.is_some() {
                 self.receive_dtls()?;
-                false
+                0
             } else {
-                self.receive_available()? >= MAX_DATAGRAMS_PER_WAKE
+                self.receive_available()?
             };
             #[cfg(not(feature = "dtls"))]
-            let full = self.receive_available()? >= MAX_DATAGRAMS_PER_WAKE;
+            let read = self.receive_available()?;
+            // Whether the read stopped at its limit with datagrams still queued.
+            let full = read >= MAX_DATAGRAMS_PER_WAKE;
+            if !first_round {
+                extra_datagrams += read;
+            }
+            first_round = false;
             self.skip_receive = false;
             self.release_conditioned()?;
             // The acknowledgements of received packets wait for the caller's replies (they
@@ -106,8 +115,7 @@ impl UdpHost {
                 // (`service(ZERO)` until None, once a frame) is a frame away: meanwhile the
                 // queue grows until the kernel drops. Bounded, so a flood cannot hold the
                 // call.
-                if full && extra_rounds < MAX_EXTRA_ROUNDS {
-                    extra_rounds += 1;
+                if full && extra_datagrams < MAX_EXTRA_DATAGRAMS {
                     continue;
                 }
                 return Ok(None);
