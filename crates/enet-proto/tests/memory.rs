@@ -4,6 +4,8 @@
 //!
 //! A byte-counting global allocator measures what the server really holds.
 
+mod support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use enet_proto::protocol::*;
 use enet_proto::{DropReason, Event, Host, HostConfig};
+use support::datagram;
 
 struct Counting;
 
@@ -51,25 +54,6 @@ struct Raw {
     addr: SocketAddr,
     peer_id: u16,
     session: u8,
-}
-
-fn datagram(peer_id: u16, session: u8, commands: &[(CommandHeader, Command, &[u8])]) -> Vec<u8> {
-    let header = Header {
-        peer_id,
-        session_id: session,
-        compressed: false,
-        sent_time: Some(1),
-    };
-    let mut out = vec![0u8; 4];
-    let n = header.write(&mut out);
-    out.truncate(n);
-    for (h, c, payload) in commands {
-        let mut buf = [0u8; 64];
-        let n = c.write(h, &mut buf);
-        out.extend_from_slice(&buf[..n]);
-        out.extend_from_slice(payload);
-    }
-    out
 }
 
 /// Connects a hand-made peer from `addr`: CONNECT, read VERIFY_CONNECT, acknowledge it.

@@ -6,6 +6,8 @@
 //! bench's workload (vi): 4,095 slots, peers with one channel, each sending 10 reliable
 //! 100-byte messages that the server echoes and the client acknowledges.
 
+mod support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use enet_proto::protocol::*;
 use enet_proto::{Event, Host, HostConfig};
+use support::datagram;
 
 struct Counting;
 
@@ -58,25 +61,6 @@ struct Raw {
     peer_id: u16,
     session: u8,
     next_reliable: u16,
-}
-
-fn datagram(peer_id: u16, session: u8, commands: &[(CommandHeader, Command, &[u8])]) -> Vec<u8> {
-    let header = Header {
-        peer_id,
-        session_id: session,
-        compressed: false,
-        sent_time: Some(1),
-    };
-    let mut out = vec![0u8; 4];
-    let n = header.write(&mut out);
-    out.truncate(n);
-    for (h, c, payload) in commands {
-        let mut buf = [0u8; 64];
-        let n = c.write(h, &mut buf);
-        out.extend_from_slice(&buf[..n]);
-        out.extend_from_slice(payload);
-    }
-    out
 }
 
 fn client_addr(i: u16) -> SocketAddr {

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use enet_proto::protocol::{Command, CommandHeader, Header};
 use enet_proto::sim::LinkConfig;
 use enet_proto::testbed::{HostIndex, Testbed};
 use enet_proto::{Event, HostConfig, Packet, PeerId};
@@ -119,4 +120,29 @@ pub fn big(len: usize, salt: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[3] ^ salt)
         .collect()
+}
+
+/// A datagram made by hand: the header (peer id, session, a send time) and `commands`, each
+/// with its payload, as a peer that speaks the protocol without an engine would send it.
+pub fn datagram(
+    peer_id: u16,
+    session: u8,
+    commands: &[(CommandHeader, Command, &[u8])],
+) -> Vec<u8> {
+    let header = Header {
+        peer_id,
+        session_id: session,
+        compressed: false,
+        sent_time: Some(1),
+    };
+    let mut out = vec![0u8; 4];
+    let n = header.write(&mut out);
+    out.truncate(n);
+    for (h, c, payload) in commands {
+        let mut buf = [0u8; 64];
+        let n = c.write(h, &mut buf);
+        out.extend_from_slice(&buf[..n]);
+        out.extend_from_slice(payload);
+    }
+    out
 }
