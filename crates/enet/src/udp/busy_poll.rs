@@ -27,6 +27,10 @@ pub(super) struct BusyPoll {
     since_spin: u32,
     /// Sleeps left before spinning may resume after a spin was preempted.
     backoff: u32,
+    /// Events handed to the caller since the last spin (what that spin led to).
+    events_since_spin: u32,
+    /// Moving average (weight 1/8) of events per spin, in sixteenths.
+    events_per_spin: u32,
 }
 
 #[cfg_attr(not(unix), allow(dead_code))]
@@ -43,6 +47,11 @@ impl BusyPoll {
     /// A gap this long between two probes of one spin means the scheduler took the CPU
     /// away in between (a probe takes a microsecond or two).
     pub(super) const PREEMPTION_GAP: Duration = Duration::from_micros(200);
+    /// A spin that finds a datagram counts as useful only while spins lead to at least two
+    /// events on average (in sixteenths): one message per spin (many sparse clients whose
+    /// datagrams trickle in microseconds apart) costs more CPU than the sleep it saves and
+    /// takes batching away, while a ping-pong of batches gains from it.
+    const MIN_EVENTS_PER_SPIN: u32 = 2 * 16;
 
     pub(super) fn new(limit: Duration) -> BusyPoll {
         BusyPoll {
@@ -50,7 +59,15 @@ impl BusyPoll {
             score: Self::RESTART,
             since_spin: 0,
             backoff: 0,
+            events_since_spin: 0,
+            // A new host starts as if spins were paying (four events each).
+            events_per_spin: 4 * 16,
         }
+    }
+
+    /// Records an event handed to the caller.
+    pub(super) fn record_event(&mut self) {
+        self.events_since_spin = self.events_since_spin.saturating_add(1);
     }
 
     /// How long to spin before sleeping this time.
@@ -65,8 +82,13 @@ impl BusyPoll {
         }
     }
 
-    /// Records a spin's outcome.
+    /// Records a spin's outcome: whether it found a datagram. It counts as useful only while
+    /// spins lead to enough events ([`BusyPoll::MIN_EVENTS_PER_SPIN`]); the events since the
+    /// previous spin are what that one led to.
     pub(super) fn record_spin(&mut self, found: bool) {
+        let events = std::mem::take(&mut self.events_since_spin).min(1 << 16);
+        self.events_per_spin = self.events_per_spin - self.events_per_spin / 8 + events * 2;
+        let found = found && self.events_per_spin >= Self::MIN_EVENTS_PER_SPIN;
         let probing = self.score < Self::KEEP;
         self.since_spin = 0;
         // Exponential moving average with weight 1/8.
@@ -125,6 +147,10 @@ mod tests {
         b.record_spin(true);
         for _ in 0..100 {
             assert_eq!(b.budget(), Duration::from_micros(50), "dense traffic spins");
+            // Each spin leads to a batch of events.
+            for _ in 0..5 {
+                b.record_event();
+            }
             b.record_spin(true);
         }
         // One empty spin in a while is tolerated...
@@ -157,6 +183,9 @@ mod tests {
     fn a_preempted_spin_stops_spinning_for_a_long_while() {
         let mut b = BusyPoll::new(Duration::from_micros(50));
         for _ in 0..10 {
+            for _ in 0..5 {
+                b.record_event();
+            }
             b.record_spin(true);
         }
         assert!(!b.budget().is_zero());
@@ -170,8 +199,44 @@ mod tests {
         }
         // Then a probe, and useful spins bring spinning back.
         assert!(!b.budget().is_zero(), "probing again after the back-off");
+        for _ in 0..5 {
+            b.record_event();
+        }
         b.record_spin(true);
         assert!(!b.budget().is_zero());
+    }
+
+    #[test]
+    fn spins_that_lead_to_one_event_each_stop_and_batches_keep_spinning() {
+        // Every spin finds a datagram, but each leads to a single event (sparse clients
+        // whose datagrams trickle in): spinning stops.
+        let mut b = BusyPoll::new(Duration::from_micros(50));
+        let mut spins = 0;
+        for _ in 0..10_000 {
+            if b.budget().is_zero() {
+                b.record_sleep();
+            } else {
+                spins += 1;
+                b.record_spin(true);
+            }
+            b.record_event();
+        }
+        assert!(
+            spins < 2_000,
+            "{spins} spins in 10000 waits at one event each"
+        );
+        // Spins alternately leading to no event (a datagram of acknowledgements) and to a
+        // batch of five keep spinning: the average counts.
+        let mut b = BusyPoll::new(Duration::from_micros(50));
+        for k in 0..1_000 {
+            assert!(!b.budget().is_zero(), "stopped at spin {k}");
+            if k % 2 == 1 {
+                for _ in 0..5 {
+                    b.record_event();
+                }
+            }
+            b.record_spin(true);
+        }
     }
 
     #[test]

@@ -52,6 +52,7 @@ impl UdpHost {
     /// `None`) empties the socket instead of stopping behind a run of acknowledgements.
     pub fn service(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
         if let Some(ev) = self.host.poll_event() {
+            self.busy_poll.record_event();
             return Ok(Some(ev));
         }
         let start = Instant::now();
@@ -101,6 +102,7 @@ impl UdpHost {
                 self.release_conditioned()?;
             }
             if let Some(ev) = self.host.poll_event() {
+                self.busy_poll.record_event();
                 return Ok(Some(ev));
             }
             if deferred {
