@@ -62,6 +62,9 @@ impl Imp {
                 if let Some(us) = ctx.busy_poll_us {
                     c.arg("--busy-poll-us").arg(us.to_string());
                 }
+                if let Some(us) = ctx.coalesce_us {
+                    c.arg("--coalesce-us").arg(us.to_string());
+                }
                 if let Some(bytes) = ctx.transit_window {
                     c.arg("--transit-window").arg(bytes.to_string());
                 }
@@ -355,6 +358,8 @@ pub(super) struct Ctx {
     pub lost_after_ms: u64,
     pub c_buffers: bool,
     pub busy_poll_us: Option<u64>,
+    /// Our server's longest receive-coalescing sleep, µs, if not the default.
+    pub coalesce_us: Option<u64>,
     /// Our workers' transit window (`HostConfig::transit_window`), if not the default.
     pub transit_window: Option<u32>,
     /// With --dtls: the directory holding cert.pem and key.pem for our workers.
@@ -380,6 +385,11 @@ pub(super) fn run_one(cfg: &Config, pair: &Pair, ctx: &Ctx) -> Result<RunResult,
         &max_seconds.to_string(),
     ]);
     scmd.args(cfg.server_args());
+    if cfg.clients > 1 && matches!(pair.server, Imp::Rust(_)) {
+        // The load generator's clients share its one address, real players do not: no
+        // GSO batching of replies to different clients (see bench-worker --no-gso).
+        scmd.arg("--no-gso");
+    }
     let sname = pair.server.name();
     let mut server = Proc::spawn(scmd, format!("{sname} server"), false)?;
     let listening = server.expect(
