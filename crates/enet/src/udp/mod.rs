@@ -242,13 +242,15 @@ impl UdpHost {
     ///
     /// When a waiting [`UdpHost::service`] finds the socket empty and the host has many
     /// connected peers (at least 32) that together send at least 10,000 datagrams a second
-    /// but each at most 250 (a game server's players), it sleeps for the time about 32
+    /// but each at most 250 (a game server's players), it sleeps for the time about 64
     /// datagrams take to arrive, at most this limit, before it waits on the socket: what
     /// came in meanwhile is read with one system call and answered with one, instead of a
     /// wake-up, a read and a send per datagram. This costs each datagram at most the limit
-    /// in latency and saves a server at 4,000 players about half its CPU. Hosts with few or
-    /// fast peers (transfers, request-reply loops) and busy-polling hosts never coalesce.
-    /// Unix only; elsewhere this is ignored.
+    /// in latency and saves a server with thousands of players a large part of its CPU.
+    /// Hosts with few or fast peers (transfers, request-reply loops) and busy-polling hosts
+    /// never coalesce, and a sleep that lasted 500 µs longer than asked (the CPUs are busy
+    /// with other work, [`IoStats::coalesce_oversleeps`]) stops it for the next 4,096
+    /// waits. Unix only; elsewhere this is ignored.
     pub fn set_coalesce_limit(&mut self, limit: Duration) {
         self.coalesce.limit = limit;
     }
