@@ -520,6 +520,37 @@ impl Command {
     }
 }
 
+/// Encodes a datagram by hand: `header`, then each command followed by its payload, as a
+/// peer that speaks ENet without an engine would send it (probes, attack tools, tests,
+/// fuzzers). Nothing is checked, compressed or checksummed; the engine's own datagrams come
+/// from [`crate::Host::poll_transmit`].
+///
+/// ```
+/// use enet_proto::protocol::{encode_datagram, Command, CommandHeader, CommandKind, Header};
+///
+/// let ping = CommandHeader {
+///     command: CommandKind::Ping as u8 | enet_proto::protocol::COMMAND_FLAG_ACKNOWLEDGE,
+///     channel_id: 0xFF,
+///     reliable_sequence_number: 1,
+/// };
+/// let header = Header { peer_id: 0, session_id: 0, compressed: false, sent_time: Some(7) };
+/// let bytes = encode_datagram(&header, &[(ping, Command::Ping, &[])]);
+/// assert_eq!(bytes, [0x80, 0x00, 0x00, 0x07, 0x85, 0xFF, 0x00, 0x01]);
+/// ```
+pub fn encode_datagram(header: &Header, commands: &[(CommandHeader, Command, &[u8])]) -> Vec<u8> {
+    let mut out = vec![0u8; header.size()];
+    let n = header.write(&mut out);
+    out.truncate(n);
+    for (h, c, payload) in commands {
+        let start = out.len();
+        out.resize(start + c.kind().size(), 0);
+        let n = c.write(h, &mut out[start..]);
+        out.truncate(start + n);
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
 fn read_u16(bytes: &[u8], at: usize) -> Result<u16, DecodeError> {
     match bytes.get(at..at + 2) {
         Some(b) => Ok(u16::from_be_bytes([b[0], b[1]])),

@@ -135,14 +135,5 @@ pub fn datagram(
         compressed: false,
         sent_time: Some(1),
     };
-    let mut out = vec![0u8; 4];
-    let n = header.write(&mut out);
-    out.truncate(n);
-    for (h, c, payload) in commands {
-        let mut buf = [0u8; 64];
-        let n = c.write(h, &mut buf);
-        out.extend_from_slice(&buf[..n]);
-        out.extend_from_slice(payload);
-    }
-    out
+    enet_proto::protocol::encode_datagram(&header, commands)
 }
