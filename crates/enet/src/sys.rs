@@ -346,6 +346,10 @@ impl RecvBatch {
 /// route (`EIO`), a segment larger than the route's MTU (`EMSGSIZE` since the kernel's
 /// 2024 udpgso fix, `EINVAL` before: a single datagram of that size would merely be
 /// fragmented), or a kernel without `UDP_SEGMENT` (`ENOPROTOOPT`, `EOPNOTSUPP`).
+/// Most destinations a batch keeps GSO off for individually (see `SendBatch::send`);
+/// beyond them, GSO goes off for all.
+const GSO_REFUSED_PATHS: usize = 16;
+
 fn may_be_gso_error(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
@@ -386,8 +390,13 @@ pub(crate) struct SendBatch {
     start: usize,
     len: usize,
     /// Whether runs of datagrams go as GSO messages (turned off for good when the kernel
-    /// refuses one that it takes as single datagrams).
+    /// refuses one that it takes as single datagrams, for a reason of the device).
     gso: bool,
+    /// Destinations whose path refused GSO messages for their size (`EMSGSIZE`: a segment
+    /// above the path's MTU, as through a tunnel): their runs leave as single datagrams,
+    /// while other destinations keep GSO. At most [`GSO_REFUSED_PATHS`]; one more turns
+    /// GSO off for the whole batch.
+    gso_refused: Vec<SocketAddr>,
     /// GSO messages sent and GSO failures since the last [`SendBatch::take_gso_counts`].
     gso_sends: u64,
     gso_failures: u64,
@@ -409,6 +418,7 @@ impl SendBatch {
             start: 0,
             len: 0,
             gso,
+            gso_refused: Vec::new(),
             gso_sends: 0,
             gso_failures: 0,
             #[cfg(test)]
@@ -485,6 +495,11 @@ impl SendBatch {
         if size == 0 || size > usize::from(u16::MAX) {
             return 1;
         }
+        if !self.gso_refused.is_empty()
+            && self.dests[i].is_some_and(|d| self.gso_refused.contains(&d))
+        {
+            return 1;
+        }
         let (mut k, mut total) = (1, size);
         while i + k < end && k < GSO_MAX_SEGMENTS {
             let len = self.bufs[i + k].len();
@@ -509,9 +524,10 @@ impl SendBatch {
     /// advance.
     ///
     /// When a GSO message is refused with an error that may be GSO's (`EIO`, `EINVAL`,
-    /// `EMSGSIZE`, `ENOPROTOOPT`, `EOPNOTSUPP`), the same datagrams are tried again one per message: if
-    /// the kernel takes them so, GSO is turned off for good; if not, the error was about
-    /// the datagram and is returned.
+    /// `EMSGSIZE`, `ENOPROTOOPT`, `EOPNOTSUPP`), the same datagrams are tried again one per
+    /// message: if the kernel takes them so, GSO is turned off, for that destination when
+    /// the error was `EMSGSIZE` (its path's MTU) and for good otherwise (the device); if
+    /// not, the error was about the datagram and is returned.
     pub(crate) fn send(&mut self, socket: &UdpSocket, max: usize) -> io::Result<usize> {
         let count = (self.len - self.start).min(max);
         if count == 0 {
@@ -522,9 +538,20 @@ impl SendBatch {
         match self.send_once(socket, end, self.gso) {
             Err(e) if first_gso && may_be_gso_error(&e) => {
                 let sent = self.send_once(socket, end, false)?;
-                tracing::debug!(error = %e, "UDP GSO refused; sending one datagram per message from now on");
-                self.gso = false;
                 self.gso_failures += 1;
+                match self.dests[self.start] {
+                    Some(dest)
+                        if e.raw_os_error() == Some(libc::EMSGSIZE)
+                            && self.gso_refused.len() < GSO_REFUSED_PATHS =>
+                    {
+                        tracing::debug!(error = %e, to = %dest, "UDP GSO refused for this path; sending it one datagram per message from now on");
+                        self.gso_refused.push(dest);
+                    }
+                    _ => {
+                        tracing::debug!(error = %e, "UDP GSO refused; sending one datagram per message from now on");
+                        self.gso = false;
+                    }
+                }
                 Ok(sent)
             }
             result => result,

@@ -207,11 +207,49 @@ fn a_gro_receive_splits_into_the_sent_datagrams() {
 
 #[test]
 fn refused_gso_falls_back_to_single_datagrams_for_good() {
-    // EIO: a device without checksum offload; EMSGSIZE: a segment above the path's MTU
-    // (which a single datagram of that size would cross, fragmented).
-    for errno in [libc::EIO, libc::EMSGSIZE] {
-        refused_gso_falls_back(errno);
+    // EIO: a device without checksum offload: GSO goes off for every destination.
+    refused_gso_falls_back(libc::EIO);
+    let mut tx = SendBatch::new(2048, true);
+    tx.fail_gso = Some(libc::EIO);
+    let (sender, receiver) = (bound(), bound());
+    send_all(&mut tx, &sender, receiver.local_addr().unwrap(), &[500; 4]);
+    assert!(!tx.gso(), "GSO off after the device refused it");
+}
+
+#[test]
+fn a_path_that_refuses_gso_for_its_mtu_loses_it_alone() {
+    // EMSGSIZE: a segment above this path's MTU (which a single datagram of that size
+    // crosses, fragmented): that destination's runs leave singly from now on, others keep
+    // GSO.
+    refused_gso_falls_back(libc::EMSGSIZE);
+    let (sender, receiver, other) = (bound(), bound(), bound());
+    let to = receiver.local_addr().unwrap();
+    let mut tx = SendBatch::new(2048, true);
+    tx.fail_gso = Some(libc::EMSGSIZE);
+    send_all(&mut tx, &sender, to, &[500; 10]);
+    assert_eq!(tx.take_gso_counts(), (0, 1));
+    tx.fail_gso = None;
+    send_all(&mut tx, &sender, other.local_addr().unwrap(), &[500; 10]);
+    assert_eq!(tx.take_gso_counts(), (1, 0), "another path keeps GSO");
+    send_all(&mut tx, &sender, to, &[500; 10]);
+    assert_eq!(
+        tx.take_gso_counts(),
+        (0, 0),
+        "the refusing path sends singly"
+    );
+    // Beyond GSO_REFUSED_PATHS refusing paths, GSO goes off for all.
+    let mut tx = SendBatch::new(2048, true);
+    tx.fail_gso = Some(libc::EMSGSIZE);
+    let receivers: Vec<UdpSocket> = (0..=GSO_REFUSED_PATHS).map(|_| bound()).collect();
+    for (k, r) in receivers.iter().enumerate() {
+        assert!(tx.gso(), "GSO on after {k} refusing paths");
+        send_all(&mut tx, &sender, r.local_addr().unwrap(), &[500; 4]);
     }
+    assert!(
+        !tx.gso(),
+        "GSO off after {} refusing paths",
+        GSO_REFUSED_PATHS + 1
+    );
 }
 
 fn refused_gso_falls_back(errno: i32) {
@@ -222,7 +260,6 @@ fn refused_gso_falls_back(errno: i32) {
     let lens = [500; 10];
     send_all(&mut tx, &sender, to, &lens);
     assert_eq!(tx.take_gso_counts(), (0, 1));
-    assert!(!tx.gso(), "GSO off after the kernel refused it");
     send_all(&mut tx, &sender, to, &lens);
     assert_eq!(tx.take_gso_counts(), (0, 0));
     let mut buf = [0u8; 4096];

@@ -149,7 +149,9 @@ impl UdpHostBuilder {
     /// library included, see the same datagrams either way; bulk transfers cost the kernel
     /// far fewer traversals. Where the kernel or device refuses GSO, the host notices on
     /// its first such send, resends those datagrams one by one and stops using GSO
-    /// ([`IoStats::gso_failures`]); where it refuses GRO, datagrams are read one by one.
+    /// ([`IoStats::gso_failures`]): for that destination alone when its path's MTU was the
+    /// reason (a tunnel, say; up to 16 such paths), otherwise for all; where the kernel
+    /// refuses GRO, datagrams are read one by one.
     /// With GRO on, the host's receive buffers take 2 MiB of address space (32 × 64 KiB),
     /// of which only what large bursts reach becomes resident.
     pub fn gso(mut self, enabled: bool) -> Self {

@@ -149,8 +149,9 @@ pub struct IoStats {
     /// Messages sent with UDP segmentation offload, each carrying several datagrams (see
     /// [`UdpHostBuilder::gso`]); their datagrams count in `datagrams_sent`.
     pub gso_sends: u64,
-    /// Times the kernel refused a GSO message that it then took as single datagrams, after
-    /// which the host sends one datagram per message (at most 1).
+    /// Times the kernel refused a GSO message that it then took as single datagrams: a
+    /// refusal for the path's MTU (`EMSGSIZE`) turns GSO off for that destination (up to
+    /// 16 of them), any other refusal, or a 17th path, for the host.
     pub gso_failures: u64,
     /// Received messages in which the kernel had coalesced several datagrams (GRO), each
     /// split into its datagrams (which count in `datagrams_received`).
