@@ -18,9 +18,11 @@ use crate::packet::PacketFlags;
 use crate::protocol::{Command, CommandHeader, Fragment, MAXIMUM_WINDOW_SIZE};
 
 mod groups;
+mod slab;
 
+pub(crate) use groups::CommandQueues;
 pub use groups::{Bandwidth, LossStats, RttEstimator, Throttle, Timeouts};
-pub(crate) use groups::{CommandQueues, CommandSlab, CommandSlot};
+pub(crate) use slab::{CommandSlab, CommandSlot};
 
 /// Reliable sequence numbers are split into this many windows.
 pub(crate) const RELIABLE_WINDOWS: u16 = 16;
