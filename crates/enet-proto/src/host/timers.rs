@@ -150,7 +150,11 @@ impl Host {
 ///
 /// Each slot has at most one registered deadline. The heap may also hold entries that were
 /// superseded (by an earlier deadline, a cancellation or a reset); they are recognised by
-/// [`TimerQueue::is_current`] and skipped when they reach the top.
+/// [`TimerQueue::is_current`] and skipped when they reach the top. When superseded
+/// entries make the heap twice as long as there are slots, it is rebuilt from the
+/// registered deadlines: its memory stays proportional to the slots instead of to how
+/// often deadlines moved (4,000 busy peers left 32,768 entries, 512 KB). A rebuild costs
+/// O(slots) and comes at most once per that many registrations.
 #[derive(Debug, Default)]
 pub(super) struct TimerQueue {
     heap: BinaryHeap<Reverse<(u64, u16)>>,
@@ -177,8 +181,30 @@ impl TimerQueue {
     pub(super) fn set(&mut self, idx: usize, at: Option<u64>) {
         self.registered[idx] = at;
         if let Some(at) = at {
+            if self.heap.len() >= self.limit() {
+                self.compact();
+            }
             self.heap.push(Reverse((at, idx as u16)));
         }
+    }
+
+    /// Entries the heap may hold before superseded ones are dropped.
+    fn limit(&self) -> usize {
+        (2 * self.registered.len()).max(64)
+    }
+
+    /// Rebuilds the heap from the registered deadlines, dropping superseded entries
+    /// (keeps the allocation).
+    fn compact(&mut self) {
+        let mut v = std::mem::take(&mut self.heap).into_vec();
+        v.clear();
+        v.extend(
+            self.registered
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| t.map(|t| Reverse((t, i as u16)))),
+        );
+        self.heap = BinaryHeap::from(v);
     }
 
     /// Cancels slot `idx`'s deadline.
@@ -201,5 +227,40 @@ impl TimerQueue {
     /// Removes the earliest entry.
     pub(super) fn pop(&mut self) {
         self.heap.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deadlines that keep moving earlier leave superseded entries behind; the heap is
+    /// rebuilt before it outgrows twice the slots, and the earliest current deadline of
+    /// every slot is still found, in order.
+    #[test]
+    fn superseded_entries_are_dropped_before_the_heap_outgrows_its_slots() {
+        let slots = 40;
+        let mut q = TimerQueue::new(slots);
+        let limit = q.limit();
+        for round in 0..100u64 {
+            for idx in 0..slots {
+                q.register_earlier(idx, 1_000_000 - round * 100 - idx as u64);
+                assert!(q.heap.len() <= limit);
+            }
+        }
+        assert!(q.heap.capacity() <= 2 * limit);
+        let mut due = Vec::new();
+        while let Some((at, idx)) = q.peek() {
+            q.pop();
+            if q.is_current(idx, at) {
+                due.push((at, idx));
+                q.cancel(idx);
+            }
+        }
+        let want: Vec<_> = (0..slots)
+            .rev()
+            .map(|idx| (1_000_000 - 99 * 100 - idx as u64, idx))
+            .collect();
+        assert_eq!(due, want);
     }
 }
