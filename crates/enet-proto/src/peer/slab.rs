@@ -9,10 +9,11 @@ use super::OutgoingCommand;
 pub(crate) type CommandSlot = u32;
 
 /// Bits of a slot number that address a slot inside its chunk.
-const CHUNK_BITS: u32 = 11;
-/// Slots per chunk (2,048: about 180 KB of commands, above the size from which the
-/// system allocator maps a block on its own, so that a released chunk goes back to the
-/// operating system instead of staying in the heap).
+const CHUNK_BITS: u32 = 12;
+/// Slots per chunk (4,096: 320 KB of commands, well above the size from which the system
+/// allocator maps a block on its own, 128 KB at first and raised by glibc up to the
+/// largest block freed so far, such as a grown hash table's old one; a chunk mapped on its
+/// own goes back to the operating system when released instead of staying in the heap).
 pub(crate) const CHUNK_SLOTS: usize = 1 << CHUNK_BITS;
 /// Slots the first chunk keeps when the whole table empties (about 90 KB).
 pub(crate) const SLAB_KEEP: usize = 1024;
