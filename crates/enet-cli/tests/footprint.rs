@@ -16,5 +16,8 @@ fn the_binary_does_not_load_the_math_library() {
         "enet links libm again: a float function (sin, exp, powf, ...) of the standard \
          library came back"
     );
-    assert!(exe.windows(9).any(|w| w == b"libc.so.6"), "the check finds libraries");
+    assert!(
+        exe.windows(9).any(|w| w == b"libc.so.6"),
+        "the check finds libraries"
+    );
 }
