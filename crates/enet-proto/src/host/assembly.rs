@@ -350,7 +350,7 @@ impl Host {
             }
             let at = buf.len();
             buf.resize(at + size as usize, 0);
-            cmd.command.command().write(&cmd.header, &mut buf[at..]);
+            cmd.wire_command().write(&cmd.header, &mut buf[at..]);
             buf.extend_from_slice(&cmd.payload);
             asm.packet_size += size + cmd.fragment_length();
             asm.command_count += 1;

@@ -150,56 +150,158 @@ impl Host {
 ///
 /// Each slot has at most one registered deadline. The heap may also hold entries that were
 /// superseded (by an earlier deadline, a cancellation or a reset); they are recognised by
-/// [`TimerQueue::is_current`] and skipped when they reach the top.
+/// [`TimerQueue::is_current`] and skipped when they reach the top. When superseded
+/// entries make the heap twice as long as there are slots, it is rebuilt from the
+/// registered deadlines: its memory stays proportional to the slots instead of to how
+/// often deadlines moved (4,000 busy peers left 32,768 entries, 512 KB). A rebuild costs
+/// O(slots) and comes at most once per that many registrations.
+///
+/// An entry is one `u64`, the deadline shifted left by 16 bits with the slot in the low 16
+/// (8 bytes instead of 16 for a `(u64, u16)` pair; ordered the same), and a slot's
+/// registered deadline is [`NO_DEADLINE`] when it has none (8 bytes a slot instead of an
+/// `Option<u64>`'s 16). Deadlines are host milliseconds, far below 2^48 (8,900 years).
 #[derive(Debug, Default)]
 pub(super) struct TimerQueue {
-    heap: BinaryHeap<Reverse<(u64, u16)>>,
-    registered: Vec<Option<u64>>,
+    heap: BinaryHeap<Reverse<u64>>,
+    registered: Vec<u64>,
 }
 
+/// A slot without a deadline.
+const NO_DEADLINE: u64 = u64::MAX;
+/// The latest deadline an entry can hold (later ones are clamped to it).
+const LATEST: u64 = (1 << 48) - 1;
+
 impl TimerQueue {
-    /// An empty queue for `slots` peer slots.
+    /// An empty queue for `slots` peer slots (at most 65,536).
     pub(super) fn new(slots: usize) -> TimerQueue {
         TimerQueue {
             heap: BinaryHeap::new(),
-            registered: vec![None; slots],
+            registered: vec![NO_DEADLINE; slots],
         }
     }
 
     /// Registers `at` for slot `idx` unless an earlier or equal deadline is registered.
     pub(super) fn register_earlier(&mut self, idx: usize, at: u64) {
-        if self.registered[idx].is_none_or(|t| at < t) {
+        let at = at.min(LATEST);
+        if at < self.registered[idx] {
             self.set(idx, Some(at));
         }
     }
 
     /// Replaces slot `idx`'s deadline (`None` cancels it).
     pub(super) fn set(&mut self, idx: usize, at: Option<u64>) {
+        let Some(at) = at else {
+            self.registered[idx] = NO_DEADLINE;
+            return;
+        };
+        let at = at.min(LATEST);
         self.registered[idx] = at;
-        if let Some(at) = at {
-            self.heap.push(Reverse((at, idx as u16)));
+        if self.heap.len() >= self.limit() {
+            self.compact();
         }
+        self.heap.push(Reverse(entry(at, idx)));
+    }
+
+    /// Entries the heap may hold before superseded ones are dropped.
+    fn limit(&self) -> usize {
+        (2 * self.registered.len()).max(64)
+    }
+
+    /// Rebuilds the heap from the registered deadlines, dropping superseded entries
+    /// (keeps the allocation).
+    fn compact(&mut self) {
+        let mut v = std::mem::take(&mut self.heap).into_vec();
+        v.clear();
+        v.extend(
+            self.registered
+                .iter()
+                .enumerate()
+                .filter(|&(_, &t)| t != NO_DEADLINE)
+                .map(|(i, &t)| Reverse(entry(t, i))),
+        );
+        self.heap = BinaryHeap::from(v);
     }
 
     /// Cancels slot `idx`'s deadline.
     pub(super) fn cancel(&mut self, idx: usize) {
-        self.registered[idx] = None;
+        self.registered[idx] = NO_DEADLINE;
     }
 
     /// Whether `at` is the deadline registered for slot `idx`.
     pub(super) fn is_current(&self, idx: usize, at: u64) -> bool {
-        self.registered[idx] == Some(at)
+        at != NO_DEADLINE && self.registered[idx] == at
     }
 
     /// The earliest entry (deadline, slot), current or superseded.
     pub(super) fn peek(&self) -> Option<(u64, usize)> {
         self.heap
             .peek()
-            .map(|&Reverse((at, idx))| (at, idx as usize))
+            .map(|&Reverse(e)| (e >> 16, (e & 0xFFFF) as usize))
     }
 
     /// Removes the earliest entry.
     pub(super) fn pop(&mut self) {
         self.heap.pop();
+    }
+}
+
+/// The heap entry of deadline `at` (at most [`LATEST`]) for slot `idx`.
+fn entry(at: u64, idx: usize) -> u64 {
+    debug_assert!(at <= LATEST && idx <= 0xFFFF);
+    (at << 16) | idx as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deadlines that keep moving earlier leave superseded entries behind; the heap is
+    /// rebuilt before it outgrows twice the slots, and the earliest current deadline of
+    /// every slot is still found, in order.
+    #[test]
+    fn superseded_entries_are_dropped_before_the_heap_outgrows_its_slots() {
+        let slots = 40;
+        let mut q = TimerQueue::new(slots);
+        let limit = q.limit();
+        for round in 0..100u64 {
+            for idx in 0..slots {
+                q.register_earlier(idx, 1_000_000 - round * 100 - idx as u64);
+                assert!(q.heap.len() <= limit);
+            }
+        }
+        assert!(q.heap.capacity() <= 2 * limit);
+        let mut due = Vec::new();
+        while let Some((at, idx)) = q.peek() {
+            q.pop();
+            if q.is_current(idx, at) {
+                due.push((at, idx));
+                q.cancel(idx);
+            }
+        }
+        let want: Vec<_> = (0..slots)
+            .rev()
+            .map(|idx| (1_000_000 - 99 * 100 - idx as u64, idx))
+            .collect();
+        assert_eq!(due, want);
+    }
+
+    /// A cancelled slot is not current, an equal or later deadline does not replace an
+    /// earlier one, and deadlines beyond the entry range are clamped, not wrapped.
+    #[test]
+    fn registration_rules() {
+        let mut q = TimerQueue::new(3);
+        q.register_earlier(1, 50);
+        q.register_earlier(1, 60);
+        q.register_earlier(2, u64::MAX - 1);
+        assert!(q.is_current(1, 50) && !q.is_current(1, 60));
+        assert!(q.is_current(2, LATEST));
+        assert_eq!(q.peek(), Some((50, 1)));
+        q.cancel(1);
+        assert!(!q.is_current(1, 50));
+        assert!(!q.is_current(0, NO_DEADLINE));
+        q.pop();
+        assert_eq!(q.peek(), Some((LATEST, 2)));
+        q.set(0, Some(7));
+        assert_eq!(q.peek(), Some((7, 0)));
     }
 }

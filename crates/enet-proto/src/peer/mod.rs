@@ -18,9 +18,11 @@ use crate::packet::PacketFlags;
 use crate::protocol::{Command, CommandHeader, Fragment, MAXIMUM_WINDOW_SIZE};
 
 mod groups;
+mod slab;
 
+pub(crate) use groups::CommandQueues;
 pub use groups::{Bandwidth, LossStats, RttEstimator, Throttle, Timeouts};
-pub(crate) use groups::{CommandQueues, CommandSlab, CommandSlot};
+pub(crate) use slab::{CommandSlab, CommandSlot};
 
 /// Reliable sequence numbers are split into this many windows.
 pub(crate) const RELIABLE_WINDOWS: u16 = 16;
@@ -126,6 +128,9 @@ impl OutgoingCommand {
         has_packet: bool,
         fragment_offset: u32,
     ) -> OutgoingCommand {
+        // A fragment's body drops its length and offset: they must be the payload's.
+        debug_assert!(!matches!(body, Command::SendFragment(f)
+            if usize::from(f.data_length) != payload.len() || f.fragment_offset != fragment_offset));
         OutgoingCommand {
             header: CommandHeader {
                 command,
@@ -148,11 +153,33 @@ impl OutgoingCommand {
     pub fn fragment_length(&self) -> u32 {
         self.payload.len() as u32
     }
+
+    /// The command as it goes on the wire: a fragment's length and offset come from the
+    /// command's payload and [`OutgoingCommand::fragment_offset`], the rest from its body.
+    pub fn wire_command(&self) -> Command {
+        match self.command {
+            OutgoingBody::Fragment {
+                start_sequence_number,
+                fragment_count,
+                fragment_number,
+                total_length,
+            } => Command::SendFragment(Fragment {
+                start_sequence_number,
+                data_length: self.payload.len() as u16,
+                fragment_count,
+                fragment_number,
+                total_length,
+                fragment_offset: self.fragment_offset,
+            }),
+            ref body => body.command(),
+        }
+    }
 }
 
 /// An outgoing command's body, compact for the host's command slab: CONNECT and
-/// VERIFY_CONNECT (one each per connection) are boxed, so every other body takes 24 bytes
-/// instead of a [`Command`]'s 48.
+/// VERIFY_CONNECT (one each per connection) are boxed, and a fragment keeps neither its
+/// length nor its offset (its command's payload and `fragment_offset` have them), so every
+/// body takes 16 bytes instead of a [`Command`]'s 48.
 #[derive(Debug)]
 pub(crate) enum OutgoingBody {
     /// CONNECT or VERIFY_CONNECT (or any other command, boxed).
@@ -165,8 +192,14 @@ pub(crate) enum OutgoingBody {
     Reliable(u16),
     /// SEND_UNRELIABLE: unreliable sequence number, payload length.
     Unreliable(u16, u16),
-    /// SEND_FRAGMENT or SEND_UNRELIABLE_FRAGMENT.
-    Fragment(Fragment),
+    /// SEND_FRAGMENT or SEND_UNRELIABLE_FRAGMENT, less its length and offset (see
+    /// [`OutgoingCommand::wire_command`]).
+    Fragment {
+        start_sequence_number: u16,
+        fragment_count: u32,
+        fragment_number: u32,
+        total_length: u32,
+    },
     /// SEND_UNSEQUENCED: unsequenced group, payload length.
     Unsequenced(u16, u16),
     /// BANDWIDTH_LIMIT: incoming and outgoing bandwidth.
@@ -185,7 +218,12 @@ impl From<Command> for OutgoingBody {
                 unreliable_sequence_number,
                 data_length,
             } => OutgoingBody::Unreliable(unreliable_sequence_number, data_length),
-            Command::SendFragment(f) => OutgoingBody::Fragment(f),
+            Command::SendFragment(f) => OutgoingBody::Fragment {
+                start_sequence_number: f.start_sequence_number,
+                fragment_count: f.fragment_count,
+                fragment_number: f.fragment_number,
+                total_length: f.total_length,
+            },
             Command::SendUnsequenced {
                 unsequenced_group,
                 data_length,
@@ -211,8 +249,9 @@ impl From<Command> for OutgoingBody {
 }
 
 impl OutgoingBody {
-    /// The command this body stands for.
-    pub fn command(&self) -> Command {
+    /// The command this body stands for; a fragment's only through
+    /// [`OutgoingCommand::wire_command`].
+    fn command(&self) -> Command {
         match *self {
             OutgoingBody::Boxed(ref c) => **c,
             OutgoingBody::Disconnect(data) => Command::Disconnect { data },
@@ -224,7 +263,9 @@ impl OutgoingBody {
                     data_length,
                 }
             }
-            OutgoingBody::Fragment(f) => Command::SendFragment(f),
+            OutgoingBody::Fragment { .. } => {
+                unreachable!("a fragment's command is built by OutgoingCommand::wire_command")
+            }
             OutgoingBody::Unsequenced(unsequenced_group, data_length) => Command::SendUnsequenced {
                 unsequenced_group,
                 data_length,
@@ -551,3 +592,6 @@ impl Peer {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -52,8 +52,11 @@ impl std::fmt::Debug for FastLz {
 impl FastLz {
     /// Creates a FastLZ compressor with its match-finder table allocated.
     pub fn new() -> Self {
+        // Allocated zeroed on the heap directly: `Box::new([0; N])` may build the 64 KB
+        // array on the stack first.
+        let table: Box<[u32]> = vec![0; FLZ_HASH_SIZE].into_boxed_slice();
         Self {
-            table: Box::new([0; FLZ_HASH_SIZE]),
+            table: table.try_into().expect("FLZ_HASH_SIZE entries"),
         }
     }
 

@@ -69,12 +69,22 @@ impl CompressionMode {
     ///
     /// Each host should own its own compressor; they keep scratch memory between calls.
     pub fn compressor(self) -> Option<Box<dyn Compressor>> {
+        // Each compressor is built in a frame of its own: zstd's encoder and decoder are
+        // built on the stack (~150 KB), and one frame holding every arm's temporaries is
+        // touched in full by its stack probes on every call, even for `None`, leaving that
+        // much of the thread's stack resident for good (every `UdpHost::bind` calls this).
         match self {
             Self::None => None,
-            Self::RangeCoder => Some(Box::new(enet_proto::RangeCoder::new())),
-            Self::FastLz => Some(Box::new(FastLz::new())),
-            Self::Zlib => Some(Box::new(Zlib::new())),
-            Self::Zstd => Some(Box::new(Zstd::new())),
+            Self::RangeCoder => Some(boxed(enet_proto::RangeCoder::new)),
+            Self::FastLz => Some(boxed(FastLz::new)),
+            Self::Zlib => Some(boxed(Zlib::new)),
+            Self::Zstd => Some(boxed(Zstd::new)),
         }
     }
+}
+
+/// `Box::new(new())`, in a stack frame of its own (see [`CompressionMode::compressor`]).
+#[inline(never)]
+fn boxed<C: Compressor + 'static>(new: fn() -> C) -> Box<dyn Compressor> {
+    Box::new(new())
 }
