@@ -18,9 +18,11 @@ use crate::packet::PacketFlags;
 use crate::protocol::{Command, CommandHeader, Fragment, MAXIMUM_WINDOW_SIZE};
 
 mod groups;
+mod transit;
 
 pub use groups::{Bandwidth, LossStats, RttEstimator, Throttle, Timeouts};
 pub(crate) use groups::{CommandQueues, CommandSlab, CommandSlot};
+pub(crate) use transit::TransitWindow;
 
 /// Reliable sequence numbers are split into this many windows.
 pub(crate) const RELIABLE_WINDOWS: u16 = 16;
@@ -408,6 +410,8 @@ pub(crate) struct Peer {
     pub mtu: u32,
     pub window_size: u32,
     pub reliable_data_in_transit: u32,
+    /// The adaptive transit window (see `transit`).
+    pub transit: TransitWindow,
     pub outgoing_reliable_sequence_number: u16,
     /// Outgoing command queues.
     pub queues: CommandQueues,
@@ -465,6 +469,7 @@ impl Peer {
             mtu,
             window_size: MAXIMUM_WINDOW_SIZE,
             reliable_data_in_transit: 0,
+            transit: TransitWindow::default(),
             outgoing_reliable_sequence_number: 0,
             queues: CommandQueues::default(),
             incoming_unsequenced_group: 0,
