@@ -2,7 +2,8 @@
 //! reliable bytes a sender keeps in flight to a peer on a path without bandwidth limits.
 //! Checked in virtual time: the configuration is validated; in flight stays within C's
 //! 64 KiB until acknowledgements come back, then widens, never past the ceiling; a ceiling
-//! of 65,536 keeps C's window throughout; timeouts and an idle peer take it back to 64 KiB;
+//! of 65,536 keeps C's window throughout; timeouts and an idle peer take it back to 64 KiB,
+//! and on a harsh link (15 % loss) it stays near 64 KiB;
 //! a bandwidth limit's smaller window still applies unchanged; and a 4 MB transfer over a
 //! 40 ms-RTT link with 1 % loss arrives exactly once and in order with both C's window and
 //! the adaptive one, sooner with the adaptive one.
@@ -248,4 +249,40 @@ fn the_adaptive_window_moves_a_lossy_transfer_sooner_and_intact() {
         adaptive.as_secs_f64() < c_sized.as_secs_f64() * 0.75,
         "{adaptive:?} vs {c_sized:?}"
     );
+}
+
+/// The mean and the largest transit window the client reports over 5 s of a bulk transfer
+/// (4,096 queued 1 KiB messages) over a 40 ms-RTT link with `loss` each way.
+fn window_under_loss(loss: f64) -> (u32, u32) {
+    let (mut tb, server, client, peer) = connected_over_40ms(HostConfig::default());
+    let link = LinkConfig::new()
+        .with_latency(Duration::from_millis(20), Duration::ZERO)
+        .with_loss(loss);
+    tb.set_link(server, client, link).unwrap();
+    let host = tb.host_mut(client).unwrap();
+    for i in 0..4096u32 {
+        host.send(peer, 0, Packet::reliable(vec![i as u8; 1024]))
+            .unwrap();
+    }
+    let (mut steps, mut sum, mut max) = (0u64, 0u64, 0u32);
+    let end = tb.now() + Duration::from_secs(5);
+    tb.run_until_cond(end, |tb| {
+        let info = tb.host(client).unwrap().peer_info(peer).unwrap();
+        steps += 1;
+        sum += u64::from(info.transit_window);
+        max = max.max(info.transit_window);
+        false
+    });
+    ((sum / steps) as u32, max)
+}
+
+#[test]
+fn a_harsh_link_keeps_the_window_near_c_size() {
+    let (clean_mean, _) = window_under_loss(0.01);
+    let (harsh_mean, harsh_max) = window_under_loss(0.15);
+    println!("mean window at 1 % loss {clean_mean}, at 15 % {harsh_mean} (max {harsh_max})");
+    assert!(clean_mean > 2 * C_WINDOW, "{clean_mean}");
+    // Timeouts and congestion-scale early losses keep pulling it back.
+    assert!(harsh_mean < C_WINDOW * 3 / 2, "{harsh_mean}");
+    assert!(harsh_max < 4 * C_WINDOW, "{harsh_max}");
 }
