@@ -113,7 +113,8 @@ pub struct Args {
     /// 200 µs, adaptive; 0 turns it off). Load generators never coalesce.
     #[arg(long, value_parser = count::<u64>(0, 100_000))]
     pub coalesce_us: Option<u64>,
-    /// Both: transit window in bytes, 65536..=16777216 (default: the library's, 65,536).
+    /// Both: ceiling of the adaptive transit window in bytes, 65536..=16777216 (default:
+    /// the library's, 1 MiB; 65536 sends as C ENet does).
     #[arg(long, value_parser = count::<u32>(65_536, 16 * 1024 * 1024))]
     pub transit_window: Option<u32>,
     /// Server: serve over DTLS with this certificate and --dtls-key (feature `dtls`;

@@ -17,6 +17,13 @@
 //! RTT, retransmission, timeouts), `throttle` (packet throttle and bandwidth), `receive`
 //! (datagram intake and command dispatch), `fragments` and `incoming_queue` (reassembly and
 //! in-order delivery, on the structures of [`incoming`]). Per-peer state is in [`peer`].
+//!
+//! Two deliberate differences from the C library change when a sender sends, never what
+//! it sends, so every ENet receiver copes: early retransmission of reliable commands that
+//! later acknowledgements show lost ([`HostConfig::early_retransmit`]), and an adaptive
+//! reliable window on paths without bandwidth limits, which starts at ENet's 64 KiB, widens
+//! while acknowledgements come back and narrows on timeouts and congestion-scale losses, up
+//! to [`HostConfig::transit_window`] (65,536 keeps C's window exactly).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -2,7 +2,8 @@
 //! lossy 40 ms-RTT link arrive exactly once and in order with early retransmission on and
 //! off; the delivery latencies of both are printed (`--nocapture`) for comparison, not
 //! asserted. A second test makes the loss that early retransmission repairs certain: a
-//! dropped datagram followed by acknowledged traffic is resent before its timeout. The rest
+//! dropped datagram followed by acknowledged traffic is resent before its timeout, and so is
+//! one lost from a burst whose other commands are acknowledged (RACK's rule). The rest
 //! bound what a hostile or unlucky receiver can cost: a withheld acknowledgement, forged
 //! echoed send times, and the timeout limit with early copies in the count.
 
@@ -477,4 +478,84 @@ fn early_copies_do_not_bring_the_timeout_limit_closer() {
     assert!(on.early > 0, "early retransmission triggered");
     let (on_t, off_t) = (on.timed_out.unwrap(), off.timed_out.unwrap());
     assert!(on_t >= off_t, "{on_t} ms (early on) vs {off_t} ms (off)");
+}
+
+/// A burst of 1 KiB messages (one per datagram) leaves in the same millisecond and its
+/// first datagram is lost once. Nothing is sent later, so only the acknowledgements of
+/// its own burst can reveal the loss: with early retransmission the first message is
+/// resent a reordering allowance after they arrive (RACK's rule for commands sent at the
+/// same time), well before its retransmission timeout, which the run without it waits for.
+/// Returns when the first message arrived (ms after the burst) and the early copies.
+fn same_burst_loss(early: bool) -> (u32, u64) {
+    use enet_proto::Host;
+    use std::collections::VecDeque;
+    let t0 = Instant::now();
+    let mut a = Host::new(HostConfig::default(), t0).unwrap();
+    let mut b = Host::new(HostConfig::default(), t0).unwrap();
+    let (a_addr, b_addr): (std::net::SocketAddr, std::net::SocketAddr) =
+        ("10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap());
+    let peer = a.connect(t0, b_addr, 1, 0).unwrap();
+    let one_way = Duration::from_millis(20);
+    let mut to_b: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
+    let mut to_a: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
+    let mut buf = Vec::new();
+    let mut drop_first = false;
+    let mut got: Vec<u8> = Vec::new();
+    let mut first_at = None;
+    for ms in 0..3000u32 {
+        let now = t0 + Duration::from_millis(ms.into());
+        if ms == 1000 {
+            a.set_early_retransmit(peer, early).unwrap();
+            for i in 0..16u8 {
+                a.send(peer, 0, Packet::reliable(vec![i; 1024])).unwrap();
+            }
+            drop_first = true;
+        }
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        while a.poll_transmit(now, &mut buf).is_some() {
+            if drop_first && buf.len() > 1024 {
+                drop_first = false;
+                continue;
+            }
+            to_b.push_back((now + one_way, buf.clone()));
+        }
+        while to_b.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, d) = to_b.pop_front().unwrap();
+            b.handle_datagram(now, a_addr, &d);
+        }
+        while b.poll_transmit(now, &mut buf).is_some() {
+            to_a.push_back((now + one_way, buf.clone()));
+        }
+        while to_a.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, d) = to_a.pop_front().unwrap();
+            a.handle_datagram(now, b_addr, &d);
+        }
+        while let Some(e) = b.poll_event() {
+            if let Event::Receive { packet, .. } = e {
+                got.push(packet.data[0]);
+                first_at.get_or_insert(ms - 1000);
+            }
+        }
+        while a.poll_event().is_some() {}
+    }
+    assert_eq!(
+        got,
+        (0..16).collect::<Vec<u8>>(),
+        "early={early}: once, in order"
+    );
+    let early_copies = a.peer_info(peer).unwrap().counters.early_retransmissions;
+    (first_at.unwrap(), early_copies)
+}
+
+#[test]
+fn a_loss_in_the_same_burst_as_acknowledged_commands_is_resent_before_its_timeout() {
+    let (early_at, early_copies) = same_burst_loss(true);
+    let (late_at, late_copies) = same_burst_loss(false);
+    println!("first of the burst delivered after {early_at} ms (early) vs {late_at} ms");
+    assert_eq!(early_copies, 1, "one early copy");
+    assert_eq!(late_copies, 0);
+    // 40 ms round trip: revealed at ~40 ms, resent a few ms later, there 20 ms after that.
+    assert!(early_at < 80, "{early_at} ms");
+    assert!(early_at + 20 < late_at, "{early_at} vs {late_at} ms");
 }

@@ -108,9 +108,9 @@ pub struct Args {
     /// adaptive; 0 turns it off), 0..=100000.
     #[arg(long, value_parser = count::<u64>(0, 100_000))]
     pub coalesce_us: Option<u64>,
-    /// Our side's transit window in bytes, 65536..=16777216: the reliable bytes kept in
-    /// flight per peer (default: the library's, 65,536, C's window; see
-    /// `HostConfig::transit_window`).
+    /// Our side's transit-window ceiling in bytes, 65536..=16777216: the most reliable
+    /// bytes the adaptive window keeps in flight per peer (default: the library's, 1 MiB;
+    /// 65536 sends as C ENet does; see `HostConfig::transit_window`).
     #[arg(long, value_parser = count::<u32>(65_536, 16 * 1024 * 1024))]
     pub transit_window: Option<u32>,
     /// Run the servers (ours, C's, and the UDP floor's) tick-driven at this many ticks a

@@ -110,6 +110,9 @@ impl Host {
             && time_difference(self.service_time, p.last_receive_time) >= p.timeouts.ping_interval
             && p.mtu - asm.packet_size >= CommandKind::Ping.size() as u32
         {
+            // Idle (nothing in flight, nothing heard for a ping interval): what the path
+            // took before says little about now, so the next burst starts at C's window.
+            self.peers[idx].transit.restart();
             self.queue_control(
                 idx,
                 CommandKind::Ping as u8 | COMMAND_FLAG_ACKNOWLEDGE,
@@ -228,7 +231,7 @@ impl Host {
         asm: &mut Assembly,
     ) -> bool {
         let st = self.service_time;
-        let transit_window = self.config.transit_window;
+        let ceiling = self.config.transit_window;
         let p = &mut self.peers[idx];
         let mut reliable_blocked = false;
         let mut can_ping = true;
@@ -269,10 +272,11 @@ impl Host {
                     }
                 }
                 if cmd.has_packet {
-                    // An unlimited path (ENet's largest window) may carry the host's
-                    // transit window instead; the throttle scales either.
+                    // An unlimited path (ENet's largest window) carries the peer's
+                    // adaptive transit window instead (64 KiB up to the host's ceiling);
+                    // the throttle scales either.
                     let base = if p.window_size >= MAXIMUM_WINDOW_SIZE {
-                        transit_window
+                        p.transit.get(ceiling)
                     } else {
                         p.window_size
                     };

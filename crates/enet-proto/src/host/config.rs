@@ -22,8 +22,9 @@ pub const DEFAULT_BUFFER_BUDGET: usize = 256 * 1024 * 1024;
 pub const GAP_ALLOWANCE: usize = 1024 * 1024;
 /// Largest datagram processed: ENet's maximum MTU. Larger ones are dropped, as C does.
 pub const MAXIMUM_DATAGRAM_SIZE: usize = MAXIMUM_MTU as usize;
-/// Default [`HostConfig::transit_window`]: ENet's largest window, 64 KiB, as the C library.
-pub const DEFAULT_TRANSIT_WINDOW: u32 = MAXIMUM_WINDOW_SIZE;
+/// Default [`HostConfig::transit_window`], the ceiling of the adaptive transit window:
+/// 1 MiB (65,536, ENet's largest window, sends exactly as the C library does).
+pub const DEFAULT_TRANSIT_WINDOW: u32 = 1024 * 1024;
 /// Largest [`HostConfig::transit_window`] accepted (16 MiB).
 pub const MAXIMUM_TRANSIT_WINDOW: u32 = 16 * 1024 * 1024;
 /// Period of the host bandwidth throttle, in ms.
@@ -62,18 +63,31 @@ pub struct HostConfig {
     /// retransmission on (the default; see [`Host::set_early_retransmit`]). Off, reliable
     /// commands are retransmitted only at their timeout, as in the C library.
     pub early_retransmit: bool,
-    /// Most reliable bytes in flight to a peer (sent, not yet acknowledged) when neither
-    /// side limits bandwidth, before the packet throttle scales it. ENet's window is then
-    /// its protocol maximum, 64 KiB, which caps a reliable transfer at 64 KiB per round
-    /// trip (1.6 MB/s at 40 ms); a larger value lets bulk transfers over long or lossy
-    /// paths keep more in flight (4 × 64 KiB moved a 16 MB transfer at 40 ms RTT and 1 %
-    /// loss 1.8 × as fast as the C library). The default, [`DEFAULT_TRANSIT_WINDOW`], is
-    /// C's 64 KiB: ENet has no slow start, so a wider window arrives as one burst, and a
-    /// receiver or middlebox with a smaller buffer drops its tail (more loss, and a C peer
-    /// on a harsh link gives up sooner). Where a bandwidth limit sets a smaller window,
-    /// that window applies unchanged. Receivers, the C library's included, accept a wider
-    /// window: it changes only when the sender sends. 65,536..=16 MiB
-    /// ([`MAXIMUM_TRANSIT_WINDOW`]).
+    /// Ceiling of the adaptive transit window: the most reliable payload bytes kept in
+    /// flight to a peer (sent, not yet acknowledged) when neither side limits bandwidth,
+    /// before the packet throttle scales it. 65,536..=16 MiB ([`MAXIMUM_TRANSIT_WINDOW`]);
+    /// default [`DEFAULT_TRANSIT_WINDOW`], 1 MiB.
+    ///
+    /// ENet keeps at most its protocol maximum, 64 KiB, in flight on such a path, which
+    /// caps a reliable transfer at 64 KiB per round trip (1.6 MB/s at 40 ms). Here each
+    /// peer's window starts at those 64 KiB and widens like TCP's slow start: by the bytes
+    /// each acknowledgement reports while at least half of the window is in use (about
+    /// doubling per round trip), up to this ceiling. It narrows again:
+    /// - to half when a command goes out again at its retransmission timeout although
+    ///   nothing sent at the same time or later was acknowledged (tail loss), and to 64 KiB
+    ///   when such a timeout repeats (a dead or jammed path); if the acknowledgement then
+    ///   echoes the first transmission (the timeout was spurious), the window comes back;
+    /// - to half when early retransmissions (see [`HostConfig::early_retransmit`]) carry
+    ///   more than 1/16 of the window within about one window's worth of acknowledgements:
+    ///   isolated random losses leave it alone, loss at congestion scale does not;
+    /// - to 64 KiB when the peer has been idle long enough to be pinged.
+    ///
+    /// It never goes below 64 KiB, so with the packet throttle applied ENet's own window is
+    /// the floor, and a peer whose window a bandwidth limit sets below 64 KiB keeps that
+    /// window unchanged. 65,536 turns the adaptation off: exactly the C library's behaviour.
+    /// Receivers, the C library's included, accept a wider window: it changes only when the
+    /// sender sends. [`PeerInfo::transit_window`](crate::PeerInfo::transit_window) shows a
+    /// peer's current window.
     pub transit_window: u32,
 }
 
@@ -166,7 +180,8 @@ impl Host {
         self.config.early_retransmit = enabled;
     }
 
-    /// Changes [`HostConfig::transit_window`] (for all peers, at once).
+    /// Changes [`HostConfig::transit_window`], the ceiling of the adaptive transit window
+    /// (for all peers, at once: a window above a lowered ceiling is cut to it).
     pub fn set_transit_window(&mut self, bytes: u32) -> Result<(), Error> {
         check_transit_window(bytes)?;
         self.config.transit_window = bytes;
@@ -262,7 +277,8 @@ impl HostConfig {
         self
     }
 
-    /// This configuration with another [`HostConfig::transit_window`].
+    /// This configuration with another ceiling of the adaptive transit window
+    /// ([`HostConfig::transit_window`]; 65,536 sends as the C library does).
     pub fn with_transit_window(mut self, bytes: u32) -> Self {
         self.transit_window = bytes;
         self

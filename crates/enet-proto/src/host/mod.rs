@@ -65,6 +65,10 @@ pub struct PeerInfo {
     pub bandwidth: Bandwidth,
     /// Reliable payload bytes in flight.
     pub reliable_data_in_transit: u32,
+    /// Most reliable payload bytes this peer may have in flight now, before the packet
+    /// throttle scales it: on a bandwidth-limited path `window_size`, else the adaptive
+    /// transit window, 64 KiB up to [`HostConfig::transit_window`].
+    pub transit_window: u32,
     /// Received data not yet handed to the application, bytes.
     pub total_waiting_data: usize,
     /// Cumulative traffic counters.
@@ -310,6 +314,11 @@ impl Host {
             timeouts: p.timeouts,
             bandwidth: p.bandwidth,
             reliable_data_in_transit: p.reliable_data_in_transit,
+            transit_window: if p.window_size >= MAXIMUM_WINDOW_SIZE {
+                p.transit.get(self.config.transit_window)
+            } else {
+                p.window_size
+            },
             total_waiting_data: p.total_waiting_data,
             counters: p.counters,
             connect_id: p.connect_id,

@@ -6,10 +6,12 @@
 //! early retransmission, and the per-peer ping, timeout and early-retransmission settings.
 //!
 //! Early retransmission (not in the C library; the wire format is unchanged): once an
-//! acknowledgement echoes a send time more than a reordering allowance (a quarter of the
+//! acknowledgement echoes a send time more than a reordering allowance (an eighth of the
 //! RTT, at least 2 ms) after an unacknowledged reliable command's last transmission, that
 //! command is presumed lost and goes out again at the next send pass instead of at its
-//! retransmission timeout. It keeps its timeout (no back-off: the acknowledgement shows the
+//! retransmission timeout; a command sent at the same time as (or after) the acknowledged
+//! one, in the same burst, is presumed lost once the allowance has passed after that
+//! acknowledgement's round trip (TCP's RACK). It keeps its timeout (no back-off: the acknowledgement shows the
 //! path alive), and only an acknowledgement of something sent after the new transmission
 //! can trigger it again, at most [`MAX_EARLY_RETRANSMISSIONS`] times per command; only
 //! acknowledgements of commands still awaiting one count, and early copies do not count
@@ -18,6 +20,10 @@
 //! commands in flight lost nor shrink the RTT estimate. A spurious copy (its
 //! acknowledgement was lost, or the link reordered more than the allowance) is dropped by
 //! the receiver as a duplicate, as C and this engine do with any retransmission.
+//!
+//! The losses found here also steer the peer's adaptive transit window (see
+//! `crate::peer::transit` and [`HostConfig::transit_window`]): acknowledged bytes widen it,
+//! early losses at congestion scale and tail-loss timeouts narrow it.
 
 use super::*;
 
@@ -77,16 +83,47 @@ impl Host {
         Ok(self.peers[idx].timeouts.early_retransmit)
     }
 
-    /// The reordering allowance of early retransmission, ms: a quarter of the RTT, at least 2.
+    /// The reordering allowance of early retransmission, ms: an eighth of the RTT, at least
+    /// 2. (A quarter put the deadline of a loss in a burst within a few ms of its
+    /// retransmission timeout at 40 ms RTT, so the timeout often won.)
     fn reorder_allowance(p: &Peer) -> u32 {
-        (p.rtt.round_trip_time / 4).max(2)
+        (p.rtt.round_trip_time / 8).max(2)
     }
 
-    /// Whether `c` (in `p`'s retransmission queue) is presumed lost and may go out early.
-    fn early_candidate(p: &Peer, c: &OutgoingCommand) -> bool {
+    /// Whether `c` (in `p`'s retransmission queue) is presumed lost at `now` and may go out
+    /// early.
+    fn early_candidate(p: &Peer, c: &OutgoingCommand, now: u32) -> bool {
         c.early_retransmissions < MAX_EARLY_RETRANSMISSIONS
             && p.timeouts
-                .early_due(c.sent_time, Self::reorder_allowance(p))
+                .early_due(c.sent_time, Self::reorder_allowance(p), now)
+    }
+
+    /// The earliest early-retransmission deadline in `idx`'s retransmission queue: that of
+    /// the first command (in order of transmission) sent no later than the newest
+    /// acknowledged one with early copies left. Usually the front; a scan past the front
+    /// only passes commands whose early copies are spent.
+    fn next_early_deadline(&self, idx: usize) -> Option<u32> {
+        let p = &self.peers[idx];
+        let reorder = Self::reorder_allowance(p);
+        p.queues
+            .sent_reliable_commands
+            .iter()
+            .map(|&slot| &self.commands[slot])
+            .map_while(|c| {
+                p.timeouts
+                    .early_deadline(c.sent_time, reorder)
+                    .map(|d| (d, c.early_retransmissions))
+            })
+            .find(|&(_, n)| n < MAX_EARLY_RETRANSMISSIONS)
+            .map(|(d, _)| d)
+    }
+
+    /// Moves `idx`'s next deadline to `deadline` if that is sooner.
+    fn pull_next_timeout(&mut self, idx: usize, deadline: u32) {
+        let t = &mut self.peers[idx].timeouts;
+        if time_less(deadline, t.next_timeout) {
+            t.next_timeout = deadline;
+        }
     }
 
     /// Retransmission and timeout check (`enet_protocol_check_timeouts`), plus early
@@ -96,6 +133,9 @@ impl Host {
         let mut i = 0;
         let mut insert_outgoing = 0;
         let mut insert_reliable = 0;
+        // Whether a command went out again at its timeout in this pass, and whether one of
+        // them had done so before.
+        let mut timeouts: Option<bool> = None;
         loop {
             let p = &mut self.peers[idx];
             if i >= p.queues.sent_reliable_commands.len() {
@@ -105,16 +145,19 @@ impl Host {
             let c = &self.commands[slot];
             let timed_out = time_difference(st, c.sent_time) >= c.round_trip_timeout;
             if !timed_out {
-                if !Self::early_candidate(p, c) {
+                if !Self::early_candidate(p, c, st) {
                     i += 1;
                     continue;
                 }
                 // Presumed lost: out again now, same timeout, no timeout decision (the
                 // acknowledgement that revealed the loss shows the peer alive).
+                // Payload presumed lost counts against the transit window.
+                let lost = if c.has_packet { c.fragment_length() } else { 0 };
                 p.queues.sent_reliable_commands.remove(i);
                 self.commands[slot].early_retransmissions += 1;
                 p.loss.packets_lost += 1;
                 p.counters.early_retransmissions += 1;
+                p.transit.early_loss(lost, self.config.transit_window);
                 self.requeue_for_retransmission(
                     idx,
                     i,
@@ -146,6 +189,24 @@ impl Host {
                 self.notify_disconnect(idx, DisconnectReason::Timeout);
                 return true;
             }
+            // For the transit window: a loss that acknowledgements of later commands have
+            // revealed (its early deadline was about to pass too) counts as an early loss;
+            // only one that nothing after it revealed (tail loss, a lost burst, a stalled
+            // peer) counts as a timeout.
+            if c.has_packet
+                && p.timeouts
+                    .early_deadline(c.sent_time, Self::reorder_allowance(p))
+                    .is_some()
+            {
+                p.transit
+                    .early_loss(c.fragment_length(), self.config.transit_window);
+            } else {
+                let timed_before = c
+                    .send_attempts
+                    .saturating_sub(u16::from(c.early_retransmissions))
+                    > 1;
+                timeouts = Some(timeouts.unwrap_or(false) || timed_before);
+            }
             p.queues.sent_reliable_commands.remove(i);
             let c = &mut self.commands[slot];
             p.loss.packets_lost += 1;
@@ -172,12 +233,24 @@ impl Host {
             self.schedule(idx);
         }
         let p = &mut self.peers[idx];
+        if let Some(repeated) = timeouts {
+            // Tail loss, a lost burst or a stalled peer: the transit window halves, or after
+            // a repeated timeout goes back to C's (given back if the acknowledgement shows
+            // the first copy was only late).
+            p.transit.timed_out(repeated);
+        }
         if p.timeouts.early_retransmit {
             // An early retransmission may have been requested with a deadline of "now" that
-            // no command meets any more: the deadline is the front's timeout again.
+            // no command meets any more: the deadline is the front's timeout again, or the
+            // next early-retransmission deadline if sooner.
             if let Some(&front) = p.queues.sent_reliable_commands.front() {
                 let front = &self.commands[front];
                 p.timeouts.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
+                if let Some(d) = self.next_early_deadline(idx) {
+                    // (Never "now" again: what was due now has just been handled.)
+                    let soonest = st.wrapping_add(1);
+                    self.pull_next_timeout(idx, if time_less(d, soonest) { soonest } else { d });
+                }
             }
         }
         false
@@ -242,12 +315,18 @@ impl Host {
         // every command in flight lost (early retransmission). (C samples the RTT before
         // removing the command; the order does not matter, neither step reads the other's.)
         let removed = self.remove_sent_reliable_command(idx, seq, channel_id);
-        if let Some((_, last_sent)) = removed {
+        if let Some((_, last_sent, timed_retransmit)) = removed {
+            if timed_retransmit {
+                // Echoing an earlier transmission than the last: the timeout was spurious.
+                self.peers[idx]
+                    .transit
+                    .timeout_verdict(time_less(sent, last_sent));
+            }
             if time_less(last_sent, sent) {
                 sent = last_sent;
             }
         }
-        let removed = removed.map(|(command, _)| command);
+        let removed = removed.map(|(command, _, _)| command);
         let p = &mut self.peers[idx];
         let rtt = time_difference(st, sent).max(1);
         let first = p.last_receive_time == 0;
@@ -264,21 +343,20 @@ impl Host {
         // Only the acknowledgement of a command still awaiting one counts: a repeated or
         // made-up acknowledgement reveals no loss and needs no scan.
         if removed.is_some() {
-            p.timeouts.acked(sent);
+            p.timeouts.acked(sent, rtt);
             // The queue is in order of last transmission: the candidates are at its front.
-            let reorder = Self::reorder_allowance(p);
-            if p.queues
-                .sent_reliable_commands
-                .iter()
-                .map(|&slot| &self.commands[slot])
-                .take_while(|c| p.timeouts.early_due(c.sent_time, reorder))
-                .any(|c| c.early_retransmissions < MAX_EARLY_RETRANSMISSIONS)
-            {
-                // Something sent before the acknowledged command is presumed lost: check at
-                // the next send pass (later acknowledgements in this datagram may still
-                // clear it).
-                p.timeouts.next_timeout = st;
-                self.schedule(idx);
+            if let Some(d) = self.next_early_deadline(idx) {
+                if time_greater_equal(st, d) {
+                    // Something sent before the acknowledged command is presumed lost: check
+                    // at the next send pass (later acknowledgements in this datagram may
+                    // still clear it).
+                    self.peers[idx].timeouts.next_timeout = st;
+                    self.schedule(idx);
+                } else {
+                    // Sent in the same burst as the acknowledged command: presumed lost if
+                    // its acknowledgement has not come `reorder` ms from now.
+                    self.pull_next_timeout(idx, d);
+                }
             }
         }
         match self.peers[idx].state {
@@ -311,14 +389,14 @@ impl Host {
         Ok(())
     }
 
-    /// Removes an acknowledged command; returns its command number and the service time of
-    /// its last transmission.
+    /// Removes an acknowledged command; returns its command number, the service time of its
+    /// last transmission and whether it was ever retransmitted at its timeout.
     pub(super) fn remove_sent_reliable_command(
         &mut self,
         idx: usize,
         seq: u16,
         channel_id: u8,
-    ) -> Option<(u8, u32)> {
+    ) -> Option<(u8, u32, bool)> {
         let p = &mut self.peers[idx];
         let matches = |c: &OutgoingCommand| {
             c.header.reliable_sequence_number == seq && c.header.channel_id == channel_id
@@ -369,12 +447,27 @@ impl Host {
             }
         }
         if was_sent {
+            if cmd.has_packet && p.window_size >= MAXIMUM_WINDOW_SIZE {
+                p.transit.acknowledged(
+                    cmd.fragment_length(),
+                    p.reliable_data_in_transit,
+                    self.config.transit_window,
+                );
+            }
             p.reliable_data_in_transit -= cmd.fragment_length();
         }
         if let Some(&front) = p.queues.sent_reliable_commands.front() {
             let front = &self.commands[front];
             p.timeouts.next_timeout = front.sent_time.wrapping_add(front.round_trip_timeout);
         }
-        Some((cmd.header.command & COMMAND_MASK, cmd.sent_time))
+        let timed_retransmit = cmd
+            .send_attempts
+            .saturating_sub(u16::from(cmd.early_retransmissions))
+            > 1;
+        Some((
+            cmd.header.command & COMMAND_MASK,
+            cmd.sent_time,
+            timed_retransmit,
+        ))
     }
 }

@@ -232,11 +232,11 @@ impl LossStats {
 /// ```
 /// ```compile_fail
 /// let mut t = enet_proto::Timeouts::default();
-/// t.acked(1);
+/// t.acked(1, 40);
 /// ```
 /// ```compile_fail
 /// let t = enet_proto::Timeouts::default();
-/// let _ = t.early_due(1, 2);
+/// let _ = t.early_due(1, 2, 3);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -258,30 +258,44 @@ pub struct Timeouts {
     pub early_retransmit: bool,
     /// Latest send time (service time) that an acknowledgement has echoed.
     pub newest_acked_sent: Option<u32>,
+    /// The round trip (ms) measured by the acknowledgement that echoed `newest_acked_sent`.
+    pub newest_acked_rtt: u32,
 }
 
 impl Timeouts {
-    /// Records that a datagram sent at `sent` (service time) arrived: an acknowledgement
-    /// echoed its send time.
-    pub(crate) fn acked(&mut self, sent: u32) {
+    /// Records that a datagram sent at `sent` (service time) arrived `rtt` ms later: an
+    /// acknowledgement echoed its send time.
+    pub(crate) fn acked(&mut self, sent: u32, rtt: u32) {
         if self
             .newest_acked_sent
             .is_none_or(|t| crate::time::time_less(t, sent))
         {
             self.newest_acked_sent = Some(sent);
+            self.newest_acked_rtt = rtt;
         }
     }
 
+    /// When (service time) a reliable command whose last transmission was at `sent_time`
+    /// is presumed lost, if something sent at the same time or after it has been
+    /// acknowledged: once the round trip of that acknowledgement plus `reorder` ms have
+    /// passed since `sent_time` (TCP's RACK). Something sent more than `reorder` ms after
+    /// it makes that at once; something sent in the same burst, `reorder` ms after the
+    /// acknowledgement of that. It only makes a retransmission come sooner, and receivers
+    /// drop the duplicates a spurious one causes, so the wire protocol is unchanged.
+    pub(crate) fn early_deadline(&self, sent_time: u32, reorder: u32) -> Option<u32> {
+        let t = self.newest_acked_sent.filter(|_| self.early_retransmit)?;
+        crate::time::time_greater_equal(t, sent_time).then(|| {
+            sent_time
+                .wrapping_add(self.newest_acked_rtt)
+                .wrapping_add(reorder)
+        })
+    }
+
     /// Whether a reliable command whose last transmission was at `sent_time` is presumed
-    /// lost: something sent more than `reorder` ms after it has been acknowledged while it
-    /// has not. The sender-side counterpart of TCP's RACK; it only makes a retransmission
-    /// come sooner, and receivers drop the duplicates a spurious one causes, so the wire
-    /// protocol is unchanged.
-    pub(crate) fn early_due(&self, sent_time: u32, reorder: u32) -> bool {
-        self.early_retransmit
-            && self
-                .newest_acked_sent
-                .is_some_and(|t| crate::time::time_less(sent_time.wrapping_add(reorder), t))
+    /// lost at `now` ([`Timeouts::early_deadline`] has passed).
+    pub(crate) fn early_due(&self, sent_time: u32, reorder: u32, now: u32) -> bool {
+        self.early_deadline(sent_time, reorder)
+            .is_some_and(|d| crate::time::time_greater_equal(now, d))
     }
 }
 
@@ -296,6 +310,7 @@ impl Default for Timeouts {
             earliest_timeout: 0,
             early_retransmit: true,
             newest_acked_sent: None,
+            newest_acked_rtt: 0,
         }
     }
 }

@@ -19,10 +19,12 @@ use crate::protocol::{Command, CommandHeader, Fragment, MAXIMUM_WINDOW_SIZE};
 
 mod groups;
 mod slab;
+mod transit;
 
 pub(crate) use groups::CommandQueues;
 pub use groups::{Bandwidth, LossStats, RttEstimator, Throttle, Timeouts};
 pub(crate) use slab::{CommandSlab, CommandSlot};
+pub(crate) use transit::TransitWindow;
 
 /// Reliable sequence numbers are split into this many windows.
 pub(crate) const RELIABLE_WINDOWS: u16 = 16;
@@ -449,6 +451,8 @@ pub(crate) struct Peer {
     pub mtu: u32,
     pub window_size: u32,
     pub reliable_data_in_transit: u32,
+    /// The adaptive transit window (see `transit`).
+    pub transit: TransitWindow,
     pub outgoing_reliable_sequence_number: u16,
     /// Outgoing command queues.
     pub queues: CommandQueues,
@@ -506,6 +510,7 @@ impl Peer {
             mtu,
             window_size: MAXIMUM_WINDOW_SIZE,
             reliable_data_in_transit: 0,
+            transit: TransitWindow::default(),
             outgoing_reliable_sequence_number: 0,
             queues: CommandQueues::default(),
             incoming_unsequenced_group: 0,

@@ -2,8 +2,9 @@
 
 use super::*;
 
-/// Most bytes of a [`Peer`] record (504 when issue 14's compaction began).
-const PEER_BOUND: usize = 504;
+/// Most bytes of a [`Peer`] record (504 when issue 14's compaction began; the adaptive
+/// transit window and the newest acknowledged send time of early retransmission added 16).
+const PEER_BOUND: usize = 520;
 
 /// What one queued or in-flight command costs in the host's command table, and what
 /// one peer slot costs, whether used or not (issue 14: memory per peer).

@@ -95,9 +95,9 @@ impl UdpHostBuilder {
         self
     }
 
-    /// Most reliable bytes in flight to a peer on a path without bandwidth limits
-    /// (65,536..=16 MiB; the default, 65,536, sends as the C library does;
-    /// [`HostConfig::transit_window`]).
+    /// Ceiling of the adaptive reliable window: the most reliable bytes in flight to a peer
+    /// on a path without bandwidth limits (65,536..=16 MiB, default 1 MiB; 65,536 sends as
+    /// the C library does; [`HostConfig::transit_window`]).
     pub fn transit_window(mut self, bytes: u32) -> Self {
         self.config.transit_window = bytes;
         self

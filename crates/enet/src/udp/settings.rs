@@ -113,9 +113,10 @@ impl UdpHost {
         self.host.set_default_early_retransmit(enabled);
     }
 
-    /// Changes the most reliable bytes in flight to each peer on a path without bandwidth
-    /// limits ([`HostConfig::transit_window`]; 65,536..=16 MiB, else
-    /// [`Error::InvalidParameter`]).
+    /// Changes the ceiling of the adaptive reliable window, the most reliable bytes in
+    /// flight to each peer on a path without bandwidth limits
+    /// ([`HostConfig::transit_window`]; 65,536..=16 MiB, else [`Error::InvalidParameter`];
+    /// 65,536 sends as the C library does).
     pub fn set_transit_window(&mut self, bytes: u32) -> Result<()> {
         self.host
             .set_transit_window(bytes)
