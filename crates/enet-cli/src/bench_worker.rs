@@ -109,10 +109,6 @@ pub struct Args {
     /// server (whose players each have an address) gets.
     #[arg(long)]
     pub no_gso: bool,
-    /// Server: longest receive-coalescing sleep in µs, 0..=100000 (default: the library's,
-    /// 200 µs, adaptive; 0 turns it off). Load generators never coalesce.
-    #[arg(long, value_parser = count::<u64>(0, 100_000))]
-    pub coalesce_us: Option<u64>,
     /// Both: ceiling of the adaptive transit window in bytes, 65536..=16777216 (default:
     /// the library's, 1 MiB; 65536 sends as C ENet does).
     #[arg(long, value_parser = count::<u32>(65_536, 16 * 1024 * 1024))]
@@ -239,9 +235,6 @@ fn create_host(port: u16, peers: usize, a: &Args, gso: bool) -> Result<UdpHost, 
     if let Some(us) = a.busy_poll_us {
         host.set_busy_poll_limit(Duration::from_micros(us));
     }
-    if let Some(us) = a.coalesce_us {
-        host.set_coalesce_limit(Duration::from_micros(us));
-    }
     if a.c_buffers {
         let sock = socket2::SockRef::from(host.socket());
         // As enet_host_create does; harmless if refused.
@@ -337,10 +330,6 @@ fn client(a: &Args) -> CliResult {
     // One connection is one client (GSO as a real one has it); more stand for separate
     // machines.
     let mut host = create_host(0, k, a, k == 1)?;
-    // A load generator's peers stand for separate machines, each receiving a few datagrams
-    // a second: it must not hold their replies back to batch them (which would add to the
-    // latency it measures and take load off the machine the server shares).
-    host.set_coalesce_limit(Duration::ZERO);
     let total = k as u64 * m;
     let mut cl: Vec<Client> = Vec::with_capacity(k);
     let mut status = vec![OUTSTANDING; total as usize];

@@ -60,6 +60,6 @@ pub use error::{CantConnect, Error, GodotError, Invalid, Result};
 pub use godot_variant;
 pub use packet_peer::{PacketPeer, PacketPeerState, VarError, DEFAULT_ENCODE_BUFFER_MAX_SIZE};
 pub use udp::{
-    IoStats, SendErrorHook, UdpHost, UdpHostBuilder, DEFAULT_BUSY_POLL_LIMIT,
-    DEFAULT_COALESCE_LIMIT, MAX_DATAGRAM_SIZE, SOCKET_BUFFER_SIZE,
+    IoStats, SendErrorHook, UdpHost, UdpHostBuilder, DEFAULT_BUSY_POLL_LIMIT, MAX_DATAGRAM_SIZE,
+    SOCKET_BUFFER_SIZE,
 };

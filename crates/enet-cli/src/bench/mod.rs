@@ -104,10 +104,6 @@ pub struct Args {
     /// the library's, 50 µs, adaptive; 0 turns busy polling off), 0..=1000000.
     #[arg(long, value_parser = count::<u64>(0, 1_000_000))]
     pub busy_poll_us: Option<u64>,
-    /// Longest receive-coalescing sleep of our server in µs (default: the library's, 200 µs,
-    /// adaptive; 0 turns it off), 0..=100000.
-    #[arg(long, value_parser = count::<u64>(0, 100_000))]
-    pub coalesce_us: Option<u64>,
     /// Our side's transit-window ceiling in bytes, 65536..=16777216: the most reliable
     /// bytes the adaptive window keeps in flight per peer (default: the library's, 1 MiB;
     /// 65536 sends as C ENet does; see `HostConfig::transit_window`).
@@ -184,7 +180,6 @@ pub fn run(a: Args) -> CliResult {
         lost_after_ms: a.lost_after_ms,
         c_buffers: a.c_buffers,
         busy_poll_us: a.busy_poll_us,
-        coalesce_us: a.coalesce_us,
         transit_window: a.transit_window,
         dtls: if a.dtls {
             Some(crate::tls::bench_certificate()?)

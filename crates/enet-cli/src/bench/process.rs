@@ -62,9 +62,6 @@ impl Imp {
                 if let Some(us) = ctx.busy_poll_us {
                     c.arg("--busy-poll-us").arg(us.to_string());
                 }
-                if let Some(us) = ctx.coalesce_us {
-                    c.arg("--coalesce-us").arg(us.to_string());
-                }
                 if let Some(bytes) = ctx.transit_window {
                     c.arg("--transit-window").arg(bytes.to_string());
                 }
@@ -358,8 +355,6 @@ pub(super) struct Ctx {
     pub lost_after_ms: u64,
     pub c_buffers: bool,
     pub busy_poll_us: Option<u64>,
-    /// Our server's longest receive-coalescing sleep, µs, if not the default.
-    pub coalesce_us: Option<u64>,
     /// Our workers' transit window (`HostConfig::transit_window`), if not the default.
     pub transit_window: Option<u32>,
     /// With --dtls: the directory holding cert.pem and key.pem for our workers.

@@ -7,10 +7,7 @@ use std::time::{Duration, Instant};
 
 use enet_proto::{Host, HostConfig};
 
-use super::{
-    addr, busy_poll::BusyPoll, coalesce::Coalesce, IoStats, UdpHost, DEFAULT_BUSY_POLL_LIMIT,
-    DEFAULT_COALESCE_LIMIT,
-};
+use super::{addr, busy_poll::BusyPoll, IoStats, UdpHost, DEFAULT_BUSY_POLL_LIMIT};
 use crate::compress::CompressionMode;
 use crate::error::{Error, Invalid, Result};
 #[cfg(not(batched_io))]
@@ -39,7 +36,6 @@ pub struct UdpHostBuilder {
     addr: SocketAddr,
     config: HostConfig,
     busy_poll_limit: Duration,
-    coalesce_limit: Duration,
     compression: CompressionMode,
     socket_buffer_size: usize,
     gso: bool,
@@ -53,7 +49,6 @@ impl UdpHost {
             addr,
             config: HostConfig::default(),
             busy_poll_limit: DEFAULT_BUSY_POLL_LIMIT,
-            coalesce_limit: DEFAULT_COALESCE_LIMIT,
             compression: CompressionMode::None,
             socket_buffer_size: addr::SOCKET_BUFFER_SIZE,
             gso: true,
@@ -113,13 +108,6 @@ impl UdpHostBuilder {
     /// [`UdpHost::set_busy_poll_limit`]; `Duration::ZERO` turns it off).
     pub fn busy_poll_limit(mut self, limit: Duration) -> Self {
         self.busy_poll_limit = limit;
-        self
-    }
-
-    /// The longest receive-coalescing sleep of [`UdpHost::service`] (see
-    /// [`UdpHost::set_coalesce_limit`]; `Duration::ZERO` turns it off).
-    pub fn coalesce_limit(mut self, limit: Duration) -> Self {
-        self.coalesce_limit = limit;
         self
     }
 
@@ -201,7 +189,6 @@ impl UdpHostBuilder {
             send_hook: None,
             conditioner: None,
             busy_poll: BusyPoll::new(self.busy_poll_limit),
-            coalesce: Coalesce::new(self.coalesce_limit),
             gso: self.gso,
             drained_at: None,
             skip_receive: false,

@@ -41,15 +41,11 @@
 //! * Under dense traffic, [`UdpHost::service`] busy-polls the socket for up to 50 µs before
 //!   sleeping on it ([`UdpHost::set_busy_poll_limit`]); a host whose spins come back empty
 //!   stops spinning and only probes with one spin every 256 sleeps.
-//! * A host with many connected peers that each send little but together a lot (a game
-//!   server with thousands of players) sleeps up to 200 µs before waiting on its socket, so
-//!   that their datagrams are read, handled and answered in batches
-//!   ([`UdpHost::set_coalesce_limit`]).
 //!
 //! The driver is split by concern: this file holds [`UdpHost`] and its connection and
 //! sending calls; `builder` its creation ([`UdpHostBuilder`]); `settings` the host and peer
 //! settings and queries; `service` the service loop and the wait on the socket; `busy_poll` the
-//! adaptive spin policy; `coalesce` the receive-coalescing policy; `conditioner` the optional link conditioner; `addr` address
+//! adaptive spin policy; `conditioner` the optional link conditioner; `addr` address
 //! mapping and socket creation; `batched` the Linux `recvmmsg`/`sendmmsg` I/O and
 //! `portable` the one-datagram-per-call I/O used elsewhere (and on Linux with the
 //! `portable-io` feature); `dtls_io` the DTLS seam (feature `dtls`).
@@ -67,9 +63,6 @@ mod addr;
 mod batched;
 mod builder;
 mod busy_poll;
-mod coalesce;
-#[cfg(all(test, unix))]
-mod coalesce_tests;
 mod conditioner;
 #[cfg(test)]
 mod drain_tests;
@@ -88,12 +81,10 @@ pub use crate::io_policy::{SendErrorHook, MAX_DATAGRAM_SIZE};
 pub use addr::{normalize_addr, SOCKET_BUFFER_SIZE};
 pub use builder::UdpHostBuilder;
 pub use busy_poll::DEFAULT_BUSY_POLL_LIMIT;
-pub use coalesce::DEFAULT_COALESCE_LIMIT;
 
 #[cfg(batched_io)]
 use batched::Batch;
 use busy_poll::BusyPoll;
-use coalesce::Coalesce;
 use conditioner::Conditioner;
 
 /// Most datagrams read from the socket per wake-up before timers and sending get a turn
@@ -139,13 +130,6 @@ pub struct IoStats {
     /// Busy-poll spins the scheduler interrupted (another thread wanted the CPU); each
     /// turns spinning off for a long while (spinning only pays on a CPU of one's own).
     pub preempted_spins: u64,
-    /// Times [`UdpHost::service`] slept briefly before waiting on the socket so that the
-    /// datagrams of many peers could be handled as one batch (see
-    /// [`UdpHost::set_coalesce_limit`]).
-    pub coalesced_waits: u64,
-    /// Coalescing sleeps that lasted well beyond what was asked (the CPUs are busy with
-    /// other work); each stops coalescing for a long while.
-    pub coalesce_oversleeps: u64,
     /// Messages sent with UDP segmentation offload, each carrying several datagrams (see
     /// [`UdpHostBuilder::gso`]); their datagrams count in `datagrams_sent`.
     pub gso_sends: u64,
@@ -179,7 +163,6 @@ pub struct UdpHost {
     send_hook: Option<SendErrorHook>,
     conditioner: Option<Box<Conditioner>>,
     busy_poll: BusyPoll,
-    coalesce: Coalesce,
     /// Whether batched I/O uses UDP GSO and GRO (see [`UdpHostBuilder::gso`]).
     #[cfg_attr(not(batched_io), allow(dead_code))]
     gso: bool,
@@ -236,29 +219,6 @@ impl UdpHost {
     /// The longest busy-poll spin (see [`UdpHost::set_busy_poll_limit`]).
     pub fn busy_poll_limit(&self) -> Duration {
         self.busy_poll.limit
-    }
-
-    /// Sets the longest receive-coalescing sleep ([`DEFAULT_COALESCE_LIMIT`], 200 µs, by
-    /// default; `Duration::ZERO` turns coalescing off).
-    ///
-    /// When a waiting [`UdpHost::service`] finds the socket empty and the host has many
-    /// connected peers (at least 32) that together send at least 10,000 datagrams a second
-    /// but each at most 250 (a game server's players), it sleeps for the time about 64
-    /// datagrams take to arrive, at most this limit, before it waits on the socket: what
-    /// came in meanwhile is read with one system call and answered with one, instead of a
-    /// wake-up, a read and a send per datagram. This costs each datagram at most the limit
-    /// in latency and saves a server with thousands of players a large part of its CPU.
-    /// Hosts with few or fast peers (transfers, request-reply loops) and busy-polling hosts
-    /// never coalesce, and a sleep that lasted 500 µs longer than asked (the CPUs are busy
-    /// with other work, [`IoStats::coalesce_oversleeps`]) stops it for the next 4,096
-    /// waits. Unix only; elsewhere this is ignored.
-    pub fn set_coalesce_limit(&mut self, limit: Duration) {
-        self.coalesce.limit = limit;
-    }
-
-    /// The longest receive-coalescing sleep (see [`UdpHost::set_coalesce_limit`]).
-    pub fn coalesce_limit(&self) -> Duration {
-        self.coalesce.limit
     }
 
     /// The socket's local address (with the actual port when bound to port 0).

@@ -6,10 +6,8 @@
 //! System calls per wake-up are what a server with sparse traffic pays for, so the loop
 //! avoids the ones that cannot find anything: acknowledgements leave with the replies of
 //! the same round (one datagram where there were two), a waiting call made right after a
-//! read that emptied the socket's queue goes straight to the wait, a busy-poll spin
-//! probes by reading (`recvmmsg`), so that the probe that finds datagrams has also read them,
-//! and many sparse peers' datagrams are let gather before a wait (receive coalescing,
-//! `coalesce`) so that one wake-up, read and send serve tens of them.
+//! read that emptied the socket's queue goes straight to the wait, and a busy-poll spin
+//! probes by reading (`recvmmsg`), so that the probe that finds datagrams has also read them.
 //! A call whose timeout has passed still reads on while each read stops at its limit
 //! without making an event (bounded), so that a tick-driven caller's drain empties the
 //! socket.
@@ -151,42 +149,15 @@ impl UdpHost {
     }
 
     /// Sleeps until the socket is readable or `wait` has passed (`poll(2)`: precise, one
-    /// system call), after a busy-poll spin or a coalescing sleep (which reads what
-    /// gathered) when the policies ask for one. The next round
+    /// system call), after a busy-poll spin when the policy asks for one. The next round
     /// reads whatever arrived (or, when the spin read it, handles its events).
     #[cfg(unix)]
     fn wait_for_datagram(&mut self, now: Instant, wait: Duration) -> io::Result<()> {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
-        self.coalesce.observe(now, self.stats.datagrams_received);
         let spin = self.busy_poll.budget().min(wait);
         let mut waited = Duration::ZERO;
         if spin.is_zero() {
             self.busy_poll.record_sleep();
-            // Only after a read that emptied the socket: with a backlog, sleeping would
-            // let it grow (each round reads at most MAX_DATAGRAMS_PER_WAKE).
-            let delay = if self.drained_at.is_some() {
-                self.coalesce.delay(self.host.connected_peers()).min(wait)
-            } else {
-                Duration::ZERO
-            };
-            if !delay.is_zero() {
-                // Many sparse peers: let their datagrams gather, then take them as a batch.
-                self.stats.coalesced_waits += 1;
-                std::thread::sleep(delay);
-                if self.coalesce.record_sleep(delay, now.elapsed()) {
-                    self.stats.coalesce_oversleeps += 1;
-                }
-                #[cfg(feature = "dtls")]
-                if self.dtls.is_some() {
-                    // The next round reads through the DTLS layer.
-                    return Ok(());
-                }
-                if self.receive_available()? > 0 {
-                    self.skip_receive = true;
-                    return Ok(());
-                }
-                waited = now.elapsed();
-            }
         } else {
             self.stats.spins += 1;
             let found = self.spin(now, spin)?;
