@@ -139,6 +139,33 @@ fn stream_run(seed: u64, loss: f64, early: bool, seconds: u64) -> Run {
     }
 }
 
+/// Hands `host` every datagram of `queue` that is due at `now` (a one-way link of the
+/// hand-driven tests), each from `from`.
+fn deliver_due(
+    queue: &mut std::collections::VecDeque<(Instant, Vec<u8>)>,
+    now: Instant,
+    host: &mut enet_proto::Host,
+    from: std::net::SocketAddr,
+) {
+    while queue.front().is_some_and(|(t, _)| *t <= now) {
+        let (_, d) = queue.pop_front().unwrap();
+        host.handle_datagram(now, from, &d);
+    }
+}
+
+/// Queues every datagram `host` has to send at `now`, due `delay` later.
+fn send_all(
+    host: &mut enet_proto::Host,
+    now: Instant,
+    buf: &mut Vec<u8>,
+    queue: &mut std::collections::VecDeque<(Instant, Vec<u8>)>,
+    delay: Duration,
+) {
+    while host.poll_transmit(now, buf).is_some() {
+        queue.push_back((now + delay, buf.clone()));
+    }
+}
+
 #[test]
 fn lossy_streams_arrive_exactly_once_in_order_with_and_without_early_retransmission() {
     for loss in [0.01, 0.05] {
@@ -404,13 +431,8 @@ fn delay_line_run(early: bool, forge: bool, withhold: bool) -> DelayRun {
             run.early = info.counters.early_retransmissions;
             run.rtt = info.rtt.round_trip_time;
         }
-        while to_b.front().is_some_and(|(t, _)| *t <= now) {
-            let (_, d) = to_b.pop_front().unwrap();
-            b.handle_datagram(now, a_addr, &d);
-        }
-        while b.poll_transmit(now, &mut buf).is_some() {
-            to_a.push_back((now + latency, buf.clone()));
-        }
+        deliver_due(&mut to_b, now, &mut b, a_addr);
+        send_all(&mut b, now, &mut buf, &mut to_a, latency);
         while to_a.front().is_some_and(|(t, _)| *t <= now) {
             let (_, mut d) = to_a.pop_front().unwrap();
             if forge && measuring {
@@ -520,17 +542,9 @@ fn same_burst_loss(early: bool) -> (u32, u64) {
             }
             to_b.push_back((now + one_way, buf.clone()));
         }
-        while to_b.front().is_some_and(|(t, _)| *t <= now) {
-            let (_, d) = to_b.pop_front().unwrap();
-            b.handle_datagram(now, a_addr, &d);
-        }
-        while b.poll_transmit(now, &mut buf).is_some() {
-            to_a.push_back((now + one_way, buf.clone()));
-        }
-        while to_a.front().is_some_and(|(t, _)| *t <= now) {
-            let (_, d) = to_a.pop_front().unwrap();
-            a.handle_datagram(now, b_addr, &d);
-        }
+        deliver_due(&mut to_b, now, &mut b, a_addr);
+        send_all(&mut b, now, &mut buf, &mut to_a, one_way);
+        deliver_due(&mut to_a, now, &mut a, b_addr);
         while let Some(e) = b.poll_event() {
             if let Event::Receive { packet, .. } = e {
                 got.push(packet.data[0]);

@@ -74,6 +74,19 @@ fn connected_over_40ms(client_config: HostConfig) -> (Testbed, HostIndex, HostIn
     (tb, server, client, peer)
 }
 
+/// As [`connected_over_40ms`], then the link loses `loss` of the datagrams each way.
+fn connected_over_lossy_40ms(
+    client_config: HostConfig,
+    loss: f64,
+) -> (Testbed, HostIndex, HostIndex, PeerId) {
+    let (mut tb, server, client, peer) = connected_over_40ms(client_config);
+    let link = LinkConfig::new()
+        .with_latency(Duration::from_millis(20), Duration::ZERO)
+        .with_loss(loss);
+    tb.set_link(server, client, link).unwrap();
+    (tb, server, client, peer)
+}
+
 /// Runs the testbed until `until` and returns the largest number of reliable bytes the
 /// client had in flight and the largest transit window it reported at any step.
 fn run_watching(tb: &mut Testbed, client: HostIndex, peer: PeerId, until: Duration) -> (u32, u32) {
@@ -127,11 +140,7 @@ fn the_window_starts_at_c_size_and_widens_with_acknowledgements_up_to_the_ceilin
 #[test]
 fn a_ceiling_of_65536_keeps_c_window_throughout() {
     let config = HostConfig::default().with_transit_window(C_WINDOW);
-    let (mut tb, server, client, peer) = connected_over_40ms(config);
-    let link = LinkConfig::new()
-        .with_latency(Duration::from_millis(20), Duration::ZERO)
-        .with_loss(0.01);
-    tb.set_link(server, client, link).unwrap();
+    let (mut tb, _server, client, peer) = connected_over_lossy_40ms(config, 0.01);
     let host = tb.host_mut(client).unwrap();
     for i in 0..2048u32 {
         host.send(peer, 0, Packet::reliable(vec![i as u8; 1024]))
@@ -209,11 +218,7 @@ fn a_bandwidth_limited_window_is_not_widened() {
 fn lossy_transfer(window: u32) -> Duration {
     const COUNT: u32 = 4096;
     let config = HostConfig::default().with_transit_window(window);
-    let (mut tb, server, client, peer) = connected_over_40ms(config);
-    let link = LinkConfig::new()
-        .with_latency(Duration::from_millis(20), Duration::ZERO)
-        .with_loss(0.01);
-    tb.set_link(server, client, link).unwrap();
+    let (mut tb, server, client, peer) = connected_over_lossy_40ms(config, 0.01);
     let host = tb.host_mut(client).unwrap();
     for i in 0..COUNT {
         let mut m = i.to_le_bytes().to_vec();
