@@ -96,14 +96,7 @@ impl EnetMultiplayerPeer {
     /// becomes the bind address).
     pub fn start_server(&mut self, cfg: &ServerConfig) -> Result<()> {
         self.begin_create()?;
-        if cfg.max_channels > 255 {
-            return Err(Error::out_of_range(
-                "max_channels",
-                cfg.max_channels as i64,
-                0,
-                255,
-            ));
-        }
+        at_most("max_channels", cfg.max_channels, 255)?;
         self.set_bind_ip(&cfg.bind)?;
         let limit = if cfg.max_channels > 0 {
             (cfg.max_channels + SYSCH_MAX).min(255)
@@ -182,14 +175,7 @@ impl EnetMultiplayerPeer {
     /// Connects as `cfg` says (the Rust-first [`Self::create_client`]).
     pub fn start_client(&mut self, cfg: &ClientConfig) -> Result<()> {
         self.begin_create()?;
-        if cfg.channel_count > 253 {
-            return Err(Error::out_of_range(
-                "channel_count",
-                cfg.channel_count as i64,
-                0,
-                253,
-            ));
-        }
+        at_most("channel_count", cfg.channel_count, 253)?;
         if cfg.local_port != 0 {
             self.set_bind_ip(&cfg.bind)?;
         }
@@ -235,14 +221,7 @@ impl EnetMultiplayerPeer {
 
     /// Starts mesh mode with our own id (> 0); peers are added with [`Self::add_mesh_peer`].
     pub fn create_mesh(&mut self, unique_id: i32) -> Result<()> {
-        if unique_id <= 0 {
-            return Err(Error::out_of_range(
-                "unique_id",
-                unique_id.into(),
-                1,
-                i32::MAX.into(),
-            ));
-        }
+        positive_id("unique_id", unique_id)?;
         if self.is_active() {
             return Err(Error::AlreadyInUse);
         }
@@ -268,14 +247,7 @@ impl EnetMultiplayerPeer {
             if self.mode != Mode::Mesh {
                 return Err(Error::Unconfigured);
             }
-            if peer_id <= 0 {
-                return Err(Error::out_of_range(
-                    "peer_id",
-                    peer_id.into(),
-                    1,
-                    i32::MAX.into(),
-                ));
-            }
+            positive_id("peer_id", peer_id)?;
             if self.peers.contains_key(&peer_id) {
                 return Err(Error::AlreadyInUse);
             }
@@ -321,4 +293,20 @@ impl EnetMultiplayerPeer {
     pub fn peer_ids(&self) -> Vec<i32> {
         self.peers.keys().copied().collect()
     }
+}
+
+/// `value` of argument `name` is at most `max` (an out-of-range error otherwise).
+fn at_most(name: &'static str, value: usize, max: usize) -> Result<()> {
+    if value > max {
+        return Err(Error::out_of_range(name, value as i64, 0, max as i64));
+    }
+    Ok(())
+}
+
+/// Peer id `id` of argument `name` is positive (an out-of-range error otherwise).
+fn positive_id(name: &'static str, id: i32) -> Result<()> {
+    if id <= 0 {
+        return Err(Error::out_of_range(name, id.into(), 1, i32::MAX.into()));
+    }
+    Ok(())
 }
