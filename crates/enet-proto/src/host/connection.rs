@@ -138,7 +138,7 @@ impl Host {
         let channel_count = channel_count.clamp(1, MAXIMUM_CHANNEL_COUNT as usize);
         let idx = *self.free_slots.iter().next().ok_or(Error::NoFreePeer)? as usize;
         self.free_slots.remove(&(idx as u16));
-        let connect_id = self.random_u32().to_le_bytes();
+        let connect_id = self.next_connect_id().to_le_bytes();
         let mtu = self.config.mtu;
         let window_size = if self.config.outgoing_bandwidth == 0 {
             MAXIMUM_WINDOW_SIZE
