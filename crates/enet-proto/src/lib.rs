@@ -45,5 +45,8 @@ pub use host::{
     Host, HostConfig, HostTotals, PeerInfo, DEFAULT_TRANSIT_WINDOW, MAXIMUM_TRANSIT_WINDOW,
 };
 pub use packet::{Packet, PacketFlags};
-pub use peer::{Bandwidth, LossStats, PeerCounters, PeerState, RttEstimator, Throttle, Timeouts};
+pub use peer::{
+    Bandwidth, LossStats, PeerCounters, PeerState, RttEstimator, Throttle, Timeouts,
+    MAX_REORDER_SCALE, REORDER_DECAY,
+};
 pub use range_coder::RangeCoder;

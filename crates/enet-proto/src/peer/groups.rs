@@ -260,9 +260,51 @@ pub struct Timeouts {
     pub newest_acked_sent: Option<u32>,
     /// The round trip (ms) measured by the acknowledgement that echoed `newest_acked_sent`.
     pub newest_acked_rtt: u32,
+    /// How much reordering early retransmission allows for, in eighths of the RTT (0: none
+    /// seen on this path, a sixteenth). Each early copy that proves spurious (its
+    /// acknowledgement echoes an earlier copy: the path reordered or delayed more than
+    /// allowed) adds one eighth, up to [`MAX_REORDER_SCALE`] (the whole RTT); every
+    /// [`REORDER_DECAY`] early copies that prove needed take one off.
+    pub reorder_scale: u8,
+    /// Early copies proven needed since `reorder_scale` last changed.
+    pub needed_early_copies: u8,
 }
 
+/// Largest [`Timeouts::reorder_scale`]: a reordering allowance of one RTT.
+pub const MAX_REORDER_SCALE: u8 = 8;
+/// Early retransmissions proven needed (their acknowledgement echoes the early copy) after
+/// which [`Timeouts::reorder_scale`] goes down by one.
+pub const REORDER_DECAY: u8 = 16;
+
 impl Timeouts {
+    /// Early retransmission's reordering allowance (ms) on a path with round-trip time
+    /// `rtt`: a sixteenth of it while the path has not reordered, then
+    /// `reorder_scale` eighths; at least 2 ms (the clock's resolution and a margin).
+    pub(crate) fn reorder_allowance(&self, rtt: u32) -> u32 {
+        let allowance = if self.reorder_scale == 0 {
+            rtt / 16
+        } else {
+            (rtt / 8).saturating_mul(u32::from(self.reorder_scale))
+        };
+        allowance.max(2)
+    }
+
+    /// The verdict on an early copy, from the acknowledgement that ended its command:
+    /// `spurious` when it echoes an earlier copy's send time (that copy arrived; its
+    /// acknowledgement came later than the allowance), else the early copy was needed.
+    pub(crate) fn early_copy_verdict(&mut self, spurious: bool) {
+        if spurious {
+            self.reorder_scale = (self.reorder_scale + 1).min(MAX_REORDER_SCALE);
+            self.needed_early_copies = 0;
+        } else if self.reorder_scale > 0 {
+            self.needed_early_copies += 1;
+            if self.needed_early_copies >= REORDER_DECAY {
+                self.reorder_scale -= 1;
+                self.needed_early_copies = 0;
+            }
+        }
+    }
+
     /// Records that a datagram sent at `sent` (service time) arrived `rtt` ms later: an
     /// acknowledgement echoed its send time.
     pub(crate) fn acked(&mut self, sent: u32, rtt: u32) {
@@ -311,6 +353,8 @@ impl Default for Timeouts {
             early_retransmit: true,
             newest_acked_sent: None,
             newest_acked_rtt: 0,
+            reorder_scale: 0,
+            needed_early_copies: 0,
         }
     }
 }

@@ -22,7 +22,9 @@ mod slab;
 mod transit;
 
 pub(crate) use groups::CommandQueues;
-pub use groups::{Bandwidth, LossStats, RttEstimator, Throttle, Timeouts};
+pub use groups::{
+    Bandwidth, LossStats, RttEstimator, Throttle, Timeouts, MAX_REORDER_SCALE, REORDER_DECAY,
+};
 pub(crate) use slab::{CommandSlab, CommandSlot};
 pub(crate) use transit::TransitWindow;
 
