@@ -204,8 +204,9 @@ fn collect_at_c(us: &mut Ours, c: &mut CPeer) -> Vec<Rx> {
     rx
 }
 
-/// Collects our received packets like [`collect_at_c`].
-fn collect_at_ours(us: &mut Ours) -> Vec<Rx> {
+/// Collects our received packets like [`collect_at_c`]; `c` (the C peer at the other end)
+/// is only read if that fails, to say what it saw.
+fn collect_at_ours(us: &mut Ours, c: &mut CPeer) -> Vec<Rx> {
     let want = LOSSY_MESSAGES as usize + 1;
     let deadline = Instant::now() + LOSSY_T;
     let mut rx = Vec::new();
@@ -223,7 +224,14 @@ fn collect_at_ours(us: &mut Ours) -> Vec<Rx> {
         }
         if now >= deadline {
             // Say whose side gave up: a peer still connected here means the packet never
-            // came; none means a timeout ended the connection (see the disconnect events).
+            // came; none means a timeout ended the connection (see the disconnect events,
+            // ours and the C peer's: which timed out first).
+            let mut c_events = Vec::new();
+            while let Some(e) = c.next_event(Duration::from_millis(200)) {
+                if !matches!(e, CEvent::Receive(_)) {
+                    c_events.push(e);
+                }
+            }
             let peers: Vec<_> = us
                 .host
                 .peers()
@@ -236,7 +244,8 @@ fn collect_at_ours(us: &mut Ours) -> Vec<Rx> {
                 .collect();
             panic!(
                 "ours: only {} of {want} reliable packets; drops {:?}; our peers {peers:?}; \
-                 other events {:?}; I/O {:?}",
+                 other events {:?}; I/O {:?}; the C peer's events since (receives left out): \
+                 {c_events:?}",
                 reliable_count(&rx),
                 us.host.host().drop_stats(),
                 us.others,
@@ -286,10 +295,10 @@ fn lossy_echo_with(ours_is_client: bool, v: Variant, seed: u64, cond: Conditions
     if ours_is_client {
         ours_send_lossy_traffic(&mut us, peer);
         at_server = collect_at_c(&mut us, &mut c);
-        at_client = collect_at_ours(&mut us);
+        at_client = collect_at_ours(&mut us, &mut c);
     } else {
         c_send_lossy_traffic(&mut c);
-        at_server = collect_at_ours(&mut us);
+        at_server = collect_at_ours(&mut us, &mut c);
         at_client = collect_at_c(&mut us, &mut c);
     }
     let server_counts = check_lossy_traffic("server", &at_server);
