@@ -628,11 +628,19 @@ static void cmd_stats(void)
             " mtu=%" PRIu32 " window=%" PRIu32 " in_transit=%" PRIu32
             " packets_sent=%" PRIu32 " packets_lost=%" PRIu32
             " packet_loss=%" PRIu32 " throttle=%" PRIu32 " channels=%zu"
-            " data_total_in=%" PRIu32 " data_total_out=%" PRIu32,
+            " data_total_in=%" PRIu32 " data_total_out=%" PRIu32
+            " sent_reliable=%zu outgoing=%zu acknowledgements=%zu"
+            " ch0_out_seq=%u ch0_in_seq=%u ch0_used_windows=%u",
             i, (unsigned)p->state, p->roundTripTime, p->roundTripTimeVariance,
             p->mtu, p->windowSize, p->reliableDataInTransit, p->packetsSent,
             p->packetsLost, p->packetLoss, p->packetThrottle, p->channelCount,
-            p->incomingDataTotal, p->outgoingDataTotal);
+            p->incomingDataTotal, p->outgoingDataTotal,
+            enet_list_size(&p->sentReliableCommands),
+            enet_list_size(&p->outgoingCommands),
+            enet_list_size(&p->acknowledgements),
+            p->channelCount > 0 ? (unsigned)p->channels[0].outgoingReliableSequenceNumber : 0u,
+            p->channelCount > 0 ? (unsigned)p->channels[0].incomingReliableSequenceNumber : 0u,
+            p->channelCount > 0 ? (unsigned)p->channels[0].usedReliableWindows : 0u);
     }
     out("stats end");
 }

@@ -188,6 +188,8 @@ pub struct StatsReport {
     /// Per peer index (peers not DISCONNECTED): `state`, `rtt`, `rtt_var`,
     /// `mtu`, `window`, `in_transit`, `packets_sent`, `packets_lost`,
     /// `packet_loss`, `throttle`, `channels`, `data_total_in`,
-    /// `data_total_out`.
+    /// `data_total_out`, `sent_reliable`, `outgoing` and `acknowledgements` (queue
+    /// lengths), and channel 0's `ch0_out_seq`, `ch0_in_seq` (reliable sequence numbers)
+    /// and `ch0_used_windows` (bit set).
     pub peers: BTreeMap<u32, BTreeMap<String, u64>>,
 }

@@ -232,6 +232,7 @@ fn collect_at_ours(us: &mut Ours, c: &mut CPeer) -> Vec<Rx> {
                     c_events.push(e);
                 }
             }
+            let c_stats = c.stats(T).peers;
             let peers: Vec<_> = us
                 .host
                 .peers()
@@ -245,7 +246,7 @@ fn collect_at_ours(us: &mut Ours, c: &mut CPeer) -> Vec<Rx> {
             panic!(
                 "ours: only {} of {want} reliable packets; drops {:?}; our peers {peers:?}; \
                  other events {:?}; I/O {:?}; the C peer's events since (receives left out): \
-                 {c_events:?}",
+                 {c_events:?}; its peers {c_stats:?}",
                 reliable_count(&rx),
                 us.host.host().drop_stats(),
                 us.others,
