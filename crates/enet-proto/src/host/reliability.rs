@@ -7,8 +7,9 @@
 //!
 //! Early retransmission (not in the C library; the wire format is unchanged): once an
 //! acknowledgement echoes a send time more than a reordering allowance (a sixteenth of the
-//! RTT, widening by an eighth for each early copy that proves spurious, at least 2 ms) after an unacknowledged reliable command's last transmission, that
-//! command is presumed lost and goes out again at the next send pass instead of at its
+//! RTT, widening by an eighth for each early copy that proves spurious, at least 2 ms)
+//! after an unacknowledged reliable command's last transmission, that command is presumed
+//! lost and goes out again at the next send pass instead of at its
 //! retransmission timeout; a command sent at the same time as (or after) the acknowledged
 //! one, in the same burst, is presumed lost once the allowance has passed after that
 //! acknowledgement's round trip (TCP's RACK). It keeps its timeout (no back-off: the acknowledgement shows the
@@ -26,6 +27,18 @@
 //! early losses at congestion scale and tail-loss timeouts narrow it.
 
 use super::*;
+
+/// What [`Host::remove_sent_reliable_command`] removed.
+pub(super) struct RemovedCommand {
+    /// The command number (without flags).
+    pub(super) command: u8,
+    /// When it was last transmitted (service time).
+    pub(super) last_sent: u32,
+    /// Whether it was transmitted again after a timeout.
+    pub(super) timed_retransmit: bool,
+    /// Whether it was transmitted again early (before its timeout).
+    pub(super) early_copies: bool,
+}
 
 impl Host {
     /// Sets how often an idle peer is pinged (ms; 0 restores the default 500).
@@ -318,10 +331,17 @@ impl Host {
         // every command in flight lost (early retransmission). (C samples the RTT before
         // removing the command; the order does not matter, neither step reads the other's.)
         let removed = self.remove_sent_reliable_command(idx, seq, channel_id);
-        if let Some((_, last_sent, timed_retransmit, early_copies)) = removed {
-            if early_copies {
+        if let Some(&RemovedCommand {
+            last_sent,
+            timed_retransmit,
+            early_copies,
+            ..
+        }) = removed.as_ref()
+        {
+            if early_copies && !timed_retransmit {
                 // Echoing an earlier copy than the early one: the path reordered (or delayed)
-                // more than the allowance, which widens.
+                // more than the allowance, which widens. (With a timed copy as well, which copy
+                // an echo of an earlier one proves late is unknown: no verdict.)
                 self.peers[idx]
                     .timeouts
                     .early_copy_verdict(time_less(sent, last_sent));
@@ -336,7 +356,7 @@ impl Host {
                 sent = last_sent;
             }
         }
-        let removed = removed.map(|(command, ..)| command);
+        let removed = removed.map(|r| r.command);
         let p = &mut self.peers[idx];
         let rtt = time_difference(st, sent).max(1);
         let first = p.last_receive_time == 0;
@@ -399,14 +419,13 @@ impl Host {
         Ok(())
     }
 
-    /// Removes an acknowledged command; returns its command number, the service time of its
-    /// last transmission and whether it was ever retransmitted at its timeout.
+    /// Removes an acknowledged command; returns what it was (see [`RemovedCommand`]).
     pub(super) fn remove_sent_reliable_command(
         &mut self,
         idx: usize,
         seq: u16,
         channel_id: u8,
-    ) -> Option<(u8, u32, bool, bool)> {
+    ) -> Option<RemovedCommand> {
         let p = &mut self.peers[idx];
         let matches = |c: &OutgoingCommand| {
             c.header.reliable_sequence_number == seq && c.header.channel_id == channel_id
@@ -474,11 +493,11 @@ impl Host {
             .send_attempts
             .saturating_sub(u16::from(cmd.early_retransmissions))
             > 1;
-        Some((
-            cmd.header.command & COMMAND_MASK,
-            cmd.sent_time,
+        Some(RemovedCommand {
+            command: cmd.header.command & COMMAND_MASK,
+            last_sent: cmd.sent_time,
             timed_retransmit,
-            cmd.early_retransmissions > 0,
-        ))
+            early_copies: cmd.early_retransmissions > 0,
+        })
     }
 }
