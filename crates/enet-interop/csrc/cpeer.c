@@ -624,6 +624,9 @@ static void cmd_stats(void)
         ENetPeer *p = &host->peers[i];
         if (p->state == ENET_PEER_STATE_DISCONNECTED)
             continue;
+        /* Channel 0's reliable state (zeros before channels exist). */
+        ENetChannel none = {0};
+        const ENetChannel *ch0 = p->channelCount > 0 ? &p->channels[0] : &none;
         out("stats %zu state=%u rtt=%" PRIu32 " rtt_var=%" PRIu32
             " mtu=%" PRIu32 " window=%" PRIu32 " in_transit=%" PRIu32
             " packets_sent=%" PRIu32 " packets_lost=%" PRIu32
@@ -638,9 +641,9 @@ static void cmd_stats(void)
             enet_list_size(&p->sentReliableCommands),
             enet_list_size(&p->outgoingCommands),
             enet_list_size(&p->acknowledgements),
-            p->channelCount > 0 ? (unsigned)p->channels[0].outgoingReliableSequenceNumber : 0u,
-            p->channelCount > 0 ? (unsigned)p->channels[0].incomingReliableSequenceNumber : 0u,
-            p->channelCount > 0 ? (unsigned)p->channels[0].usedReliableWindows : 0u);
+            (unsigned)ch0->outgoingReliableSequenceNumber,
+            (unsigned)ch0->incomingReliableSequenceNumber,
+            (unsigned)ch0->usedReliableWindows);
     }
     out("stats end");
 }

@@ -1,6 +1,7 @@
 //! Two or more engines through the deterministic simulator, over a connection's lifetime:
 //! timeouts, graceful, deferred and immediate disconnects, sequence-number wrap, bandwidth
-//! limits, many clients (also 4,000 behind one address), refused connections and extreme throttle settings.
+//! limits, many clients (also 4,000 behind one address), refused connections and extreme
+//! throttle settings.
 
 mod support;
 
