@@ -76,7 +76,10 @@
  *   stats keys: host: peers connected sent_packets sent_bytes recv_packets
  *   recv_bytes; peer: state rtt rtt_var mtu window in_transit packets_sent
  *   packets_lost packet_loss throttle channels data_total_in data_total_out
- *   (all unsigned decimal integers).
+ *   sent_reliable outgoing acknowledgements ch0_out_seq ch0_in_seq
+ *   ch0_used_windows max_attempts max_rto next_resend (all unsigned decimal
+ *   integers; the last three: the most-transmitted reliable command still
+ *   unacknowledged, its current RTO in ms and the ms until it is resent).
  *
  * ------------------------------------------------------------------------
  * STDIN (one command per line; processed between enet_host_service calls)
@@ -624,6 +627,28 @@ static void cmd_stats(void)
         ENetPeer *p = &host->peers[i];
         if (p->state == ENET_PEER_STATE_DISCONNECTED)
             continue;
+        /* The most-transmitted reliable command still waiting for its
+         * acknowledgement (in flight or queued again after a timeout): its
+         * transmissions, its current retransmission timeout (doubled per
+         * timeout, never capped) and, while in flight, the ms until it times
+         * out again. Shows a sender that has backed off far. */
+        unsigned max_attempts = 0, max_rto = 0, next_resend = 0;
+        ENetList *queues[2] = {&p->sentReliableCommands, &p->outgoingCommands};
+        for (int q = 0; q < 2; q++) {
+            for (ENetListIterator it = enet_list_begin(queues[q]);
+                 it != enet_list_end(queues[q]); it = enet_list_next(it)) {
+                const ENetOutgoingCommand *oc = (const ENetOutgoingCommand *)it;
+                if (!(oc->command.header.command & ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE)
+                    || oc->sendAttempts <= max_attempts)
+                    continue;
+                max_attempts = oc->sendAttempts;
+                max_rto = oc->roundTripTimeout;
+                int32_t due = (int32_t)(oc->sentTime + oc->roundTripTimeout
+                                              - enet_time_get());
+                /* Queued again (q == 1): it leaves at the next service. */
+                next_resend = q == 0 && due > 0 ? (unsigned)due : 0;
+            }
+        }
         /* Channel 0's reliable state (zeros before channels exist). */
         ENetChannel none = {0};
         const ENetChannel *ch0 = p->channelCount > 0 ? &p->channels[0] : &none;
@@ -633,7 +658,8 @@ static void cmd_stats(void)
             " packet_loss=%" PRIu32 " throttle=%" PRIu32 " channels=%zu"
             " data_total_in=%" PRIu32 " data_total_out=%" PRIu32
             " sent_reliable=%zu outgoing=%zu acknowledgements=%zu"
-            " ch0_out_seq=%u ch0_in_seq=%u ch0_used_windows=%u",
+            " ch0_out_seq=%u ch0_in_seq=%u ch0_used_windows=%u"
+            " max_attempts=%u max_rto=%u next_resend=%u",
             i, (unsigned)p->state, p->roundTripTime, p->roundTripTimeVariance,
             p->mtu, p->windowSize, p->reliableDataInTransit, p->packetsSent,
             p->packetsLost, p->packetLoss, p->packetThrottle, p->channelCount,
@@ -643,7 +669,8 @@ static void cmd_stats(void)
             enet_list_size(&p->acknowledgements),
             (unsigned)ch0->outgoingReliableSequenceNumber,
             (unsigned)ch0->incomingReliableSequenceNumber,
-            (unsigned)ch0->usedReliableWindows);
+            (unsigned)ch0->usedReliableWindows, max_attempts, max_rto,
+            next_resend);
     }
     out("stats end");
 }

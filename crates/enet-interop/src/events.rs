@@ -189,7 +189,10 @@ pub struct StatsReport {
     /// `mtu`, `window`, `in_transit`, `packets_sent`, `packets_lost`,
     /// `packet_loss`, `throttle`, `channels`, `data_total_in`,
     /// `data_total_out`, `sent_reliable`, `outgoing` and `acknowledgements` (queue
-    /// lengths), and channel 0's `ch0_out_seq`, `ch0_in_seq` (reliable sequence numbers)
-    /// and `ch0_used_windows` (bit set).
+    /// lengths), channel 0's `ch0_out_seq`, `ch0_in_seq` (reliable sequence numbers)
+    /// and `ch0_used_windows` (bit set), and for the most-transmitted reliable command
+    /// still unacknowledged: `max_attempts` (its transmissions), `max_rto` (its current
+    /// retransmission timeout in ms; C doubles it per timeout without a cap) and
+    /// `next_resend` (ms until it is sent again; 0 if due or queued).
     pub peers: BTreeMap<u32, BTreeMap<String, u64>>,
 }
