@@ -228,6 +228,64 @@ fn c_backoff(c: &mut CPeer) -> Option<(u64, Duration, Duration, String)> {
         .max_by_key(|b| b.0)
 }
 
+/// The C helper's report of a sender backing off, which [`collect_at_ours`] relies on:
+/// while our host stops answering, a C client's reliable packet is sent again and again,
+/// its RTO doubled each time; once we answer, it arrives once and nothing is left waiting.
+#[test]
+fn c_stats_report_a_command_backing_off() {
+    if !enet_interop::require_c_library() {
+        return;
+    }
+    let mut us = Ours::bind(PLAIN);
+    let mut c = CPeer::spawn_client(LOCALHOST, us.addr().port(), &CPeerOpts::new());
+    let (peer, _) = us.expect_connect(T);
+    us.expect_c_connect(&mut c);
+    // One acknowledged round trip first: until C has an RTT sample, it sets a command's
+    // RTO from its 500 ms default (and keeps it: the RTO is computed once per command).
+    c.send("0", 0, flags::RELIABLE, 100, 76);
+    assert_eq!(c.expect_sent(T), 1);
+    assert!(us.receives(1, T)[0].is_pattern(76, 100));
+    settle_c_acks(&mut us, &mut c);
+    // Our host is not serviced from here on until the check: nothing is acknowledged.
+    c.send("0", 0, flags::RELIABLE, 100, 77);
+    assert_eq!(c.expect_sent(T), 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (attempts, rto, next, line) = c_backoff(&mut c).expect("C waits for an ack");
+    // On loopback C's RTO is a few ms, so 1.5 s holds several doublings; allow a slow
+    // start (a first RTO up to about 200 ms still gives three transmissions).
+    assert!(attempts >= 3, "{line}");
+    let doublings = 1u128 << (attempts - 1);
+    assert!(
+        rto.as_millis() % doublings == 0 && rto.as_millis() >= doublings,
+        "the RTO is the first one doubled per timeout: {line}"
+    );
+    assert!(next <= rto, "{line}");
+
+    let got = us.receives(1, T);
+    assert_eq!(got[0].peer, peer);
+    assert!(got[0].is_pattern(77, 100), "{:?}", got[0]);
+    settle_c_acks(&mut us, &mut c);
+    us.step(Duration::from_millis(50));
+    assert!(
+        us.received.is_empty(),
+        "a copy delivered twice: {:?}",
+        us.received
+    );
+}
+
+/// Services our host until the C peer waits for no acknowledgement of a command it has
+/// sent more than once (a ping may be in flight, sent once).
+fn settle_c_acks(us: &mut Ours, c: &mut CPeer) {
+    let deadline = Instant::now() + T;
+    loop {
+        us.step(Duration::from_millis(5));
+        match c_backoff(c) {
+            None | Some((1, ..)) => return,
+            Some(b) => assert!(Instant::now() < deadline, "C still waiting: {b:?}"),
+        }
+    }
+}
+
 /// Collects our received packets like [`collect_at_c`]; `c` (the C peer at the other end)
 /// is only read if that takes long, to say what it is doing.
 ///
