@@ -4,8 +4,9 @@
 //! with our host as client and as server, plain and with checksum + range coder.
 //!
 //! `lossy_soak` runs the same scenario under harsher conditions; `ENET_SOAK_SEEDS=N` runs
-//! more seeds and `ENET_SOAK_MODES=client,server,cc` adds C ↔ C runs through the same relay
-//! as a timing baseline (`cargo test -p enet-interop --test interop_lossy lossy_soak`).
+//! more seeds, `ENET_SOAK_MODES=client,server,cc` adds C ↔ C runs through the same relay
+//! as a timing baseline and `ENET_SOAK_LOSS=0.19` sets the loss (default 0.15)
+//! (`cargo test -p enet-interop --test interop_lossy lossy_soak`).
 
 mod support;
 
