@@ -644,7 +644,7 @@ static void cmd_stats(void)
                 max_attempts = oc->sendAttempts;
                 max_rto = oc->roundTripTimeout;
                 int32_t due = (int32_t)(oc->sentTime + oc->roundTripTimeout
-                                              - enet_time_get());
+                                        - enet_time_get());
                 /* Queued again (q == 1): it leaves at the next service. */
                 next_resend = q == 0 && due > 0 ? (unsigned)due : 0;
             }

@@ -1,7 +1,9 @@
 //! What the C peer reports: its stdout lines parsed into [`CEvent`]s, with the connection
-//! ([`ConnectInfo`]), packet ([`Received`]) and statistics ([`StatsReport`]) they carry.
+//! ([`ConnectInfo`]), packet ([`Received`]) and statistics ([`StatsReport`], [`Backoff`])
+//! they carry.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::payload::{crc32, pattern};
 
@@ -195,4 +197,37 @@ pub struct StatsReport {
     /// retransmission timeout in ms; C doubles it per timeout without a cap) and
     /// `next_resend` (ms until it is sent again; 0 if due or queued).
     pub peers: BTreeMap<u32, BTreeMap<String, u64>>,
+}
+
+/// A C peer backing off: its most-transmitted reliable command still unacknowledged (see
+/// [`StatsReport::backoff`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The peer's index.
+    pub peer: u32,
+    /// That command's transmissions.
+    pub attempts: u64,
+    /// Its current retransmission timeout (C doubles it per timeout without a cap).
+    pub rto: Duration,
+    /// Time until it is sent again (zero if due or queued).
+    pub next: Duration,
+}
+
+impl StatsReport {
+    /// Over all peers, the reliable command sent most often that still waits for its
+    /// acknowledgement; `None` if no peer waits for one.
+    pub fn backoff(&self) -> Option<Backoff> {
+        self.peers
+            .iter()
+            .filter_map(|(&peer, v)| {
+                let get = |k: &str| v.get(k).copied().unwrap_or(0);
+                (get("max_attempts") > 0).then(|| Backoff {
+                    peer,
+                    attempts: get("max_attempts"),
+                    rto: Duration::from_millis(get("max_rto")),
+                    next: Duration::from_millis(get("next_resend")),
+                })
+            })
+            .max_by_key(|b| b.attempts)
+    }
 }

@@ -99,7 +99,7 @@ mod payload;
 mod tests;
 
 pub use cpeer::CPeer;
-pub use events::{CEvent, ConnectInfo, Received, StatsReport};
+pub use events::{Backoff, CEvent, ConnectInfo, Received, StatsReport};
 pub use opts::CPeerOpts;
 pub use payload::{crc32, pattern, pattern_seed, GREET_SEED};
 

@@ -97,3 +97,36 @@ fn pattern_matches_c_output() {
     assert_eq!(crc32(&pattern(9, 5000)), 0x1cde_fa6a);
     assert_eq!(crc32(&pattern(3, 10)), 0x0221_2dba);
 }
+
+#[test]
+fn backoff_is_the_most_transmitted_command_over_all_peers() {
+    let peer = |attempts: u64, rto: u64, next: u64| {
+        [
+            ("max_attempts", attempts),
+            ("max_rto", rto),
+            ("next_resend", next),
+            ("state", 5),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    };
+    let mut report = StatsReport::default();
+    report.peers.insert(0, peer(0, 0, 0));
+    assert_eq!(
+        report.backoff(),
+        None,
+        "nothing waits for an acknowledgement"
+    );
+    report.peers.insert(3, peer(6, 3200, 150));
+    report.peers.insert(7, peer(2, 200, 90));
+    assert_eq!(
+        report.backoff(),
+        Some(Backoff {
+            peer: 3,
+            attempts: 6,
+            rto: std::time::Duration::from_millis(3200),
+            next: std::time::Duration::from_millis(150),
+        })
+    );
+}

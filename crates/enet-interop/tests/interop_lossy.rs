@@ -13,7 +13,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use enet::{DisconnectReason, Event, Packet, PacketFlags, PeerId};
-use enet_interop::{flags, pattern, pattern_seed, CEvent, CPeer, CPeerOpts, Received};
+use enet_interop::{flags, pattern, pattern_seed, Backoff, CEvent, CPeer, CPeerOpts, Received};
 use support::relay::{Conditions, Relay, LOSSY};
 use support::*;
 
@@ -207,26 +207,13 @@ fn collect_at_c(us: &mut Ours, c: &mut CPeer) -> Vec<Rx> {
     rx
 }
 
-/// What the C peer is retransmitting: for its peer with the most-transmitted reliable
-/// command still unacknowledged, that command's transmissions, current RTO and time until
-/// it is sent again, and the peer's whole stats line; `None` if it waits for no
-/// acknowledgement.
-fn c_backoff(c: &mut CPeer) -> Option<(u64, Duration, Duration, String)> {
+/// What the C peer is backing off on (see [`enet_interop::Backoff`]), with the stats line
+/// of that peer for messages.
+fn c_backoff(c: &mut CPeer) -> Option<(Backoff, String)> {
     let stats = c.stats(T);
-    let ms = |p: &std::collections::BTreeMap<String, u64>, k: &str| {
-        Duration::from_millis(p.get(k).copied().unwrap_or(0))
-    };
-    stats
-        .peers
-        .values()
-        .filter_map(|p| {
-            let attempts = p.get("max_attempts").copied().unwrap_or(0);
-            (attempts > 0).then(|| {
-                let line = format!("{p:?}");
-                (attempts, ms(p, "max_rto"), ms(p, "next_resend"), line)
-            })
-        })
-        .max_by_key(|b| b.0)
+    let b = stats.backoff()?;
+    let line = format!("{:?}", stats.peers[&b.peer]);
+    Some((b, line))
 }
 
 /// The C helper's report of a sender backing off, which [`collect_at_ours`] relies on:
@@ -251,16 +238,16 @@ fn c_stats_report_a_command_backing_off() {
     c.send("0", 0, flags::RELIABLE, 100, 77);
     assert_eq!(c.expect_sent(T), 1);
     std::thread::sleep(Duration::from_millis(1500));
-    let (attempts, rto, next, line) = c_backoff(&mut c).expect("C waits for an ack");
+    let (b, line) = c_backoff(&mut c).expect("C waits for an ack");
     // On loopback C's RTO is a few ms, so 1.5 s holds several doublings; allow a slow
     // start (a first RTO up to about 200 ms still gives three transmissions).
-    assert!(attempts >= 3, "{line}");
-    let doublings = 1u128 << (attempts - 1);
+    assert!(b.attempts >= 3, "{line}");
+    let doublings = 1u128 << (b.attempts - 1);
     assert!(
-        rto.as_millis() % doublings == 0 && rto.as_millis() >= doublings,
+        b.rto.as_millis().is_multiple_of(doublings) && b.rto.as_millis() >= doublings,
         "the RTO is the first one doubled per timeout: {line}"
     );
-    assert!(next <= rto, "{line}");
+    assert!(b.next <= b.rto, "{line}");
 
     let got = us.receives(1, T);
     assert_eq!(got[0].peer, peer);
@@ -281,7 +268,8 @@ fn settle_c_acks(us: &mut Ours, c: &mut CPeer) {
     loop {
         us.step(Duration::from_millis(5));
         match c_backoff(c) {
-            None | Some((1, ..)) => return,
+            None => return,
+            Some((b, _)) if b.attempts == 1 => return,
             Some(b) => assert!(Instant::now() < deadline, "C still waiting: {b:?}"),
         }
     }
@@ -320,15 +308,19 @@ fn collect_at_ours(us: &mut Ours, c: &mut CPeer) -> Vec<Rx> {
         }
         // (Once every reliable packet is here, only the grace period runs.)
         if grace.is_none() && now >= deadline {
-            if let Some((attempts, rto, next, peer)) = c_backoff(c) {
-                let until = now + next + Duration::from_secs(3);
-                if attempts >= 3 && until < hard_deadline {
+            if let Some((b, line)) = c_backoff(c) {
+                let until = now + b.next + Duration::from_secs(3);
+                if b.attempts >= 3 && until < hard_deadline {
                     eprintln!(
                         "collect_at_ours: {} of {want} after {:?}; the C peer has sent a \
-                         command {attempts} times (RTO now {rto:?}) and sends it again in \
-                         {next:?}: waiting for it; its peer: {peer}",
+                         command {} times (RTO now {:?}) and sends it again in {:?}: \
+                         waiting for it; its peer: {}",
                         reliable_count(&rx),
-                        now - started
+                        now - started,
+                        b.attempts,
+                        b.rto,
+                        b.next,
+                        line
                     );
                     deadline = until;
                     continue;

@@ -9,11 +9,11 @@
 //! acknowledgement echoes a send time more than a reordering allowance (a sixteenth of the
 //! RTT, widening by an eighth for each early copy that proves spurious, at least 2 ms)
 //! after an unacknowledged reliable command's last transmission, that command is presumed
-//! lost and goes out again at the next send pass instead of at its
-//! retransmission timeout; a command sent at the same time as (or after) the acknowledged
-//! one, in the same burst, is presumed lost once the allowance has passed after that
-//! acknowledgement's round trip (TCP's RACK). It keeps its timeout (no back-off: the acknowledgement shows the
-//! path alive), and only an acknowledgement of something sent after the new transmission
+//! lost and goes out again at the next send pass instead of at its retransmission timeout;
+//! a command sent at the same time as (or after) the acknowledged one, in the same burst,
+//! is presumed lost once the allowance has passed after that acknowledgement's round trip
+//! (TCP's RACK). It keeps its timeout (no back-off: the acknowledgement shows the path
+//! alive), and only an acknowledgement of something sent after the new transmission
 //! can trigger it again, at most [`MAX_EARLY_RETRANSMISSIONS`] times per command; only
 //! acknowledgements of commands still awaiting one count, and early copies do not count
 //! toward the timeout limit. An echoed send time newer than the acknowledged command's
@@ -331,29 +331,23 @@ impl Host {
         // every command in flight lost (early retransmission). (C samples the RTT before
         // removing the command; the order does not matter, neither step reads the other's.)
         let removed = self.remove_sent_reliable_command(idx, seq, channel_id);
-        if let Some(&RemovedCommand {
-            last_sent,
-            timed_retransmit,
-            early_copies,
-            ..
-        }) = removed.as_ref()
-        {
-            if early_copies && !timed_retransmit {
+        if let Some(r) = &removed {
+            if r.early_copies && !r.timed_retransmit {
                 // Echoing an earlier copy than the early one: the path reordered (or delayed)
                 // more than the allowance, which widens. (With a timed copy as well, which copy
                 // an echo of an earlier one proves late is unknown: no verdict.)
                 self.peers[idx]
                     .timeouts
-                    .early_copy_verdict(time_less(sent, last_sent));
+                    .early_copy_verdict(time_less(sent, r.last_sent));
             }
-            if timed_retransmit {
+            if r.timed_retransmit {
                 // Echoing an earlier transmission than the last: the timeout was spurious.
                 self.peers[idx]
                     .transit
-                    .timeout_verdict(time_less(sent, last_sent));
+                    .timeout_verdict(time_less(sent, r.last_sent));
             }
-            if time_less(last_sent, sent) {
-                sent = last_sent;
+            if time_less(r.last_sent, sent) {
+                sent = r.last_sent;
             }
         }
         let removed = removed.map(|r| r.command);
